@@ -1,0 +1,271 @@
+package dev.kiln.cli;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.kiln.io.HfFolder;
+import dev.kiln.io.ModelZoo;
+import dev.kiln.models.BertModel;
+import dev.kiln.models.Gpt2Model;
+import dev.kiln.inference.FillMask;
+import dev.kiln.inference.LmScorer;
+import dev.kiln.inference.SentenceEncoder;
+import dev.kiln.text.Tokenizer;
+import dev.kiln.util.Devices;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The {@code kiln} command line. Output goes to stdout as JSON lines; errors are one line on stderr
+ * naming the thing at fault, with exit code 2 for bad input.
+ */
+public final class Kiln {
+    private Kiln() {}
+
+    /** A user error: reported as one line, exit code 2. */
+    public static final class UsageException extends RuntimeException {
+        public UsageException(String msg) {
+            super(msg);
+        }
+    }
+
+    static final String USAGE = String.join("\n",
+            "usage: kiln <command> [args]",
+            "  fetch-model NAME                         import a zoo model (" + String.join(", ", ModelZoo.names()) + "); prints its folder",
+            "  import --format onnx|tf-savedmodel SRC --to DIR",
+            "  encode MODEL TEXT [--pooling mean|cls] [--normalize] [--device D]",
+            "  fill-mask MODEL TEXT [--top-k 5] [--device D]",
+            "  score MODEL (--text TEXT | --ids 1,5,42) [--device D]",
+            "MODEL is a zoo name or a HuggingFace model folder; D is auto, cpu, gpu or gpu:N.");
+
+    public static void main(String[] args) {
+        int code;
+        try {
+            code = run(args, System.out);
+        } catch (UsageException | IllegalArgumentException e) {
+            System.err.println("kiln: " + e.getMessage());
+            code = 2;
+        } catch (IOException e) {
+            System.err.println("kiln: " + e.getMessage());
+            code = 2;
+        }
+        System.out.flush();
+        System.exit(code);
+    }
+
+    public static int run(String[] argv, PrintStream out) throws IOException {
+        if (argv.length == 0 || argv[0].equals("-h") || argv[0].equals("--help") || argv[0].equals("help")) {
+            out.println(USAGE);
+            return argv.length == 0 ? 2 : 0;
+        }
+        Args a = new Args(Arrays.copyOfRange(argv, 1, argv.length));
+        switch (argv[0]) {
+            case "fetch-model": return fetchModel(a, out);
+            case "import": return importModel(a, out);
+            case "encode": return encode(a, out);
+            case "fill-mask": return fillMask(a, out);
+            case "score": return score(a, out);
+            default: throw new UsageException("unknown command '" + argv[0] + "'\n" + USAGE);
+        }
+    }
+
+    static int fetchModel(Args a, PrintStream out) throws IOException {
+        String name = a.positional(0, "NAME");
+        a.done();
+        out.println(ModelZoo.resolve(name));
+        return 0;
+    }
+
+    static int importModel(Args a, PrintStream out) throws IOException {
+        String format = a.option("--format", null);
+        String to = a.option("--to", null);
+        String src = a.positional(0, "SRC");
+        a.done();
+        if (format == null) throw new UsageException("import: --format onnx|tf-savedmodel is required");
+        if (to == null) throw new UsageException("import: --to DIR is required");
+        if (!format.equals("onnx") && !format.equals("tf-savedmodel")) {
+            throw new UsageException("import: --format '" + format + "' (expected onnx or tf-savedmodel)");
+        }
+        Path srcPath = Paths.get(src);
+        if (!Files.exists(srcPath)) throw new UsageException("import: " + src + " does not exist");
+        out.println(ModelZoo.importTo(format, srcPath, Paths.get(to)));
+        return 0;
+    }
+
+    static int encode(Args a, PrintStream out) throws IOException {
+        String model = a.positional(0, "MODEL");
+        String text = a.positional(1, "TEXT");
+        String pooling = a.option("--pooling", "mean");
+        boolean normalize = a.flag("--normalize");
+        String device = a.option("--device", "auto");
+        a.done();
+        if (!pooling.equals("mean") && !pooling.equals("cls")) {
+            throw new UsageException("encode: --pooling '" + pooling + "' (expected mean or cls)");
+        }
+        Path dir = ModelZoo.resolve(model);
+        try (NDManager m = NDManager.newBaseManager(Devices.parse(device));
+             Tokenizer tok = Tokenizer.load(dir)) {
+            BertModel bert = HfFolder.loadBert(dir, m, BertModel.Heads.encoderOnly());
+            float[] v = SentenceEncoder.encode(bert, tok, List.of(text),
+                    pooling.equals("mean") ? SentenceEncoder.Pool.MEAN : SentenceEncoder.Pool.CLS, normalize)[0];
+            JsonArray arr = new JsonArray();
+            for (float f : v) arr.add(f);
+            out.println(arr);
+        }
+        return 0;
+    }
+
+    static int fillMask(Args a, PrintStream out) throws IOException {
+        String model = a.positional(0, "MODEL");
+        String text = a.positional(1, "TEXT");
+        int topK = a.intOption("--top-k", 5);
+        String device = a.option("--device", "auto");
+        a.done();
+        if (topK < 1) throw new UsageException("fill-mask: --top-k must be at least 1");
+        Path dir = ModelZoo.resolve(model);
+        try (NDManager m = NDManager.newBaseManager(Devices.parse(device));
+             Tokenizer tok = Tokenizer.load(dir)) {
+            BertModel.Heads heads = BertModel.Heads.encoderOnly();
+            heads.mlm = true;
+            BertModel bert = HfFolder.loadBert(dir, m, heads);
+            for (FillMask.Candidate c : FillMask.predict(bert, tok, text, topK)) {
+                JsonObject o = new JsonObject();
+                o.addProperty("token", c.token());
+                o.addProperty("score", Math.round(c.score() * 1e4) / 1e4);
+                out.println(o);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("fill-mask: " + model + ": " + e.getMessage());
+        }
+        return 0;
+    }
+
+    static int score(Args a, PrintStream out) throws IOException {
+        String model = a.positional(0, "MODEL");
+        String text = a.option("--text", null);
+        String idsArg = a.option("--ids", null);
+        String device = a.option("--device", "auto");
+        a.done();
+        if ((text == null) == (idsArg == null)) throw new UsageException("score: give exactly one of --text TEXT or --ids 1,5,42");
+        Path dir = ModelZoo.resolve(model);
+        long[] ids;
+        if (idsArg != null) {
+            try {
+                ids = Arrays.stream(idsArg.split(",")).map(String::trim).mapToLong(Long::parseLong).toArray();
+            } catch (NumberFormatException e) {
+                throw new UsageException("score: --ids '" + idsArg + "' is not a comma-separated list of integers");
+            }
+        } else {
+            try (Tokenizer tok = Tokenizer.load(dir)) {
+                ids = tok.encode(text, false).ids();
+            }
+        }
+        try (NDManager m = NDManager.newBaseManager(Devices.parse(device))) {
+            Gpt2Model gpt = HfFolder.loadGpt2(dir, m);
+            LmScorer.Score s = LmScorer.score(gpt, ids);
+            JsonObject o = new JsonObject();
+            JsonArray idArr = new JsonArray();
+            for (long id : s.ids()) idArr.add(id);
+            JsonArray lpArr = new JsonArray();
+            for (float x : s.logprobs()) lpArr.add(x);
+            o.add("ids", idArr);
+            o.add("logprobs", lpArr);
+            o.addProperty("perplexity", s.perplexity());
+            out.println(o);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("score: " + e.getMessage());
+        }
+        return 0;
+    }
+
+    /** Minimal argument parsing: options may appear anywhere; the rest are positionals. */
+    static final class Args {
+        private final List<String> rest = new ArrayList<>(); // positionals
+        private final List<String> raw;
+        private final boolean[] used;
+
+        Args(String[] argv) {
+            raw = Arrays.asList(argv);
+            used = new boolean[argv.length];
+        }
+
+        String option(String name, String dflt) {
+            for (int i = 0; i < raw.size(); i++) {
+                if (raw.get(i).equals(name)) {
+                    if (i + 1 >= raw.size()) throw new UsageException(name + " needs a value");
+                    used[i] = used[i + 1] = true;
+                    return raw.get(i + 1);
+                }
+                if (raw.get(i).startsWith(name + "=")) {
+                    used[i] = true;
+                    return raw.get(i).substring(name.length() + 1);
+                }
+            }
+            return dflt;
+        }
+
+        int intOption(String name, int dflt) {
+            String v = option(name, null);
+            if (v == null) return dflt;
+            try {
+                return Integer.parseInt(v);
+            } catch (NumberFormatException e) {
+                throw new UsageException(name + " '" + v + "' is not an integer");
+            }
+        }
+
+        boolean flag(String name) {
+            for (int i = 0; i < raw.size(); i++) {
+                if (raw.get(i).equals(name)) {
+                    used[i] = true;
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        String positional(int index, String what) {
+            List<String> pos = positionals();
+            if (index >= pos.size()) throw new UsageException("missing " + what);
+            return pos.get(index);
+        }
+
+        private List<String> positionals() {
+            // positionals are the tokens no option has claimed so far, in order
+            List<String> pos = new ArrayList<>();
+            for (int i = 0; i < raw.size(); i++) {
+                String s = raw.get(i);
+                if (used[i]) continue;
+                if (s.startsWith("--") && i + 1 < raw.size() && !raw.get(i + 1).startsWith("--")) {
+                    // an option not yet read: its value is not a positional
+                    if (KNOWN_VALUED.contains(s)) { i++; continue; }
+                }
+                if (s.startsWith("--")) continue;
+                pos.add(s);
+            }
+            return pos;
+        }
+
+        void done() {
+            for (int i = 0; i < raw.size(); i++) {
+                String s = raw.get(i);
+                if (!used[i] && s.startsWith("--")) throw new UsageException("unknown option " + s);
+            }
+        }
+
+        static final List<String> KNOWN_VALUED = List.of("--format", "--to", "--pooling", "--top-k", "--device",
+                "--text", "--ids", "--set", "--output", "--input", "--data", "--prompt");
+    }
+
+}

@@ -1,0 +1,257 @@
+package dev.kiln.models;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import dev.kiln.nn.Embedding;
+import dev.kiln.nn.Functional;
+import dev.kiln.nn.LayerNorm;
+import dev.kiln.nn.Linear;
+import dev.kiln.nn.Module;
+import dev.kiln.nn.Parameters;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * BERT (Devlin et al. 2018): a post-LN Transformer encoder, with the optional pre-training heads
+ * (masked-LM with the decoder tied to the word embeddings, and next-sentence prediction).
+ *
+ * <p>Parameter names are HF {@code BertForPreTraining} keys ({@code bert.encoder.layer.0.attention.self.query.weight},
+ * {@code cls.predictions.transform.dense.weight}, ...), so checkpoints load by name.
+ */
+public final class BertModel {
+
+    /** Which parts beyond the encoder exist. */
+    public static final class Heads {
+        public boolean pooler = true;
+        public boolean mlm;
+        public boolean nsp;
+
+        public static Heads encoderOnly() {
+            Heads h = new Heads();
+            h.pooler = false;
+            return h;
+        }
+
+        public static Heads all() {
+            Heads h = new Heads();
+            h.mlm = true;
+            h.nsp = true;
+            return h;
+        }
+    }
+
+    public final BertConfig config;
+    public final Parameters params;
+    public final BertEmbeddings embeddings;
+    public final List<BertLayer> layers = new ArrayList<>();
+    public final Linear pooler;
+    public final MlmHead mlm;
+    public final Linear nsp;
+    /** Set by the loader: which checkpoint keys were used, missing or unexpected. */
+    public Parameters.LoadReport loadReport;
+
+    public BertModel(BertConfig config, Parameters params, Heads heads) {
+        this.config = config;
+        this.params = params;
+        int h = config.hiddenSize;
+        embeddings = new BertEmbeddings(params, "bert.embeddings", config);
+        for (int i = 0; i < config.numHiddenLayers; i++) {
+            layers.add(new BertLayer(params, "bert.encoder.layer." + i, config));
+        }
+        pooler = heads.pooler ? new Linear(params, "bert.pooler.dense", h, h, true) : null;
+        mlm = heads.mlm ? new MlmHead(params, "cls.predictions", config, embeddings.word) : null;
+        nsp = heads.nsp ? new Linear(params, "cls.seq_relationship", h, 2, true) : null;
+    }
+
+    /** What a forward pass returns; absent parts are null. */
+    public static final class Output {
+        /** [B, T, H] after the last layer. */
+        public NDArray lastHiddenState;
+        /** [B, H] tanh(W h_[CLS]) when the model has a pooler. */
+        public NDArray pooled;
+        /** Hidden states after the embeddings and after each layer (L + 1 of them) when asked. */
+        public List<NDArray> hiddenStates;
+    }
+
+    /**
+     * @param inputIds      [B, T] int64
+     * @param tokenTypeIds  [B, T] or null (all segment 0)
+     * @param attentionMask [B, T] 1 for tokens, 0 for padding, or null (no padding)
+     */
+    public Output forward(NDArray inputIds, NDArray tokenTypeIds, NDArray attentionMask,
+                          boolean training, boolean keepHiddenStates) {
+        long t = inputIds.getShape().get(1);
+        if (t > config.maxPositionEmbeddings) {
+            throw new IllegalArgumentException("sequence length " + t + " exceeds max_position_embeddings "
+                    + config.maxPositionEmbeddings);
+        }
+        NDArray x = embeddings.forward(inputIds, tokenTypeIds, training);
+        // Extended attention mask: [B, 1, 1, T], 0 to attend and -10000 for padding, added to the scores.
+        NDArray mask = attentionMask == null ? null : Functional.paddingMask(attentionMask, x.getDataType());
+        Output out = new Output();
+        if (keepHiddenStates) {
+            out.hiddenStates = new ArrayList<>();
+            out.hiddenStates.add(x);
+        }
+        for (BertLayer layer : layers) {
+            x = layer.forward(x, mask, training);
+            if (keepHiddenStates) out.hiddenStates.add(x);
+        }
+        out.lastHiddenState = x;
+        if (pooler != null) {
+            out.pooled = pooler.forward(x.get(new NDIndex(":, 0, :"))).tanh();
+        }
+        return out;
+    }
+
+    public Output forward(NDArray inputIds, NDArray tokenTypeIds, NDArray attentionMask, boolean training) {
+        return forward(inputIds, tokenTypeIds, attentionMask, training, false);
+    }
+
+    /** MLM logits [B, T, V] (or [N, V] for hidden states already gathered at masked positions). */
+    public NDArray mlmLogits(NDArray hidden) {
+        if (mlm == null) throw new IllegalStateException("this BERT has no masked-LM head (cls.predictions.*)");
+        return mlm.forward(hidden);
+    }
+
+    /** NSP logits [B, 2]: index 0 = "B follows A", 1 = "B is random", as in the original. */
+    public NDArray nspLogits(NDArray pooled) {
+        if (nsp == null) throw new IllegalStateException("this BERT has no next-sentence head (cls.seq_relationship.*)");
+        return nsp.forward(pooled);
+    }
+
+    /** Word + position + token-type embeddings, then LayerNorm and dropout. */
+    public static final class BertEmbeddings extends Module {
+        final Embedding word;
+        final Embedding position;
+        final Embedding tokenType;
+        final LayerNorm layerNorm;
+        final float dropout;
+
+        BertEmbeddings(Parameters params, String prefix, BertConfig c) {
+            super(params, prefix);
+            word = new Embedding(params, prefix + ".word_embeddings", c.vocabSize, c.hiddenSize);
+            position = new Embedding(params, prefix + ".position_embeddings", c.maxPositionEmbeddings, c.hiddenSize);
+            tokenType = new Embedding(params, prefix + ".token_type_embeddings", c.typeVocabSize, c.hiddenSize);
+            layerNorm = new LayerNorm(params, prefix + ".LayerNorm", c.hiddenSize, c.layerNormEps);
+            dropout = c.hiddenDropoutProb;
+        }
+
+        NDArray forward(NDArray ids, NDArray typeIds, boolean training) {
+            NDManager m = ids.getManager();
+            long t = ids.getShape().get(1);
+            NDArray positions = m.arange(0, t, 1, DataType.INT64, ids.getDevice()).reshape(1, t);
+            if (typeIds == null) typeIds = ids.zerosLike();
+            NDArray e = word.forward(ids).addi(position.forward(positions)).addi(tokenType.forward(typeIds));
+            return Functional.dropout(layerNorm.forward(e), dropout, training);
+        }
+    }
+
+    /** Multi-head self-attention with separate query/key/value projections (the checkpoint's layout). */
+    public static final class BertSelfAttention extends Module {
+        final Linear query;
+        final Linear key;
+        final Linear value;
+        final int heads;
+        final float dropout;
+
+        BertSelfAttention(Parameters params, String prefix, BertConfig c) {
+            super(params, prefix);
+            int h = c.hiddenSize;
+            query = new Linear(params, prefix + ".query", h, h, true);
+            key = new Linear(params, prefix + ".key", h, h, true);
+            value = new Linear(params, prefix + ".value", h, h, true);
+            heads = c.numAttentionHeads;
+            dropout = c.attentionProbsDropoutProb;
+        }
+
+        NDArray forward(NDArray x, NDArray mask, boolean training) {
+            NDArray q = Functional.splitHeads(query.forward(x), heads);
+            NDArray k = Functional.splitHeads(key.forward(x), heads);
+            NDArray v = Functional.splitHeads(value.forward(x), heads);
+            return Functional.mergeHeads(Functional.attention(q, k, v, mask, dropout, training));
+        }
+    }
+
+    /** Dense, dropout, then LayerNorm of (that + residual): the post-LN step used twice per layer. */
+    public static final class BertSublayerOutput extends Module {
+        final Linear dense;
+        final LayerNorm layerNorm;
+        final float dropout;
+
+        BertSublayerOutput(Parameters params, String prefix, long in, long out, BertConfig c) {
+            super(params, prefix);
+            dense = new Linear(params, prefix + ".dense", in, out, true);
+            layerNorm = new LayerNorm(params, prefix + ".LayerNorm", out, c.layerNormEps);
+            dropout = c.hiddenDropoutProb;
+        }
+
+        NDArray forward(NDArray h, NDArray residual, boolean training) {
+            return layerNorm.forward(Functional.dropout(dense.forward(h), dropout, training).addi(residual));
+        }
+    }
+
+    /** One encoder layer: x → LN(x + Attn(x)) → LN(· + FFN(·)). */
+    public static final class BertLayer extends Module {
+        final BertSelfAttention attention;
+        final BertSublayerOutput attentionOutput;
+        final Linear intermediate;
+        final BertSublayerOutput output;
+        final String act;
+
+        BertLayer(Parameters params, String prefix, BertConfig c) {
+            super(params, prefix);
+            attention = new BertSelfAttention(params, prefix + ".attention.self", c);
+            attentionOutput = new BertSublayerOutput(params, prefix + ".attention.output", c.hiddenSize, c.hiddenSize, c);
+            intermediate = new Linear(params, prefix + ".intermediate.dense", c.hiddenSize, c.intermediateSize, true);
+            output = new BertSublayerOutput(params, prefix + ".output", c.intermediateSize, c.hiddenSize, c);
+            act = c.hiddenAct;
+        }
+
+        NDArray forward(NDArray x, NDArray mask, boolean training) {
+            NDArray a = attentionOutput.forward(attention.forward(x, mask, training), x, training);
+            NDArray f = Functional.activation(act, intermediate.forward(a));
+            return output.forward(f, a, training);
+        }
+    }
+
+    /** cls.predictions: dense + act + LayerNorm, then the tied word-embedding decoder plus a bias. */
+    public static final class MlmHead extends Module {
+        final Linear transform;
+        final LayerNorm layerNorm;
+        final String bias;
+        final Embedding decoder;
+        final String act;
+
+        MlmHead(Parameters params, String prefix, BertConfig c, Embedding tiedDecoder) {
+            super(params, prefix);
+            transform = new Linear(params, prefix + ".transform.dense", c.hiddenSize, c.hiddenSize, true);
+            layerNorm = new LayerNorm(params, prefix + ".transform.LayerNorm", c.hiddenSize, c.layerNormEps);
+            bias = param("bias", Parameters.Init.ZEROS, c.vocabSize);
+            decoder = tiedDecoder;
+            act = c.hiddenAct;
+        }
+
+        NDArray forward(NDArray h) {
+            NDArray t = layerNorm.forward(Functional.activation(act, transform.forward(h)));
+            return ai.djl.nn.core.Linear.linear(t, decoder.table(), p(bias)).singletonOrThrow();
+        }
+    }
+
+    /** Maps a checkpoint key to our parameter name, or null for keys deliberately not loaded. */
+    public static String mapCheckpointKey(String key) {
+        String k = key;
+        // TF-converted checkpoints sometimes keep gamma/beta for LayerNorm.
+        if (k.endsWith(".gamma")) k = k.substring(0, k.length() - 6) + ".weight";
+        if (k.endsWith(".beta")) k = k.substring(0, k.length() - 5) + ".bias";
+        if (k.endsWith("embeddings.position_ids")) return null;        // a buffer, not a weight
+        if (k.equals("cls.predictions.decoder.weight")) return null;   // tied to the word embeddings
+        if (k.equals("cls.predictions.decoder.bias")) return null;     // tied to cls.predictions.bias
+        if (k.startsWith("bert.") || k.startsWith("cls.")) return k;
+        return "bert." + k;
+    }
+}

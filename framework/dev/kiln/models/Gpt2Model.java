@@ -1,0 +1,226 @@
+package dev.kiln.models;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.kiln.nn.Conv1D;
+import dev.kiln.nn.Embedding;
+import dev.kiln.nn.Functional;
+import dev.kiln.nn.LayerNorm;
+import dev.kiln.nn.Module;
+import dev.kiln.nn.Parameters;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * GPT-2 (Radford et al. 2019): a pre-LN causal Transformer decoder with a language-model head tied
+ * to the token embeddings, and a key/value cache for incremental decoding.
+ *
+ * <p>Parameter names are HF {@code GPT2LMHeadModel} keys ({@code transformer.h.0.attn.c_attn.weight}, ...);
+ * projections are {@link Conv1D}, stored (in, out) exactly as in the checkpoint.
+ */
+public final class Gpt2Model {
+    public final Gpt2Config config;
+    public final Parameters params;
+    public final Embedding wte;
+    public final Embedding wpe;
+    public final List<Block> h = new ArrayList<>();
+    public final LayerNorm lnF;
+    /** Set by the loader: which checkpoint keys were used, missing or unexpected. */
+    public Parameters.LoadReport loadReport;
+
+    public Gpt2Model(Gpt2Config config, Parameters params) {
+        this.config = config;
+        this.params = params;
+        wte = new Embedding(params, "transformer.wte", config.vocabSize, config.nEmbd);
+        wpe = new Embedding(params, "transformer.wpe", config.nPositions, config.nEmbd);
+        for (int i = 0; i < config.nLayer; i++) h.add(new Block(params, "transformer.h." + i, config));
+        lnF = new LayerNorm(params, "transformer.ln_f", config.nEmbd, config.layerNormEpsilon);
+    }
+
+    /** Keys and values of every layer seen so far, [B, heads, T_past, d] each. */
+    public static final class KvCache implements AutoCloseable {
+        private final NDManager manager;
+        private final NDArray[] keys;
+        private final NDArray[] values;
+
+        public KvCache(NDManager parent, int layers) {
+            manager = parent.newSubManager();
+            keys = new NDArray[layers];
+            values = new NDArray[layers];
+        }
+
+        /** Tokens already in the cache. */
+        public long length() {
+            return keys[0] == null ? 0 : keys[0].getShape().get(2);
+        }
+
+        NDArray[] append(int layer, NDArray k, NDArray v) {
+            if (keys[layer] == null) {
+                keys[layer] = k.duplicate();
+                values[layer] = v.duplicate();
+                keys[layer].attach(manager);
+                values[layer].attach(manager);
+            } else {
+                NDArray nk = keys[layer].concat(k, 2);
+                NDArray nv = values[layer].concat(v, 2);
+                keys[layer].close();
+                values[layer].close();
+                keys[layer] = nk;
+                values[layer] = nv;
+            }
+            return new NDArray[] {keys[layer], values[layer]};
+        }
+
+        /** Keeps only batch rows {@code index} (for beam search reordering). */
+        public void select(NDArray index) {
+            for (int i = 0; i < keys.length; i++) {
+                if (keys[i] == null) continue;
+                NDArray nk = keys[i].get(index);
+                NDArray nv = values[i].get(index);
+                keys[i].close();
+                values[i].close();
+                keys[i] = nk;
+                values[i] = nv;
+            }
+        }
+
+        @Override
+        public void close() {
+            manager.close();
+        }
+    }
+
+    public KvCache newCache(NDManager manager) {
+        return new KvCache(manager, config.nLayer);
+    }
+
+    /**
+     * Final hidden states [B, T, C] (after ln_f).
+     *
+     * @param inputIds      [B, T] int64 — the new tokens only when a cache is given
+     * @param attentionMask [B, T_past + T] 1/0, or null (no padding)
+     * @param positionIds   [B, T] or null (T_past .. T_past+T-1)
+     * @param cache         null for a full pass; otherwise appended to
+     */
+    public NDArray forward(NDArray inputIds, NDArray attentionMask, NDArray positionIds, KvCache cache, boolean training) {
+        NDManager m = inputIds.getManager();
+        long t = inputIds.getShape().get(1);
+        long past = cache == null ? 0 : cache.length();
+        if (past + t > config.nPositions) {
+            throw new IllegalArgumentException("sequence length " + (past + t) + " exceeds n_positions " + config.nPositions);
+        }
+        if (positionIds == null) {
+            positionIds = m.arange(past, past + t, 1, DataType.INT64, inputIds.getDevice()).reshape(1, t);
+        }
+        NDArray x = Functional.dropout(wte.forward(inputIds).addi(wpe.forward(positionIds)), config.embdPdrop, training);
+        NDArray mask = causalMask(m, t, past, attentionMask, x.getDataType());
+        for (int i = 0; i < h.size(); i++) x = h.get(i).forward(x, mask, cache, i, training);
+        return lnF.forward(x);
+    }
+
+    /** Logits over the vocabulary, [B, T, V], through the LM head tied to wte. */
+    public NDArray logits(NDArray hidden) {
+        return ai.djl.nn.core.Linear.linear(hidden, wte.table()).singletonOrThrow();
+    }
+
+    public NDArray forwardLogits(NDArray inputIds, KvCache cache) {
+        return logits(forward(inputIds, null, null, cache, false));
+    }
+
+    /** Additive mask [B or 1, 1, T, T_past + T]: query i sees keys 0 .. T_past + i, and no padding. */
+    static NDArray causalMask(NDManager m, long t, long past, NDArray attentionMask, DataType type) {
+        long total = past + t;
+        NDArray qPos = m.arange(past, total, 1, DataType.INT64).reshape(t, 1);
+        NDArray kPos = m.arange(0, total, 1, DataType.INT64).reshape(1, total);
+        NDArray blocked = kPos.gt(qPos).toType(type, false).muli(Functional.MASK_VALUE).reshape(1, 1, t, total);
+        if (attentionMask != null) {
+            blocked = blocked.add(Functional.paddingMask(attentionMask, type));
+        }
+        return blocked;
+    }
+
+    /** Causal self-attention with the fused c_attn projection (q, k, v side by side). */
+    public static final class Attention extends Module {
+        final Conv1D cAttn;
+        final Conv1D cProj;
+        final int heads;
+        final long embd;
+        final float attnDrop;
+        final float residDrop;
+
+        Attention(Parameters params, String prefix, Gpt2Config c) {
+            super(params, prefix);
+            cAttn = new Conv1D(params, prefix + ".c_attn", c.nEmbd, 3L * c.nEmbd);
+            cProj = new Conv1D(params, prefix + ".c_proj", c.nEmbd, c.nEmbd);
+            heads = c.nHead;
+            embd = c.nEmbd;
+            attnDrop = c.attnPdrop;
+            residDrop = c.residPdrop;
+        }
+
+        NDArray forward(NDArray x, NDArray mask, KvCache cache, int layer, boolean training) {
+            NDArray qkv = cAttn.forward(x);
+            NDArray q = Functional.splitHeads(qkv.get(":, :, 0:" + embd), heads);
+            NDArray k = Functional.splitHeads(qkv.get(":, :, " + embd + ":" + 2 * embd), heads);
+            NDArray v = Functional.splitHeads(qkv.get(":, :, " + 2 * embd + ":"), heads);
+            if (cache != null) {
+                NDArray[] kv = cache.append(layer, k, v);
+                k = kv[0];
+                v = kv[1];
+            }
+            NDArray a = Functional.mergeHeads(Functional.attention(q, k, v, mask, attnDrop, training));
+            return Functional.dropout(cProj.forward(a), residDrop, training);
+        }
+    }
+
+    /** Position-wise MLP: c_fc, gelu_new, c_proj. */
+    public static final class Mlp extends Module {
+        final Conv1D cFc;
+        final Conv1D cProj;
+        final String act;
+        final float drop;
+
+        Mlp(Parameters params, String prefix, Gpt2Config c) {
+            super(params, prefix);
+            cFc = new Conv1D(params, prefix + ".c_fc", c.nEmbd, c.innerSize());
+            cProj = new Conv1D(params, prefix + ".c_proj", c.innerSize(), c.nEmbd);
+            act = c.activationFunction;
+            drop = c.residPdrop;
+        }
+
+        NDArray forward(NDArray x) {
+            return cProj.forward(Functional.activation(act, cFc.forward(x)));
+        }
+    }
+
+    /** Pre-LN block: x + Attn(LN1(x)), then + MLP(LN2(·)). */
+    public static final class Block extends Module {
+        final LayerNorm ln1;
+        final Attention attn;
+        final LayerNorm ln2;
+        final Mlp mlp;
+
+        Block(Parameters params, String prefix, Gpt2Config c) {
+            super(params, prefix);
+            ln1 = new LayerNorm(params, prefix + ".ln_1", c.nEmbd, c.layerNormEpsilon);
+            attn = new Attention(params, prefix + ".attn", c);
+            ln2 = new LayerNorm(params, prefix + ".ln_2", c.nEmbd, c.layerNormEpsilon);
+            mlp = new Mlp(params, prefix + ".mlp", c);
+        }
+
+        NDArray forward(NDArray x, NDArray mask, KvCache cache, int layer, boolean training) {
+            NDArray a = x.add(attn.forward(ln1.forward(x), mask, cache, layer, training));
+            return a.add(Functional.dropout(mlp.forward(ln2.forward(a)), mlp.drop, training));
+        }
+    }
+
+    /** Maps a checkpoint key to our parameter name, or null for buffers and the tied LM head. */
+    public static String mapCheckpointKey(String key) {
+        if (key.equals("lm_head.weight")) return null;                          // tied to wte
+        if (key.endsWith(".attn.bias") || key.endsWith(".attn.masked_bias")) return null;  // causal-mask buffers
+        return key.startsWith("transformer.") ? key : "transformer." + key;
+    }
+}

@@ -1,0 +1,25 @@
+package dev.kiln.nn;
+
+import ai.djl.ndarray.NDArray;
+
+/** A lookup table (num, dim); rows are gathered by integer ids. */
+public final class Embedding extends Module {
+    public final String weight;
+    public final long num;
+    public final long dim;
+
+    public Embedding(Parameters params, String prefix, long num, long dim) {
+        super(params, prefix);
+        weight = param("weight", Parameters.Init.NORMAL, num, dim);
+        this.num = num;
+        this.dim = dim;
+    }
+
+    public NDArray forward(NDArray ids) {
+        return ai.djl.nn.core.Embedding.embedding(ids, p(weight), null).singletonOrThrow();
+    }
+
+    public NDArray table() {
+        return p(weight);
+    }
+}
