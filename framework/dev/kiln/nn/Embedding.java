@@ -16,7 +16,7 @@ public final class Embedding extends Module {
     }
 
     public NDArray forward(NDArray ids) {
-        return ai.djl.nn.core.Embedding.embedding(ids, p(weight), null).singletonOrThrow();
+        return ai.djl.nn.core.Embedding.embedding(ids, p(weight), ai.djl.ndarray.types.SparseFormat.DENSE).singletonOrThrow();
     }
 
     public NDArray table() {
