@@ -55,25 +55,79 @@ public final class HfFolder {
      * parts asked for but absent keep their initial values and are listed in the report.
      */
     public static BertModel loadBert(Path dir, NDManager manager, BertModel.Heads heads) throws IOException {
-        BertConfig config = BertConfig.fromJson(requireType(dir, "bert"));
+        return loadBert(dir, manager, heads, null);
+    }
+
+    /** As {@link #loadBert(Path, NDManager, BertModel.Heads)}, with config.json fields replaced by {@code overrides}. */
+    public static BertModel loadBert(Path dir, NDManager manager, BertModel.Heads heads, JsonObject overrides)
+            throws IOException {
+        BertConfig config = BertConfig.fromJson(merge(requireType(dir, "bert"), overrides));
         Map<String, HostTensor> tensors = SafeTensors.readCheckpoint(dir);
         if (heads == null) {
             heads = new BertModel.Heads();
             heads.pooler = tensors.keySet().stream().anyMatch(k -> k.contains("pooler."));
             heads.mlm = tensors.keySet().stream().anyMatch(k -> k.startsWith("cls.predictions"));
             heads.nsp = tensors.keySet().stream().anyMatch(k -> k.startsWith("cls.seq_relationship"));
+        } else if (heads.poolerIfPresent) {
+            heads.pooler = tensors.keySet().stream().anyMatch(k -> k.contains("pooler."));
         }
         BertModel model = new BertModel(config, new Parameters(manager, 42, config.initializerRange), heads);
-        model.loadReport = model.params.load(tensors, BertModel::mapCheckpointKey);
+        final boolean mlm = heads.mlm;
+        final boolean nsp = heads.nsp;
+        // pre-training heads that were not asked for are skipped on purpose, not "unexpected"
+        model.loadReport = model.params.load(tensors, k -> {
+            String n = BertModel.mapCheckpointKey(k);
+            if (n == null) return null;
+            if (!mlm && n.startsWith("cls.predictions")) return null;
+            if (!nsp && n.startsWith("cls.seq_relationship")) return null;
+            return n;
+        });
         return model;
     }
 
     public static Gpt2Model loadGpt2(Path dir, NDManager manager) throws IOException {
-        Gpt2Config config = Gpt2Config.fromJson(requireType(dir, "gpt2"));
+        return loadGpt2(dir, manager, null);
+    }
+
+    public static Gpt2Model loadGpt2(Path dir, NDManager manager, JsonObject overrides) throws IOException {
+        Gpt2Config config = Gpt2Config.fromJson(merge(requireType(dir, "gpt2"), overrides));
         Map<String, HostTensor> tensors = SafeTensors.readCheckpoint(dir);
         Gpt2Model model = new Gpt2Model(config, new Parameters(manager, 42, config.initializerRange));
         model.loadReport = model.params.load(tensors, Gpt2Model::mapCheckpointKey);
         return model;
+    }
+
+    /**
+     * A backbone for a task: BERT (encoder and pooler, no pre-training heads) or GPT-2, by model_type.
+     * {@code dropout} (nullable) replaces every dropout probability of the config.
+     */
+    public static dev.kiln.models.Backbone loadBackbone(Path dir, NDManager manager, Float dropout) throws IOException {
+        String type = modelType(dir);
+        JsonObject o = new JsonObject();
+        switch (type) {
+            case "bert":
+                if (dropout != null) {
+                    o.addProperty("hidden_dropout_prob", dropout);
+                    o.addProperty("attention_probs_dropout_prob", dropout);
+                }
+                return loadBert(dir, manager, BertModel.Heads.forFineTuning(), o);
+            case "gpt2":
+                if (dropout != null) {
+                    o.addProperty("resid_pdrop", dropout);
+                    o.addProperty("embd_pdrop", dropout);
+                    o.addProperty("attn_pdrop", dropout);
+                }
+                return loadGpt2(dir, manager, o);
+            default:
+                throw new IOException(dir.resolve("config.json") + ": model_type '" + type + "' is not supported (bert, gpt2)");
+        }
+    }
+
+    private static JsonObject merge(JsonObject base, JsonObject overrides) {
+        if (overrides == null) return base;
+        JsonObject o = base.deepCopy();
+        for (Map.Entry<String, com.google.gson.JsonElement> e : overrides.entrySet()) o.add(e.getKey(), e.getValue());
+        return o;
     }
 
     private static JsonObject requireType(Path dir, String type) throws IOException {

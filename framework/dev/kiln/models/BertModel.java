@@ -22,13 +22,22 @@ import java.util.List;
  * <p>Parameter names are HF {@code BertForPreTraining} keys ({@code bert.encoder.layer.0.attention.self.query.weight},
  * {@code cls.predictions.transform.dense.weight}, ...), so checkpoints load by name.
  */
-public final class BertModel {
+public final class BertModel implements Backbone {
 
     /** Which parts beyond the encoder exist. */
     public static final class Heads {
         public boolean pooler = true;
         public boolean mlm;
         public boolean nsp;
+        /** Decide {@link #pooler} from the checkpoint (fine-tuning: use it when it was pre-trained). */
+        public boolean poolerIfPresent;
+
+        /** Encoder and, when the checkpoint has one, the pooler: what a task head builds on. */
+        public static Heads forFineTuning() {
+            Heads h = encoderOnly();
+            h.poolerIfPresent = true;
+            return h;
+        }
 
         public static Heads encoderOnly() {
             Heads h = new Heads();
@@ -242,6 +251,37 @@ public final class BertModel {
         }
     }
 
+    @Override public String modelType() { return "bert"; }
+    @Override public Parameters params() { return params; }
+    @Override public int hiddenSize() { return config.hiddenSize; }
+    @Override public int numLayers() { return config.numHiddenLayers; }
+    @Override public int maxPositions() { return config.maxPositionEmbeddings; }
+    @Override public float hiddenDropout() { return config.hiddenDropoutProb; }
+
+    @Override
+    public NDArray hiddenStates(NDArray ids, NDArray typeIds, NDArray attentionMask, boolean training) {
+        return forward(ids, typeIds, attentionMask, training).lastHiddenState;
+    }
+
+    @Override
+    public NDArray sequenceVector(NDArray hidden, NDArray attentionMask, String pooling) {
+        switch (pooling) {
+            case "cls": {
+                NDArray cls = hidden.get(new NDIndex(":, 0, :"));
+                // HF BertForSequenceClassification classifies the pooler output
+                return pooler == null ? cls : pooler.forward(cls).tanh();
+            }
+            case "mean": return dev.kiln.nn.Pooling.mean(hidden, attentionMask);
+            case "last": return dev.kiln.nn.Pooling.lastToken(hidden, attentionMask);
+            default: throw new IllegalArgumentException("pooling '" + pooling + "' (expected cls, mean or last)");
+        }
+    }
+
+    @Override
+    public com.google.gson.JsonObject configJson() {
+        return config.toJson();
+    }
+
     /** Maps a checkpoint key to our parameter name, or null for keys deliberately not loaded. */
     public static String mapCheckpointKey(String key) {
         String k = key;
@@ -251,7 +291,8 @@ public final class BertModel {
         if (k.endsWith("embeddings.position_ids")) return null;        // a buffer, not a weight
         if (k.equals("cls.predictions.decoder.weight")) return null;   // tied to the word embeddings
         if (k.equals("cls.predictions.decoder.bias")) return null;     // tied to cls.predictions.bias
-        if (k.startsWith("bert.") || k.startsWith("cls.")) return k;
-        return "bert." + k;
+        // BertModel checkpoints (sentence-transformers, our importers) have no "bert." prefix
+        if (k.startsWith("embeddings.") || k.startsWith("encoder.") || k.startsWith("pooler.")) return "bert." + k;
+        return k;
     }
 }

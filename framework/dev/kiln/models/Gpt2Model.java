@@ -21,7 +21,7 @@ import java.util.List;
  * <p>Parameter names are HF {@code GPT2LMHeadModel} keys ({@code transformer.h.0.attn.c_attn.weight}, ...);
  * projections are {@link Conv1D}, stored (in, out) exactly as in the checkpoint.
  */
-public final class Gpt2Model {
+public final class Gpt2Model implements Backbone {
     public final Gpt2Config config;
     public final Parameters params;
     public final Embedding wte;
@@ -217,10 +217,40 @@ public final class Gpt2Model {
         }
     }
 
+    @Override public String modelType() { return "gpt2"; }
+    @Override public Parameters params() { return params; }
+    @Override public int hiddenSize() { return config.nEmbd; }
+    @Override public int numLayers() { return config.nLayer; }
+    @Override public int maxPositions() { return config.nPositions; }
+    @Override public float hiddenDropout() { return config.residPdrop; }
+
+    @Override
+    public NDArray hiddenStates(NDArray ids, NDArray typeIds, NDArray attentionMask, boolean training) {
+        return forward(ids, attentionMask, null, null, training);
+    }
+
+    @Override
+    public NDArray sequenceVector(NDArray hidden, NDArray attentionMask, String pooling) {
+        switch (pooling) {
+            case "last": return dev.kiln.nn.Pooling.lastToken(hidden, attentionMask);
+            case "mean": return dev.kiln.nn.Pooling.mean(hidden, attentionMask);
+            default: throw new IllegalArgumentException("pooling '" + pooling + "' for GPT-2 (expected last or mean)");
+        }
+    }
+
+    @Override
+    public com.google.gson.JsonObject configJson() {
+        return config.toJson();
+    }
+
     /** Maps a checkpoint key to our parameter name, or null for buffers and the tied LM head. */
     public static String mapCheckpointKey(String key) {
         if (key.equals("lm_head.weight")) return null;                          // tied to wte
         if (key.endsWith(".attn.bias") || key.endsWith(".attn.masked_bias")) return null;  // causal-mask buffers
-        return key.startsWith("transformer.") ? key : "transformer." + key;
+        // GPT2Model checkpoints have no "transformer." prefix
+        if (key.startsWith("wte.") || key.startsWith("wpe.") || key.startsWith("h.") || key.startsWith("ln_f.")) {
+            return "transformer." + key;
+        }
+        return key;
     }
 }

@@ -1,0 +1,33 @@
+package dev.kiln.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+
+/** Losses as sums over targets; the trainer divides by the target count of the whole step. */
+public final class Losses {
+    private Losses() {}
+
+    /**
+     * Cross-entropy summed over rows. {@code logits} [N, C], {@code labels} [N] int64; rows whose label
+     * is -100 are ignored (HF's convention for sub-word and padding positions). With label smoothing
+     * ε the target is (1-ε)·one-hot + ε/C, as in PyTorch's {@code CrossEntropyLoss(label_smoothing)}.
+     */
+    public static NDArray crossEntropySum(NDArray logits, NDArray labels, float labelSmoothing) {
+        NDArray logp = logits.toType(DataType.FLOAT32, false).logSoftmax(-1);
+        NDArray valid = labels.neq(-100);
+        NDArray safe = labels.mul(valid.toType(DataType.INT64, false)).reshape(-1, 1);
+        NDArray nll = logp.gather(safe, 1).reshape(-1).neg();
+        if (labelSmoothing > 0) {
+            NDArray smooth = logp.mean(new int[] {-1}).neg();
+            nll = nll.mul(1f - labelSmoothing).add(smooth.mul(labelSmoothing));
+        }
+        return nll.mul(valid.toType(DataType.FLOAT32, false)).sum();
+    }
+
+    /** Number of rows that count (label != -100). */
+    public static long targets(long[] labels) {
+        long n = 0;
+        for (long l : labels) if (l != -100) n++;
+        return n;
+    }
+}

@@ -1,0 +1,120 @@
+package dev.kiln.train;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.kiln.io.HfFolder;
+import dev.kiln.io.HostTensor;
+import dev.kiln.io.SafeTensors;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Run checkpoints: {@code checkpoints/step-N/} (full training state), {@code best/} (model folder).
+ * Each is built under a temporary name and renamed into place, so a directory named step-N is
+ * always complete; a kill mid-write leaves only a temp folder, removed on the next start.
+ */
+public final class Checkpoints {
+    public static final String STATE_FILE = "trainer_state.json";
+    public static final String OPTIMIZER_FILE = "optimizer.safetensors";
+    public static final String MIXED_FILE = "mixed_precision.safetensors";
+
+    private final Path runDir;
+    private final Path dir;
+    private final int keepLast;
+
+    public Checkpoints(Path runDir, int keepLast) {
+        this.runDir = runDir;
+        this.dir = runDir.resolve("checkpoints");
+        this.keepLast = Math.max(1, keepLast);
+    }
+
+    public record Restored(Path dir, Trainer.TrainerState state) {}
+
+    public void save(long step, TrainableTask task, Optimizer opt, MixedPrecision mp, Trainer.TrainerState state)
+            throws IOException {
+        Files.createDirectories(dir);
+        Path target = dir.resolve("step-" + step);
+        if (Files.exists(target)) return;
+        Path tmp = Files.createTempDirectory(dir, ".step-" + step + ".tmp-");
+        try {
+            task.save(tmp.resolve("model"));
+            SafeTensors.write(tmp.resolve(OPTIMIZER_FILE), opt.state(), Map.of("kind", "optimizer"));
+            if (mp != null) SafeTensors.write(tmp.resolve(MIXED_FILE), mp.state(), Map.of("kind", "mixed-precision"));
+            Files.writeString(tmp.resolve(STATE_FILE), new GsonBuilder().setPrettyPrinting().create().toJson(state.toJson()));
+            Files.move(tmp, target);
+        } finally {
+            if (Files.exists(tmp)) HfFolder.deleteTree(tmp);
+        }
+        rotate();
+    }
+
+    /** Copies the current model to best/ (replacing the previous best atomically). */
+    public void saveBest(TrainableTask task) throws IOException {
+        Path tmp = Files.createTempDirectory(runDir, ".best.tmp-");
+        try {
+            task.save(tmp.resolve("m"));
+            Path best = runDir.resolve("best");
+            Path old = runDir.resolve(".best.old");
+            HfFolder.deleteTree(old);
+            if (Files.exists(best)) Files.move(best, old);
+            Files.move(tmp.resolve("m"), best);
+            HfFolder.deleteTree(old);
+        } finally {
+            HfFolder.deleteTree(tmp);
+        }
+    }
+
+    /** Step directories, newest first. */
+    public List<Path> list() throws IOException {
+        List<Path> out = new ArrayList<>();
+        if (!Files.isDirectory(dir)) return out;
+        try (Stream<Path> s = Files.list(dir)) {
+            s.filter(p -> p.getFileName().toString().matches("step-\\d+"))
+                    .filter(p -> Files.isRegularFile(p.resolve(STATE_FILE)))
+                    .forEach(out::add);
+        }
+        out.sort(Comparator.comparingLong(Checkpoints::stepOf).reversed());
+        return out;
+    }
+
+    static long stepOf(Path p) {
+        return Long.parseLong(p.getFileName().toString().substring(5));
+    }
+
+    private void rotate() throws IOException {
+        List<Path> all = list();
+        for (int i = keepLast; i < all.size(); i++) HfFolder.deleteTree(all.get(i));
+    }
+
+    /** Loads the newest complete checkpoint into the task, optimizer and loss scaler; null when none. */
+    public Restored restoreLatest(TrainableTask task, Optimizer opt, MixedPrecision mp) throws IOException {
+        if (Files.isDirectory(dir)) {
+            try (Stream<Path> s = Files.list(dir)) {
+                for (Path p : (Iterable<Path>) s.filter(q -> q.getFileName().toString().startsWith(".step-"))::iterator) {
+                    HfFolder.deleteTree(p); // left by a kill during a write
+                }
+            }
+        }
+        for (Path p : list()) {
+            JsonObject st = JsonParser.parseString(Files.readString(p.resolve(STATE_FILE))).getAsJsonObject();
+            Map<String, HostTensor> weights = SafeTensors.readCheckpoint(p.resolve("model"));
+            var report = task.parameters().load(weights, k -> k);
+            if (!report.missing.isEmpty()) {
+                throw new IOException(p + ": checkpoint does not match the model (missing " + report.missing.get(0)
+                        + "); was the config changed? Use a new output dir or --set output.dir=...");
+            }
+            opt.loadState(SafeTensors.readCheckpoint(p.resolve(OPTIMIZER_FILE)));
+            if (mp != null) mp.loadState(SafeTensors.readCheckpoint(p.resolve(MIXED_FILE)));
+            return new Restored(p, Trainer.TrainerState.fromJson(st));
+        }
+        return null;
+    }
+}

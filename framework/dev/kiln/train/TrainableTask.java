@@ -1,0 +1,60 @@
+package dev.kiln.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.kiln.models.Backbone;
+import dev.kiln.nn.Parameters;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Everything the trainer knows about a task. The trainer shuffles example indexes, asks the task to
+ * collate and score them, and never looks inside a batch.
+ */
+public interface TrainableTask extends AutoCloseable {
+
+    /** A collated micro-batch, still on the host. */
+    interface Batch {
+        /** Examples in this micro-batch. */
+        int size();
+
+        /** Loss targets (examples, labelled tokens, masked positions): the normaliser for accumulation. */
+        long targets();
+
+        /** Input tokens, for throughput. */
+        long tokens();
+    }
+
+    /** The summed (not averaged) loss of a micro-batch over its {@link Batch#targets()}. */
+    record Loss(NDArray sum) {}
+
+    /** Backbone and head parameters in one store. */
+    Parameters parameters();
+
+    /** The pretrained part (for freezing, MFU and logging). */
+    Backbone backbone();
+
+    int trainSize();
+
+    /** Collates training examples {@code indexes} (dynamic padding to the longest). */
+    Batch collate(int[] indexes);
+
+    /** Forward pass; arrays are created in {@code step}, which the trainer closes after the step. */
+    Loss loss(Batch batch, NDManager step, boolean training);
+
+    /** Metrics on the dev set (empty map when there is none); arrays live in sub-managers of {@code parent}. */
+    Map<String, Double> evaluate(NDManager parent);
+
+    /** The metric used for "best" when the config names none (e.g. "accuracy"). */
+    String mainMetric();
+
+    boolean higherIsBetter(String metric);
+
+    /** Writes a folder the task's predictor loads: HF model files plus task metadata. */
+    void save(Path dir) throws IOException;
+
+    @Override
+    default void close() {}
+}

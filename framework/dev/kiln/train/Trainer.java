@@ -1,0 +1,287 @@
+package dev.kiln.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import com.google.gson.JsonObject;
+import dev.kiln.nn.Parameters;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/**
+ * The training loop. It knows nothing about tasks: it shuffles indexes, gets losses, steps the
+ * optimizer, evaluates, checkpoints and logs.
+ *
+ * <p>Determinism, which exact resume rests on: the data order of epoch e is a permutation drawn from
+ * (seed, e); the engine RNG (dropout) is reseeded from (seed, step) before every step. So the state
+ * of every random stream is a function of the step counter, and a checkpoint needs only that counter
+ * besides parameters, optimizer moments and the loss scaler.
+ */
+public final class Trainer {
+
+    /** What happened in a run. */
+    public static final class Result {
+        public long steps;
+        public long skippedSteps;
+        public boolean earlyStopped;
+        public Map<String, Double> lastEval = new LinkedHashMap<>();
+        public Map<String, Double> bestEval;
+        public long bestStep = -1;
+        public double trainSeconds;
+        public double tokensPerSecond;
+        public double finalLoss = Double.NaN;
+    }
+
+    /** Receives events; the run directory logger implements it. */
+    public interface Listener {
+        default void onStart(long totalSteps, long startStep) {}
+
+        default void onStep(long step, int epoch, StepStats s) {}
+
+        default void onEval(long step, int epoch, Map<String, Double> metrics) {}
+
+        default void onSkip(long step, String reason) {}
+
+        default void onEnd(Result r) {}
+    }
+
+    /** Numbers for one optimizer step. */
+    public record StepStats(double loss, double lr, double gradNorm, long tokens, double seconds, long examples) {}
+
+    private final TrainableTask task;
+    private final TrainerOptions o;
+    private final List<Listener> listeners = new ArrayList<>();
+
+    public Trainer(TrainableTask task, TrainerOptions options) {
+        this.task = task;
+        this.o = options;
+    }
+
+    public Trainer addListener(Listener l) {
+        listeners.add(l);
+        return this;
+    }
+
+    public long stepsPerEpoch() {
+        long perStep = (long) o.batchSize * o.gradientAccumulationSteps;
+        return Math.max(1, (task.trainSize() + perStep - 1) / perStep);
+    }
+
+    public long totalSteps() {
+        return o.maxSteps > 0 ? o.maxSteps : o.epochs * stepsPerEpoch();
+    }
+
+    /** The permutation of training indexes for {@code epoch}: a pure function of (seed, epoch). */
+    public static int[] epochOrder(long seed, int epoch, int n) {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed * 1_000_003L + epoch);
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) p[i] = i;
+        for (int i = n - 1; i > 0; i--) {
+            int j = r.nextInt(i + 1);
+            int t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
+    }
+
+    public Result train() throws IOException {
+        Parameters params = task.parameters();
+        Predicate<String> trainable = Freeze.trainable(o.freeze, task.backbone().numLayers());
+        List<String> names = new ArrayList<>();
+        for (Map.Entry<String, NDArray> e : params.all().entrySet()) {
+            boolean t = trainable.test(e.getKey());
+            e.getValue().setRequiresGradient(t);
+            if (t) names.add(e.getKey());
+        }
+        if (names.isEmpty()) throw new IllegalArgumentException("training.freeze '" + o.freeze + "' leaves nothing to train");
+
+        long total = totalSteps();
+        LrSchedule schedule = LrSchedule.of(o.schedule, o.lr, o.warmupSteps, o.warmupRatio, total);
+        Optimizer opt = o.optimizer.equals("sgd")
+                ? new Sgd(o.momentum, o.nesterov, o.weightDecay)
+                : new AdamW(o.beta1, o.beta2, o.eps, o.weightDecay, AdamW.defaultNoDecay());
+        Checkpoints ckpt = o.outputDir == null ? null : new Checkpoints(o.outputDir, o.keepLast);
+        TrainerState state = new TrainerState();
+        boolean mixed = o.precision.equals("fp16-mixed");
+        MixedPrecision mp = mixed ? new MixedPrecision(params, names, o.initialLossScale, o.growthInterval) : null;
+
+        if (ckpt != null && o.resume) {
+            Checkpoints.Restored r = ckpt.restoreLatest(task, opt, mp);
+            if (r != null) state = r.state();
+        }
+        Result result = new Result();
+        result.bestEval = state.bestMetrics;
+        result.bestStep = state.bestStep;
+        String bestMetric = o.checkpointMetric != null ? o.checkpointMetric
+                : o.earlyStoppingMetric != null ? o.earlyStoppingMetric : task.mainMetric();
+        for (Listener l : listeners) l.onStart(total, state.step);
+
+        long spe = stepsPerEpoch();
+        int n = task.trainSize();
+        int perStep = o.batchSize * o.gradientAccumulationSteps;
+        int[] order = null;
+        int orderEpoch = -1;
+        long t0 = System.nanoTime();
+        long tokensSeen = 0;
+        while (state.step < total) {
+            long s = state.step;
+            int epoch = (int) (s / spe);
+            if (epoch != orderEpoch) {
+                order = epochOrder(o.seed, epoch, n);
+                orderEpoch = epoch;
+            }
+            int from = (int) ((s % spe) * perStep);
+            int to = Math.min(n, from + perStep);
+            List<TrainableTask.Batch> micro = new ArrayList<>();
+            for (int i = from; i < to; i += o.batchSize) {
+                int[] idx = java.util.Arrays.copyOfRange(order, i, Math.min(to, i + o.batchSize));
+                micro.add(task.collate(idx));
+            }
+            long targets = 0, tokens = 0;
+            for (TrainableTask.Batch b : micro) {
+                targets += b.targets();
+                tokens += b.tokens();
+            }
+            long st = System.nanoTime();
+            Engine.getInstance().setRandomSeed((int) (o.seed * 7919 + s));
+            double lossValue = 0;
+            double gradNorm;
+            float lr = schedule.lr(s);
+            boolean applied;
+            try (NDManager sm = params.manager().newSubManager()) {
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    for (TrainableTask.Batch b : micro) {
+                        NDArray sum = task.loss(b, sm, true).sum();
+                        lossValue += sum.getFloat();
+                        // normalised by the targets of the whole accumulated step: k micro-batches == one big batch
+                        NDArray scaled = sum.div(Math.max(1, targets));
+                        if (mixed) scaled = scaled.mul(mp.lossScale());
+                        gc.backward(scaled);
+                    }
+                }
+                Map<String, NDArray> grads = new LinkedHashMap<>();
+                for (String name : names) {
+                    NDArray g = params.get(name).getGradient();
+                    g.attach(sm);
+                    grads.put(name, g);
+                }
+                if (mixed) {
+                    MixedPrecision.StepOutcome out = mp.step(opt, grads, lr, o.maxGradNorm);
+                    gradNorm = out.gradNorm();
+                    applied = out.applied();
+                } else {
+                    gradNorm = o.maxGradNorm > 0 ? GradClip.clipGlobalNorm(grads, o.maxGradNorm) : GradClip.globalNorm(grads);
+                    applied = Double.isFinite(gradNorm) && Double.isFinite(lossValue);
+                    if (applied) opt.step(params, grads, lr);
+                }
+                for (String name : names) JniUtils.zeroGrad((PtNDArray) params.get(name));
+            }
+            double loss = lossValue / Math.max(1, targets);
+            state.step = s + 1;
+            double secs = (System.nanoTime() - st) / 1e9;
+            tokensSeen += tokens;
+            if (!applied) {
+                result.skippedSteps++;
+                String why = mixed ? "inf/NaN gradients at loss scale " + mp.lossScale() : "non-finite loss or gradient norm";
+                for (Listener l : listeners) l.onSkip(state.step, why);
+            } else {
+                result.finalLoss = loss;
+            }
+            StepStats stats = new StepStats(loss, lr, gradNorm, tokens, secs, to - from);
+            for (Listener l : listeners) l.onStep(state.step, epoch, stats);
+
+            boolean epochEnd = state.step % spe == 0 || state.step == total;
+            boolean evalNow = (o.evalEverySteps > 0 && state.step % o.evalEverySteps == 0)
+                    || (o.evalEachEpoch && epochEnd);
+            boolean stop = false;
+            if (evalNow) {
+                Map<String, Double> metrics = task.evaluate(params.manager());
+                result.lastEval = metrics;
+                for (Listener l : listeners) l.onEval(state.step, epoch, metrics);
+                Double v = metrics.get(bestMetric);
+                if (v != null) {
+                    boolean higher = task.higherIsBetter(bestMetric);
+                    double delta = o.earlyStoppingMinDelta;
+                    boolean better = state.bestValue == null
+                            || (higher ? v > state.bestValue + delta : v < state.bestValue - delta);
+                    if (better) {
+                        state.bestValue = v;
+                        state.bestStep = state.step;
+                        state.bestMetrics = new LinkedHashMap<>(metrics);
+                        state.evalsWithoutImprovement = 0;
+                        if (ckpt != null && o.keepBest) ckpt.saveBest(task);
+                    } else {
+                        state.evalsWithoutImprovement++;
+                    }
+                    if (o.earlyStoppingMetric != null && state.evalsWithoutImprovement >= o.earlyStoppingPatience) {
+                        stop = true;
+                        result.earlyStopped = true;
+                    }
+                } else if (!metrics.isEmpty() && (o.earlyStoppingMetric != null || o.checkpointMetric != null)) {
+                    throw new IllegalArgumentException("metric '" + bestMetric + "' is not reported by the task (it reports "
+                            + metrics.keySet() + ")");
+                }
+            }
+            boolean ckptNow = ckpt != null && (o.checkpointEverySteps > 0
+                    ? state.step % o.checkpointEverySteps == 0
+                    : evalNow || epochEnd);
+            if (ckptNow || (ckpt != null && (stop || state.step == total))) {
+                ckpt.save(state.step, task, opt, mp, state);
+            }
+            if (stop) break;
+        }
+        result.steps = state.step;
+        result.trainSeconds = (System.nanoTime() - t0) / 1e9;
+        result.tokensPerSecond = tokensSeen / Math.max(1e-9, result.trainSeconds);
+        result.bestEval = state.bestMetrics;
+        result.bestStep = state.bestStep;
+        for (Listener l : listeners) l.onEnd(result);
+        return result;
+    }
+
+    /** Counters a checkpoint carries besides tensors. */
+    public static final class TrainerState {
+        public long step;
+        public Double bestValue;
+        public long bestStep = -1;
+        public Map<String, Double> bestMetrics;
+        public int evalsWithoutImprovement;
+
+        public JsonObject toJson() {
+            JsonObject o = new JsonObject();
+            o.addProperty("step", step);
+            if (bestValue != null) o.addProperty("best_value", bestValue);
+            o.addProperty("best_step", bestStep);
+            if (bestMetrics != null) {
+                JsonObject m = new JsonObject();
+                bestMetrics.forEach(m::addProperty);
+                o.add("best_metrics", m);
+            }
+            o.addProperty("evals_without_improvement", evalsWithoutImprovement);
+            return o;
+        }
+
+        public static TrainerState fromJson(JsonObject o) {
+            TrainerState s = new TrainerState();
+            s.step = o.get("step").getAsLong();
+            if (o.has("best_value")) s.bestValue = o.get("best_value").getAsDouble();
+            s.bestStep = o.get("best_step").getAsLong();
+            if (o.has("best_metrics")) {
+                s.bestMetrics = new LinkedHashMap<>();
+                for (var e : o.getAsJsonObject("best_metrics").entrySet()) s.bestMetrics.put(e.getKey(), e.getValue().getAsDouble());
+            }
+            s.evalsWithoutImprovement = o.get("evals_without_improvement").getAsInt();
+            return s;
+        }
+    }
+}

@@ -1,0 +1,163 @@
+package dev.kiln.tasks.classification;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.kiln.data.LabelSet;
+import dev.kiln.data.LabelledText;
+import dev.kiln.io.HfFolder;
+import dev.kiln.metrics.ClassificationMetrics;
+import dev.kiln.models.Backbone;
+import dev.kiln.nn.Losses;
+import dev.kiln.nn.Parameters;
+import dev.kiln.text.Sequences;
+import dev.kiln.text.Tokenizer;
+import dev.kiln.train.TaskFolder;
+import dev.kiln.train.TrainableTask;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Single-sentence and sentence-pair classification (SST-2, MR, TREC, NLI-style pairs). */
+public final class ClassificationTask implements TrainableTask {
+    public static final String TYPE = "classification";
+
+    /** Task settings (the config's task section plus data.max_length). */
+    public static final class Settings {
+        public String pooling;       // null: backbone default
+        public int maxLength = 128;
+        public int evalBatchSize = 64;
+        public float labelSmoothing;
+    }
+
+    final Backbone backbone;
+    final Tokenizer tok;
+    final Path modelDir;
+    final LabelSet labels;
+    final ClassificationHead head;
+    final Settings settings;
+    final List<Sequences.Input> train;
+    final int[] trainLabels;
+    final List<Sequences.Input> dev;
+    final int[] devLabels;
+    final boolean pair;
+
+    public ClassificationTask(Backbone backbone, Tokenizer tok, Path modelDir, LabelSet labels,
+                              List<LabelledText> trainData, List<LabelledText> devData, Settings settings) {
+        this.backbone = backbone;
+        this.tok = tok;
+        this.modelDir = modelDir;
+        this.labels = labels;
+        this.settings = settings;
+        int maxLen = Math.min(settings.maxLength, backbone.maxPositions());
+        String pooling = settings.pooling != null ? settings.pooling : ClassificationHead.defaultPooling(backbone);
+        this.head = new ClassificationHead(backbone, labels.size(), pooling);
+        this.pair = trainData.stream().anyMatch(t -> t.textPair() != null);
+        this.train = encode(trainData, maxLen);
+        this.trainLabels = labelIndexes(trainData);
+        this.dev = devData == null ? List.of() : encode(devData, maxLen);
+        this.devLabels = devData == null ? new int[0] : labelIndexes(devData);
+    }
+
+    private List<Sequences.Input> encode(List<LabelledText> data, int maxLen) {
+        List<Sequences.Input> out = new ArrayList<>(data.size());
+        for (LabelledText t : data) {
+            long[] a = tok.encode(t.text(), false).ids();
+            long[] b = t.textPair() == null ? null : tok.encode(t.textPair(), false).ids();
+            out.add(Sequences.build(tok, a, b, maxLen));
+        }
+        return out;
+    }
+
+    private int[] labelIndexes(List<LabelledText> data) {
+        int[] y = new int[data.size()];
+        for (int i = 0; i < y.length; i++) y[i] = labels.index(data.get(i));
+        return y;
+    }
+
+    /** A host batch: padded inputs and gold label indexes. */
+    record HostBatch(Sequences.Padded x, long[] y) implements Batch {
+        public int size() { return y.length; }
+        public long targets() { return y.length; }
+        public long tokens() { return x.tokens(); }
+    }
+
+    @Override public Parameters parameters() { return backbone.params(); }
+    @Override public Backbone backbone() { return backbone; }
+    @Override public int trainSize() { return train.size(); }
+    @Override public String mainMetric() { return "accuracy"; }
+    @Override public boolean higherIsBetter(String metric) { return !metric.equals("loss"); }
+
+    @Override
+    public Batch collate(int[] indexes) {
+        List<Sequences.Input> in = new ArrayList<>(indexes.length);
+        long[] y = new long[indexes.length];
+        for (int i = 0; i < indexes.length; i++) {
+            in.add(train.get(indexes[i]));
+            y[i] = trainLabels[indexes[i]];
+        }
+        return new HostBatch(Sequences.pad(in, Sequences.padId(tok)), y);
+    }
+
+    @Override
+    public Loss loss(Batch batch, NDManager m, boolean training) {
+        HostBatch b = (HostBatch) batch;
+        NDArray logits = head.logits(m.create(b.x().ids()), m.create(b.x().typeIds()), m.create(b.x().mask()), training);
+        return new Loss(Losses.crossEntropySum(logits, m.create(b.y()), settings.labelSmoothing));
+    }
+
+    @Override
+    public Map<String, Double> evaluate(NDManager parent) {
+        if (dev.isEmpty()) return Map.of();
+        int[] pred = new int[dev.size()];
+        double lossSum = 0;
+        for (int s = 0; s < dev.size(); s += settings.evalBatchSize) {
+            int e = Math.min(dev.size(), s + settings.evalBatchSize);
+            Sequences.Padded x = Sequences.pad(dev.subList(s, e), Sequences.padId(tok));
+            long[] y = new long[e - s];
+            for (int i = s; i < e; i++) y[i - s] = devLabels[i];
+            try (NDManager m = parent.newSubManager()) {
+                NDArray logits = head.logits(m.create(x.ids()), m.create(x.typeIds()), m.create(x.mask()), false);
+                lossSum += Losses.crossEntropySum(logits, m.create(y), 0f).getFloat();
+                long[] am = logits.argMax(1).toLongArray();
+                for (int i = 0; i < am.length; i++) pred[s + i] = (int) am[i];
+            }
+        }
+        ClassificationMetrics cm = ClassificationMetrics.compute(devLabels, pred, labels.names());
+        Map<String, Double> out = new LinkedHashMap<>(cm.flat());
+        out.put("loss", lossSum / dev.size());
+        return out;
+    }
+
+    @Override
+    public void save(Path dir) throws IOException {
+        JsonObject cfg = backbone.configJson();
+        JsonArray arch = new JsonArray();
+        arch.add(backbone.modelType().equals("gpt2") ? "GPT2ForSequenceClassification" : "BertForSequenceClassification");
+        cfg.add("architectures", arch);
+        JsonObject id2label = new JsonObject();
+        JsonObject label2id = new JsonObject();
+        List<String> names = labels.names();
+        for (int i = 0; i < names.size(); i++) {
+            id2label.addProperty(String.valueOf(i), names.get(i));
+            label2id.addProperty(names.get(i), i);
+        }
+        cfg.add("id2label", id2label);
+        cfg.add("label2id", label2id);
+        cfg.addProperty("problem_type", "single_label_classification");
+        if (backbone.modelType().equals("gpt2")) cfg.addProperty("pad_token_id", Sequences.padId(tok));
+        JsonObject meta = new JsonObject();
+        meta.addProperty("pooling", head.pooling);
+        meta.addProperty("max_length", Math.min(settings.maxLength, backbone.maxPositions()));
+        meta.addProperty("text_pair", pair);
+        JsonArray l = new JsonArray();
+        names.forEach(l::add);
+        meta.add("labels", l);
+        TaskFolder.save(dir, TYPE, cfg, backbone.params().stateDict(), modelDir, meta);
+    }
+}

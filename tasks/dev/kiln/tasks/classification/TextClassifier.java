@@ -1,0 +1,110 @@
+package dev.kiln.tasks.classification;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonObject;
+import dev.kiln.io.HfFolder;
+import dev.kiln.models.Backbone;
+import dev.kiln.text.Sequences;
+import dev.kiln.text.Tokenizer;
+import dev.kiln.train.TaskFolder;
+import dev.kiln.util.Devices;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Predictor for a fine-tuned classifier: {@code TextClassifier.load(dir).predict("text")}.
+ * {@code dir} is a run directory (its best/ or final/ model is used) or a model folder.
+ */
+public final class TextClassifier implements AutoCloseable {
+
+    /** A prediction: the top label and every label's probability. */
+    public record Prediction(String label, float score, Map<String, Float> probabilities) {}
+
+    private final NDManager manager;
+    private final Tokenizer tok;
+    private final ClassificationHead head;
+    private final List<String> labels = new ArrayList<>();
+    private final int maxLength;
+    private final Path dir;
+
+    private TextClassifier(Path dir, String device) throws IOException {
+        this.dir = TaskFolder.resolve(dir);
+        JsonObject meta = TaskFolder.requireTask(this.dir, ClassificationTask.TYPE);
+        meta.getAsJsonArray("labels").forEach(e -> labels.add(e.getAsString()));
+        maxLength = meta.get("max_length").getAsInt();
+        manager = NDManager.newBaseManager(Devices.parse(device));
+        try {
+            Backbone b = HfFolder.loadBackbone(this.dir, manager, 0f);
+            head = new ClassificationHead(b, labels.size(), meta.get("pooling").getAsString());
+            TaskFolder.loadHead(b.params(), this.dir, head.prefix());
+            tok = Tokenizer.load(this.dir);
+        } catch (IOException | RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    public static TextClassifier load(Path dir) throws IOException {
+        return new TextClassifier(dir, "auto");
+    }
+
+    public static TextClassifier load(Path dir, String device) throws IOException {
+        return new TextClassifier(dir, device);
+    }
+
+    /** The model folder in use (a run directory resolves to best/ or final/). */
+    public Path modelDir() {
+        return dir;
+    }
+
+    public List<String> labels() {
+        return List.copyOf(labels);
+    }
+
+    public Prediction predict(String text) {
+        return predictBatch(List.of(text), null).get(0);
+    }
+
+    public Prediction predict(String text, String textPair) {
+        return predictBatch(List.of(text), List.of(textPair)).get(0);
+    }
+
+    /** Batched prediction; {@code pairs} null for single-sentence models. */
+    public List<Prediction> predictBatch(List<String> texts, List<String> pairs) {
+        List<Sequences.Input> in = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) {
+            long[] a = tok.encode(texts.get(i), false).ids();
+            long[] b = pairs == null || pairs.get(i) == null ? null : tok.encode(pairs.get(i), false).ids();
+            in.add(Sequences.build(tok, a, b, maxLength));
+        }
+        Sequences.Padded x = Sequences.pad(in, Sequences.padId(tok));
+        List<Prediction> out = new ArrayList<>();
+        try (NDManager m = manager.newSubManager()) {
+            NDArray probs = head.logits(m.create(x.ids()), m.create(x.typeIds()), m.create(x.mask()), false).softmax(-1);
+            float[] p = probs.toFloatArray();
+            int c = labels.size();
+            for (int i = 0; i < texts.size(); i++) {
+                Map<String, Float> byLabel = new LinkedHashMap<>();
+                int best = 0;
+                for (int j = 0; j < c; j++) {
+                    byLabel.put(labels.get(j), p[i * c + j]);
+                    if (p[i * c + j] > p[i * c + best]) best = j;
+                }
+                out.add(new Prediction(labels.get(best), p[i * c + best], byLabel));
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        tok.close();
+        manager.close();
+    }
+}
