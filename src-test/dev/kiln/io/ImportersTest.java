@@ -220,9 +220,9 @@ class ImportersTest {
 
     /** The bert-base folder: the real KILN_HOME's when already imported there, else imported once into target/. */
     private Path bertBase() throws IOException {
-        artifact("bert-base-uncased");
         Path real = realHome.resolve("models").resolve("bert-base-uncased");
         if (Files.isRegularFile(real.resolve("config.json")) && Files.isRegularFile(real.resolve("model.safetensors"))) return real;
+        artifact("bert-base-uncased");
         System.setProperty("kiln.home", BERT_CACHE_HOME.toAbsolutePath().toString());
         return ModelZoo.resolve("bert-base-uncased");
     }
