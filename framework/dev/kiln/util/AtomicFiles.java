@@ -25,6 +25,12 @@ public final class AtomicFiles {
         Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
         try {
             writer.writeTo(tmp);
+            // temp files are created owner-only; the final file gets ordinary rw-r--r--
+            try {
+                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            } catch (UnsupportedOperationException ignored) {
+                // not a POSIX file system
+            }
             move(tmp, target);
         } finally {
             Files.deleteIfExists(tmp);
