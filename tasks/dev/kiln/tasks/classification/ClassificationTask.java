@@ -128,8 +128,11 @@ public final class ClassificationTask implements TrainableTask {
                 for (int i = 0; i < am.length; i++) pred[s + i] = (int) am[i];
             }
         }
-        ClassificationMetrics cm = ClassificationMetrics.compute(devLabels, pred, labels.names());
-        Map<String, Double> out = new LinkedHashMap<>(cm.flat());
+        ClassificationMetrics cm = ClassificationMetrics.of(devLabels, pred, labels.names());
+        Map<String, Double> out = new LinkedHashMap<>();
+        out.put("accuracy", cm.accuracy());
+        out.put("macro_f1", cm.macroF1());
+        for (int c = 0; c < labels.size(); c++) out.put("f1_" + labels.name(c), cm.f1(c));
         out.put("loss", lossSum / dev.size());
         return out;
     }
