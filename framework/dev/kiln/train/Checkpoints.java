@@ -24,7 +24,7 @@ import java.util.stream.Stream;
 public final class Checkpoints {
     public static final String STATE_FILE = "trainer_state.json";
     public static final String OPTIMIZER_FILE = "optimizer.safetensors";
-    public static final String MIXED_FILE = "mixed_precision.safetensors";
+    public static final String MASTERS_FILE = "master_weights.safetensors";
 
     private final Path runDir;
     private final Path dir;
@@ -38,7 +38,7 @@ public final class Checkpoints {
 
     public record Restored(Path dir, Trainer.TrainerState state) {}
 
-    public void save(long step, TrainableTask task, Optimizer opt, MixedPrecision mp, Trainer.TrainerState state)
+    public void save(long step, TrainableTask task, Updater updater, Trainer.TrainerState state)
             throws IOException {
         Files.createDirectories(dir);
         Path target = dir.resolve("step-" + step);
@@ -46,8 +46,11 @@ public final class Checkpoints {
         Path tmp = Files.createTempDirectory(dir, ".step-" + step + ".tmp-");
         try {
             task.save(tmp.resolve("model"));
-            SafeTensors.write(tmp.resolve(OPTIMIZER_FILE), opt.state(), Map.of("kind", "optimizer"));
-            if (mp != null) SafeTensors.write(tmp.resolve(MIXED_FILE), mp.state(), Map.of("kind", "mixed-precision"));
+            SafeTensors.write(tmp.resolve(OPTIMIZER_FILE), updater.state(), Map.of("kind", "optimizer"));
+            // fp16-mixed: the fp32 masters are the real weights; model/ holds the fp16 compute copy
+            if (updater.masters() != null) {
+                SafeTensors.write(tmp.resolve(MASTERS_FILE), updater.weights(), Map.of("kind", "fp32-master-weights"));
+            }
             Files.writeString(tmp.resolve(STATE_FILE), new GsonBuilder().setPrettyPrinting().create().toJson(state.toJson()));
             Files.move(tmp, target);
         } finally {
@@ -95,7 +98,7 @@ public final class Checkpoints {
     }
 
     /** Loads the newest complete checkpoint into the task, optimizer and loss scaler; null when none. */
-    public Restored restoreLatest(TrainableTask task, Optimizer opt, MixedPrecision mp) throws IOException {
+    public Restored restoreLatest(TrainableTask task, Updater updater) throws IOException {
         if (Files.isDirectory(dir)) {
             try (Stream<Path> s = Files.list(dir)) {
                 for (Path p : (Iterable<Path>) s.filter(q -> q.getFileName().toString().startsWith(".step-"))::iterator) {
@@ -111,8 +114,8 @@ public final class Checkpoints {
                 throw new IOException(p + ": checkpoint does not match the model (missing " + report.missing.get(0)
                         + "); was the config changed? Use a new output dir or --set output.dir=...");
             }
-            opt.loadState(SafeTensors.readCheckpoint(p.resolve(OPTIMIZER_FILE)));
-            if (mp != null) mp.loadState(SafeTensors.readCheckpoint(p.resolve(MIXED_FILE)));
+            updater.loadState(SafeTensors.readCheckpoint(p.resolve(OPTIMIZER_FILE)));
+            if (updater.masters() != null) updater.masters().load(SafeTensors.readCheckpoint(p.resolve(MASTERS_FILE)));
             return new Restored(p, Trainer.TrainerState.fromJson(st));
         }
         return null;

@@ -3,8 +3,6 @@ package dev.kiln.train;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import com.google.gson.JsonObject;
 import dev.kiln.nn.Parameters;
@@ -97,26 +95,23 @@ public final class Trainer {
     public Result train() throws IOException {
         Parameters params = task.parameters();
         Predicate<String> trainable = Freeze.trainable(o.freeze, task.backbone().numLayers());
-        List<String> names = new ArrayList<>();
-        for (Map.Entry<String, NDArray> e : params.all().entrySet()) {
-            boolean t = trainable.test(e.getKey());
-            e.getValue().setRequiresGradient(t);
-            if (t) names.add(e.getKey());
-        }
-        if (names.isEmpty()) throw new IllegalArgumentException("training.freeze '" + o.freeze + "' leaves nothing to train");
+        Freeze.requireTrainable(params.all().keySet(), trainable, o.freeze);
 
         long total = totalSteps();
-        LrSchedule schedule = LrSchedule.of(o.schedule, o.lr, o.warmupSteps, o.warmupRatio, total);
+        long warmup = LrSchedule.warmupSteps(o.warmupSteps, o.warmupRatio, total);
+        LrSchedule schedule = LrSchedule.of(o.schedule, o.lr, warmup, total);
         Optimizer opt = o.optimizer.equals("sgd")
                 ? new Sgd(o.momentum, o.nesterov, o.weightDecay)
-                : new AdamW(o.beta1, o.beta2, o.eps, o.weightDecay, AdamW.defaultNoDecay());
+                : new AdamW(o.beta1, o.beta2, o.eps, o.weightDecay, AdamW::defaultNoDecay);
+        boolean mixed = o.precision.equals("fp16-mixed");
+        Updater updater = mixed
+                ? Updater.fp16Mixed(params, trainable, opt, schedule, o.maxGradNorm,
+                        new LossScaler(o.initialLossScale, o.growthInterval))
+                : Updater.fp32(params, trainable, opt, schedule, o.maxGradNorm);
         Checkpoints ckpt = o.outputDir == null ? null : new Checkpoints(o.outputDir, o.keepLast);
         TrainerState state = new TrainerState();
-        boolean mixed = o.precision.equals("fp16-mixed");
-        MixedPrecision mp = mixed ? new MixedPrecision(params, names, o.initialLossScale, o.growthInterval) : null;
-
         if (ckpt != null && o.resume) {
-            Checkpoints.Restored r = ckpt.restoreLatest(task, opt, mp);
+            Checkpoints.Restored r = ckpt.restoreLatest(task, updater);
             if (r != null) state = r.state();
         }
         Result result = new Result();
@@ -155,44 +150,28 @@ public final class Trainer {
             long st = System.nanoTime();
             Engine.getInstance().setRandomSeed((int) (o.seed * 7919 + s));
             double lossValue = 0;
-            double gradNorm;
-            float lr = schedule.lr(s);
-            boolean applied;
             try (NDManager sm = params.manager().newSubManager()) {
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     for (TrainableTask.Batch b : micro) {
                         NDArray sum = task.loss(b, sm, true).sum();
                         lossValue += sum.getFloat();
                         // normalised by the targets of the whole accumulated step: k micro-batches == one big batch
-                        NDArray scaled = sum.div(Math.max(1, targets));
-                        if (mixed) scaled = scaled.mul(mp.lossScale());
-                        gc.backward(scaled);
+                        gc.backward(updater.scaleLoss(sum.div(Math.max(1, targets))));
                     }
                 }
-                Map<String, NDArray> grads = new LinkedHashMap<>();
-                for (String name : names) {
-                    NDArray g = params.get(name).getGradient();
-                    g.attach(sm);
-                    grads.put(name, g);
-                }
-                if (mixed) {
-                    MixedPrecision.StepOutcome out = mp.step(opt, grads, lr, o.maxGradNorm);
-                    gradNorm = out.gradNorm();
-                    applied = out.applied();
-                } else {
-                    gradNorm = o.maxGradNorm > 0 ? GradClip.clipGlobalNorm(grads, o.maxGradNorm) : GradClip.globalNorm(grads);
-                    applied = Double.isFinite(gradNorm) && Double.isFinite(lossValue);
-                    if (applied) opt.step(params, grads, lr);
-                }
-                for (String name : names) JniUtils.zeroGrad((PtNDArray) params.get(name));
             }
+            // after the collector is closed: in-place updates of leaves are refused inside it
+            Updater.Result up = updater.step();
+            boolean applied = up.applied && Double.isFinite(lossValue);
+            double gradNorm = up.gradNorm;
+            float lr = up.lr;
             double loss = lossValue / Math.max(1, targets);
             state.step = s + 1;
             double secs = (System.nanoTime() - st) / 1e9;
             tokensSeen += tokens;
             if (!applied) {
                 result.skippedSteps++;
-                String why = mixed ? "inf/NaN gradients at loss scale " + mp.lossScale() : "non-finite loss or gradient norm";
+                String why = mixed ? "inf/NaN gradients at loss scale " + up.lossScale : "non-finite loss or gradient norm";
                 for (Listener l : listeners) l.onSkip(state.step, why);
             } else {
                 result.finalLoss = loss;
@@ -236,7 +215,7 @@ public final class Trainer {
                     ? state.step % o.checkpointEverySteps == 0
                     : evalNow || epochEnd);
             if (ckptNow || (ckpt != null && (stop || state.step == total))) {
-                ckpt.save(state.step, task, opt, mp, state);
+                ckpt.save(state.step, task, updater, state);
             }
             if (stop) break;
         }
@@ -246,6 +225,7 @@ public final class Trainer {
         result.bestEval = state.bestMetrics;
         result.bestStep = state.bestStep;
         for (Listener l : listeners) l.onEnd(result);
+        updater.close();
         return result;
     }
 
