@@ -1,0 +1,123 @@
+package dev.kiln.config;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * Task types known to the config: each task registers the classes of its own {@code task} and
+ * {@code data} keys, which are validated like the common ones. Register before loading a config.
+ */
+public final class ConfigRegistry {
+    private ConfigRegistry() {}
+
+    private static final Map<String, TaskSpec> TASKS = new TreeMap<>();
+
+    /**
+     * Registers (or replaces) a task type. Either class may be null when the task adds no keys to
+     * that section. The classes need a no-argument constructor; their field defaults are the
+     * defaults of the keys. A key that the common section already has is refused.
+     */
+    public static synchronized TaskSpec registerTask(String type, Class<?> taskOptionsClass, Class<?> dataOptionsClass) {
+        if (type == null || type.isBlank()) throw new IllegalArgumentException("task type must be a non-empty name");
+        checkNoClash(type, "task", RunConfig.Task.class, taskOptionsClass);
+        checkNoClash(type, "data", RunConfig.Data.class, dataOptionsClass);
+        TaskSpec spec = new TaskSpec(type, taskOptionsClass, dataOptionsClass);
+        TASKS.put(type, spec);
+        return spec;
+    }
+
+    /** The registered task, or null. */
+    public static synchronized TaskSpec task(String type) {
+        return TASKS.get(type);
+    }
+
+    /** Registered task types, sorted. */
+    public static synchronized List<String> taskTypes() {
+        return List.copyOf(TASKS.keySet());
+    }
+
+    public static synchronized void unregisterTask(String type) {
+        TASKS.remove(type);
+    }
+
+    private static void checkNoClash(String type, String section, Class<?> common, Class<?> extra) {
+        if (extra == null) return;
+        Schema.props(extra); // fails early on field types the validator cannot check
+        Schema.newInstance(extra);
+        for (String k : Schema.props(extra).keySet()) {
+            if (Schema.props(common).containsKey(k)) {
+                throw new IllegalArgumentException("task '" + type + "': " + extra.getName() + " declares \"" + section + "." + k
+                        + "\", which every task already has");
+            }
+        }
+    }
+
+    /** What the config knows about one task type. The setters return this for chaining. */
+    public static final class TaskSpec {
+        private final String type;
+        private final Class<?> taskOptionsClass;
+        private final Class<?> dataOptionsClass;
+        private volatile String mainMetric = "loss";
+        private volatile RunConfig.Mode mainMetricMode = RunConfig.Mode.MIN;
+        private volatile List<String> formats = List.of();
+
+        TaskSpec(String type, Class<?> taskOptionsClass, Class<?> dataOptionsClass) {
+            this.type = type;
+            this.taskOptionsClass = taskOptionsClass;
+            this.dataOptionsClass = dataOptionsClass;
+        }
+
+        /** The metric checkpointing keeps the best of unless the config names one (default "loss", min). */
+        public TaskSpec mainMetric(String name, RunConfig.Mode mode) {
+            this.mainMetric = name;
+            this.mainMetricMode = mode;
+            return this;
+        }
+
+        /** The main metric, its direction guessed from the name (loss, perplexity, error: min). */
+        public TaskSpec mainMetric(String name) {
+            return mainMetric(name, RunConfig.Mode.infer(name));
+        }
+
+        /** Extra values of {@code data.format} this task's reader understands. */
+        public TaskSpec formats(String... names) {
+            Set<String> s = new LinkedHashSet<>(formats);
+            s.addAll(Arrays.asList(names));
+            this.formats = List.copyOf(s);
+            return this;
+        }
+
+        public String type() {
+            return type;
+        }
+
+        public Class<?> taskOptionsClass() {
+            return taskOptionsClass;
+        }
+
+        public Class<?> dataOptionsClass() {
+            return dataOptionsClass;
+        }
+
+        public String mainMetric() {
+            return mainMetric;
+        }
+
+        public RunConfig.Mode mainMetricMode() {
+            return mainMetricMode;
+        }
+
+        /** All formats allowed for this task: the common ones, then the task's own. */
+        public List<String> formats() {
+            List<String> all = new ArrayList<>(RunConfig.Data.FORMATS);
+            for (String f : formats) if (!all.contains(f)) all.add(f);
+            return Collections.unmodifiableList(all);
+        }
+    }
+}
