@@ -15,6 +15,9 @@ import dev.kiln.inference.LmScorer;
 import dev.kiln.inference.SentenceEncoder;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.util.Devices;
+import dev.kiln.config.RunConfig;
+import dev.kiln.train.Runs;
+import java.util.Map;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -24,7 +27,6 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * The {@code kiln} command line. Output goes to stdout as JSON lines; errors are one line on stderr
@@ -47,6 +49,10 @@ public final class Kiln {
             "  encode MODEL TEXT [--pooling mean|cls] [--normalize] [--device D]",
             "  fill-mask MODEL TEXT [--top-k 5] [--device D]",
             "  score MODEL (--text TEXT | --ids 1,5,42) [--device D]",
+            "  train CONFIG [--set key.path=value]... [--output DIR] [--resume] [--quiet]",
+            "  predict RUN_OR_MODEL_DIR [--input FILE|-] [--device D]   JSON lines in, JSON lines out",
+            "  evaluate RUN_OR_MODEL_DIR --data FILE [--device D]        metrics as one JSON object",
+            "  prepare-quickstart                                         write the quick-start data; prints its folder",
             "MODEL is a zoo name or a HuggingFace model folder; D is auto, cpu, gpu or gpu:N.");
 
     public static void main(String[] args) {
@@ -76,6 +82,10 @@ public final class Kiln {
             case "encode": return encode(a, out);
             case "fill-mask": return fillMask(a, out);
             case "score": return score(a, out);
+            case "train": return train(a, out);
+            case "predict": return predict(a, out);
+            case "evaluate": return evaluate(a, out);
+            case "prepare-quickstart": return prepareQuickstart(a, out);
             default: throw new UsageException("unknown command '" + argv[0] + "'\n" + USAGE);
         }
     }
@@ -189,6 +199,79 @@ public final class Kiln {
         return 0;
     }
 
+    static int train(Args a, PrintStream out) throws IOException {
+        String config = a.positional(0, "CONFIG");
+        List<String> sets = new ArrayList<>(a.options("--set"));
+        String output = a.option("--output", null);
+        a.flag("--resume"); // resuming from the newest checkpoint is the default; the flag is accepted for clarity
+        boolean quiet = a.flag("--quiet");
+        a.done();
+        Path cfgPath = Paths.get(config);
+        if (!Files.isRegularFile(cfgPath)) throw new UsageException("train: config file not found: " + config);
+        if (output != null) sets.add("output.dir=" + Paths.get(output).toAbsolutePath());
+        dev.kiln.train.Tasks.all();
+        RunConfig cfg = RunConfig.load(cfgPath, sets);
+        Runs.Outcome o = Runs.train(cfg, System.err, quiet);
+        JsonObject r = new JsonObject();
+        r.addProperty("run_dir", o.runDir().toString());
+        r.addProperty("steps", o.result().steps);
+        JsonObject ev = new JsonObject();
+        o.result().lastEval.forEach(ev::addProperty);
+        r.add("final_eval", ev);
+        if (o.result().bestEval != null) {
+            JsonObject b = new JsonObject();
+            o.result().bestEval.forEach(b::addProperty);
+            r.add("best_eval", b);
+        }
+        out.println(r);
+        return 0;
+    }
+
+    static int predict(Args a, PrintStream out) throws IOException {
+        String dir = a.positional(0, "RUN_OR_MODEL_DIR");
+        String input = a.option("--input", "-");
+        String device = a.option("--device", "auto");
+        a.done();
+        Path model = dev.kiln.train.TaskFolder.resolve(Paths.get(dir));
+        String task = dev.kiln.train.TaskFolder.meta(model).get("task").getAsString();
+        try (java.io.BufferedReader in = input.equals("-")
+                ? new java.io.BufferedReader(new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8))
+                : openInput(input)) {
+            dev.kiln.train.Tasks.get(task).predict(model, device, in, out);
+        }
+        return 0;
+    }
+
+    private static java.io.BufferedReader openInput(String input) throws IOException {
+        Path p = Paths.get(input);
+        if (!Files.isRegularFile(p)) throw new UsageException("predict: --input file not found: " + input);
+        return Files.newBufferedReader(p);
+    }
+
+    static int evaluate(Args a, PrintStream out) throws IOException {
+        String dir = a.positional(0, "RUN_OR_MODEL_DIR");
+        String data = a.option("--data", null);
+        String device = a.option("--device", "auto");
+        a.done();
+        if (data == null) throw new UsageException("evaluate: --data FILE is required");
+        Path d = Paths.get(data);
+        if (!Files.isRegularFile(d)) throw new UsageException("evaluate: --data file not found: " + data);
+        Path model = dev.kiln.train.TaskFolder.resolve(Paths.get(dir));
+        String task = dev.kiln.train.TaskFolder.meta(model).get("task").getAsString();
+        Map<String, Object> m = dev.kiln.train.Tasks.get(task).evaluate(model, device, d);
+        out.println(new com.google.gson.Gson().toJson(m));
+        return 0;
+    }
+
+    static int prepareQuickstart(Args a, PrintStream out) throws IOException {
+        a.done();
+        Path dir = dev.kiln.util.KilnHome.home().resolve("data").resolve("quickstart");
+        dev.kiln.data.QuickstartData.Prepared p = dev.kiln.data.QuickstartData.prepare(dir);
+        System.err.println("kiln: quick-start data: " + p.trainCount() + " train, " + p.devCount() + " dev sentences");
+        out.println(dir);
+        return 0;
+    }
+
     /** Minimal argument parsing: options may appear anywhere; the rest are positionals. */
     static final class Args {
         private final List<String> rest = new ArrayList<>(); // positionals
@@ -213,6 +296,20 @@ public final class Kiln {
                 }
             }
             return dflt;
+        }
+
+        /** Every value of a repeatable option, in order. */
+        List<String> options(String name) {
+            List<String> vals = new ArrayList<>();
+            for (int i = 0; i < raw.size(); i++) {
+                if (raw.get(i).equals(name)) {
+                    if (i + 1 >= raw.size()) throw new UsageException(name + " needs a value");
+                    used[i] = used[i + 1] = true;
+                    vals.add(raw.get(i + 1));
+                    i++;
+                }
+            }
+            return vals;
         }
 
         int intOption(String name, int dflt) {

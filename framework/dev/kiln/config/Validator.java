@@ -337,7 +337,8 @@ final class Validator {
 
     private JsonElement path(JsonElement v, Prop p, String path) {
         if (!isString(v) || v.getAsString().isBlank()) return typeError(path, "a path", v);
-        String s = v.getAsString();
+        String s = expand(v.getAsString(), path);
+        if (s == null) return null;
         boolean output = p.rule(Rules.OutputPath.class) != null;
         Path abs;
         try {
@@ -347,10 +348,43 @@ final class Validator {
         }
         if (!output && !Files.exists(abs)) {
             fail(path, quote(path) + ": file not found: " + abs + " (paths are relative to the config file's folder"
-                    + (s.contains("${") ? "; ${...} is not expanded" : "") + ")");
+                    + ")");
             return null;
         }
         return new JsonPrimitive(abs.toString());
+    }
+
+    /**
+     * Expands {@code ${NAME}} from the environment in a path ({@code ${KILN_HOME}} defaults to
+     * ~/.kiln) and a leading {@code ~}; an unset variable is an error naming it.
+     */
+    private String expand(String s, String path) {
+        StringBuilder out = new StringBuilder();
+        int i = 0;
+        while (i < s.length()) {
+            int a = s.indexOf("${", i);
+            if (a < 0) {
+                out.append(s, i, s.length());
+                break;
+            }
+            int b = s.indexOf('}', a);
+            if (b < 0) {
+                fail(path, quote(path) + ": unclosed ${ in " + show(new JsonPrimitive(s)));
+                return null;
+            }
+            out.append(s, i, a);
+            String name = s.substring(a + 2, b);
+            String val = name.equals("KILN_HOME") ? dev.kiln.util.KilnHome.home().toString() : System.getenv(name);
+            if (val == null) {
+                fail(path, quote(path) + ": environment variable " + name + " is not set");
+                return null;
+            }
+            out.append(val);
+            i = b + 1;
+        }
+        String r = out.toString();
+        if (r.equals("~") || r.startsWith("~/")) r = System.getProperty("user.home") + r.substring(1);
+        return r;
     }
 
     private JsonElement nameOrPath(String s, String path, JsonElement v) {

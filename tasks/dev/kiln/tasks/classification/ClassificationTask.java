@@ -33,6 +33,8 @@ public final class ClassificationTask implements TrainableTask {
         public int maxLength = 128;
         public int evalBatchSize = 64;
         public float labelSmoothing;
+        /** How the data files were read (saved for {@code evaluate}). */
+        public JsonObject dataSettings;
     }
 
     final Backbone backbone;
@@ -161,6 +163,7 @@ public final class ClassificationTask implements TrainableTask {
         JsonArray l = new JsonArray();
         names.forEach(l::add);
         meta.add("labels", l);
+        if (settings.dataSettings != null) meta.add("data", settings.dataSettings);
         TaskFolder.save(dir, TYPE, cfg, backbone.params().stateDict(), modelDir, meta);
     }
 }

@@ -1,0 +1,186 @@
+package dev.kiln.train;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import dev.kiln.log.LossPlot;
+import dev.kiln.log.MetricsLog;
+import dev.kiln.log.Progress;
+import dev.kiln.log.SystemStats;
+import dev.kiln.log.TensorBoardWriter;
+import dev.kiln.models.Backbone;
+import dev.kiln.util.AtomicFiles;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Writes a run directory's logs: console progress, {@code metrics.jsonl}, TensorBoard events under
+ * {@code tensorboard/}, and at the end {@code summary.json} and {@code loss.png}.
+ */
+public final class RunLogger implements Trainer.Listener, AutoCloseable {
+    private final Path runDir;
+    private final TrainerOptions o;
+    private final Backbone backbone;
+    private final long nParams;
+    private final double peakFlops;
+    private final PrintStream console;
+    private MetricsLog metrics;
+    private TensorBoardWriter tb;
+    private Progress progress;
+    private long lastStep;
+    private double lossSum;
+    private int lossCount;
+    private long windowTokens;
+    private long windowExamples;
+    private double windowSeconds;
+    private double lastGradNorm;
+    private double lastLr;
+    private double lastTokensPerSec = Double.NaN;
+
+    public RunLogger(Path runDir, TrainerOptions options, Backbone backbone, double peakFlops, PrintStream console) {
+        this.runDir = runDir;
+        this.o = options;
+        this.backbone = backbone;
+        this.nParams = backbone.params().count();
+        this.peakFlops = peakFlops;
+        this.console = console;
+    }
+
+    @Override
+    public void onStart(long totalSteps, long startStep) {
+        try {
+            metrics = MetricsLog.open(runDir.resolve(MetricsLog.FILE_NAME), startStep > 0 ? startStep : -1);
+            if (o.tensorboard) {
+                tb = startStep > 0 ? new TensorBoardWriter(runDir.resolve("tensorboard"), startStep)
+                        : new TensorBoardWriter(runDir.resolve("tensorboard"));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        progress = new Progress(totalSteps, startStep, console, Progress.Mode.parse(o.progress), Math.max(1, o.logEverySteps));
+        if (startStep > 0) progress.message("resumed at step " + startStep + " of " + totalSteps);
+        lastStep = startStep;
+    }
+
+    @Override
+    public void onStep(long step, int epoch, Trainer.StepStats s) {
+        lossSum += s.loss();
+        lossCount++;
+        windowTokens += s.tokens();
+        windowExamples += s.examples();
+        windowSeconds += s.seconds();
+        lastGradNorm = s.gradNorm();
+        lastLr = s.lr();
+        double tps = s.tokens() / Math.max(1e-9, s.seconds());
+        progress.step(step, s.loss(), s.lr(), tps);
+        if (step % Math.max(1, o.logEverySteps) == 0) flushWindow(step, epoch);
+        lastStep = step;
+    }
+
+    private void flushWindow(long step, int epoch) {
+        if (lossCount == 0) return;
+        double tps = windowTokens / Math.max(1e-9, windowSeconds);
+        int seqLen = (int) Math.max(1, windowTokens / Math.max(1, windowExamples));
+        double mfu = SystemStats.mfu(tps, nParams, backbone.numLayers(), backbone.hiddenSize(), seqLen, peakFlops);
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("step", step);
+        row.put("epoch", epoch);
+        row.put("loss", lossSum / lossCount);
+        row.put("lr", lastLr);
+        row.put("grad_norm", lastGradNorm);
+        row.put("tokens_per_s", tps);
+        row.put("mfu", mfu);
+        row.put("memory_mb", SystemStats.rssMb());
+        metrics.log(row);
+        if (tb != null) {
+            Map<String, Number> sc = new LinkedHashMap<>();
+            sc.put("train/loss", lossSum / lossCount);
+            sc.put("train/lr", lastLr);
+            sc.put("train/grad_norm", lastGradNorm);
+            sc.put("train/tokens_per_s", tps);
+            sc.put("train/mfu", mfu);
+            tb.scalars(step, sc);
+        }
+        lastTokensPerSec = tps;
+        lossSum = 0;
+        lossCount = 0;
+        windowTokens = 0;
+        windowExamples = 0;
+        windowSeconds = 0;
+    }
+
+    @Override
+    public void onEval(long step, int epoch, Map<String, Double> m) {
+        if (m.isEmpty()) return;
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("step", step);
+        row.put("epoch", epoch);
+        Map<String, Number> sc = new LinkedHashMap<>();
+        for (Map.Entry<String, Double> e : m.entrySet()) {
+            row.put("eval_" + e.getKey(), e.getValue());
+            sc.put("eval/" + e.getKey(), e.getValue());
+        }
+        metrics.log(row);
+        if (tb != null) tb.scalars(step, sc);
+        progress.eval(step, m);
+    }
+
+    @Override
+    public void onSkip(long step, String reason) {
+        progress.message("step " + step + " skipped: " + reason);
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("step", step);
+        row.put("skipped", reason);
+        metrics.log(row);
+    }
+
+    @Override
+    public void onEnd(Trainer.Result r) {
+        flushWindow(lastStep, -1);
+        progress.finish();
+    }
+
+    /** summary.json and the loss plot, written after the final model is saved. */
+    public void writeSummary(Trainer.Result r, JsonObject extra) throws IOException {
+        JsonObject s = new JsonObject();
+        s.addProperty("steps", r.steps);
+        s.addProperty("skipped_steps", r.skippedSteps);
+        s.addProperty("early_stopped", r.earlyStopped);
+        s.addProperty("train_seconds", r.trainSeconds);
+        s.addProperty("tokens_per_s", r.tokensPerSecond);
+        if (!Double.isNaN(r.finalLoss)) s.addProperty("final_train_loss", r.finalLoss);
+        JsonObject last = new JsonObject();
+        r.lastEval.forEach(last::addProperty);
+        s.add("final_eval", last);
+        if (r.bestEval != null) {
+            JsonObject best = new JsonObject();
+            r.bestEval.forEach(best::addProperty);
+            s.add("best_eval", best);
+            s.addProperty("best_step", r.bestStep);
+        }
+        s.addProperty("peak_rss_mb", SystemStats.peakRssMb());
+        s.addProperty("parameters", nParams);
+        if (extra != null) extra.entrySet().forEach(e -> s.add(e.getKey(), e.getValue()));
+        AtomicFiles.write(runDir.resolve("summary.json"),
+                (new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(s) + "\n")
+                        .getBytes(StandardCharsets.UTF_8));
+        if (o.plot) {
+            try {
+                LossPlot.fromMetrics(MetricsLog.read(runDir.resolve(MetricsLog.FILE_NAME)), "training loss").write(runDir.resolve("loss.png"));
+            } catch (RuntimeException | IOException | Error e) {
+                console.println("kiln: loss plot not written (" + e + ")");
+            }
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (metrics != null) metrics.close();
+        if (tb != null) tb.close();
+    }
+}

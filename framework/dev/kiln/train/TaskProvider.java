@@ -1,0 +1,32 @@
+package dev.kiln.train;
+
+import ai.djl.ndarray.NDManager;
+import dev.kiln.config.RunConfig;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * A task as the CLI and the config system see it. Implementations live in tasks/ and are found with
+ * {@link java.util.ServiceLoader} ({@code META-INF/services/dev.kiln.train.TaskProvider}), so the
+ * framework names none of them.
+ */
+public interface TaskProvider {
+    /** The config's {@code task.type}. */
+    String type();
+
+    /** Registers the task's config option classes with {@link dev.kiln.config.ConfigRegistry}. */
+    void registerConfig();
+
+    /** Reads data and builds backbone + head; throws before anything is written on bad input. */
+    TrainableTask create(RunConfig config, NDManager manager) throws IOException;
+
+    /** CLI {@code predict}: one JSON line out per input line (plain text or a JSON object). */
+    void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException;
+
+    /** CLI {@code evaluate}: metrics of the model on a labelled file read with the run's data settings. */
+    Map<String, Object> evaluate(Path modelDir, String device, Path data) throws IOException;
+}

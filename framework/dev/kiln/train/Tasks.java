@@ -1,0 +1,36 @@
+package dev.kiln.train;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+
+/** The registered tasks, discovered once. */
+public final class Tasks {
+    private static Map<String, TaskProvider> providers;
+
+    private Tasks() {}
+
+    public static synchronized Map<String, TaskProvider> all() {
+        if (providers == null) {
+            providers = new LinkedHashMap<>();
+            for (TaskProvider p : ServiceLoader.load(TaskProvider.class)) {
+                providers.put(p.type(), p);
+                p.registerConfig();
+            }
+        }
+        return providers;
+    }
+
+    public static TaskProvider get(String type) {
+        TaskProvider p = all().get(type);
+        if (p == null) {
+            throw new IllegalArgumentException("unknown task '" + type + "' (known: " + String.join(", ", all().keySet()) + ")");
+        }
+        return p;
+    }
+
+    public static List<String> types() {
+        return List.copyOf(all().keySet());
+    }
+}
