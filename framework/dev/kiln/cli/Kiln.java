@@ -49,6 +49,8 @@ public final class Kiln {
             "  encode MODEL TEXT [--pooling mean|cls] [--normalize] [--device D]",
             "  fill-mask MODEL TEXT [--top-k 5] [--device D]",
             "  score MODEL (--text TEXT | --ids 1,5,42) [--device D]",
+            "  generate MODEL --prompt TEXT [--max-new-tokens 50] [--num-beams 1] [--do-sample] [--temperature 1]",
+            "           [--top-k 0] [--top-p 1] [--seed 42] [--no-repeat-ngram-size 0] [--length-penalty 1] [--min-new-tokens 0]",
             "  train CONFIG [--set key.path=value]... [--output DIR] [--resume] [--quiet]",
             "  predict RUN_OR_MODEL_DIR [--input FILE|-] [--device D]   JSON lines in, JSON lines out",
             "  evaluate RUN_OR_MODEL_DIR --data FILE [--device D]        metrics as one JSON object",
@@ -82,6 +84,7 @@ public final class Kiln {
             case "encode": return encode(a, out);
             case "fill-mask": return fillMask(a, out);
             case "score": return score(a, out);
+            case "generate": return generate(a, out);
             case "train": return train(a, out);
             case "predict": return predict(a, out);
             case "evaluate": return evaluate(a, out);
@@ -195,6 +198,32 @@ public final class Kiln {
             out.println(o);
         } catch (IllegalArgumentException e) {
             throw new UsageException("score: " + e.getMessage());
+        }
+        return 0;
+    }
+
+    static int generate(Args a, PrintStream out) throws IOException {
+        String model = a.positional(0, "MODEL");
+        String prompt = a.option("--prompt", null);
+        String device = a.option("--device", "auto");
+        if (prompt == null) throw new UsageException("generate: --prompt TEXT is required");
+        try (dev.kiln.generate.Generator g = dev.kiln.generate.Generator.load(model, device)) {
+            dev.kiln.generate.GenerationOptions o = g.defaults();
+            o.maxNewTokens = a.intOption("--max-new-tokens", o.maxNewTokens);
+            o.minNewTokens = a.intOption("--min-new-tokens", o.minNewTokens);
+            o.numBeams = a.intOption("--num-beams", o.numBeams);
+            o.noRepeatNgramSize = a.intOption("--no-repeat-ngram-size", o.noRepeatNgramSize);
+            o.topK = a.intOption("--top-k", o.topK);
+            o.doSample = a.flag("--do-sample");
+            o.earlyStopping = a.flag("--early-stopping");
+            o.temperature = a.floatOption("--temperature", o.temperature);
+            o.topP = a.floatOption("--top-p", o.topP);
+            o.lengthPenalty = a.floatOption("--length-penalty", o.lengthPenalty);
+            o.seed = a.intOption("--seed", (int) o.seed);
+            a.done();
+            out.println(g.generate(prompt, o));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("generate: " + e.getMessage());
         }
         return 0;
     }
@@ -322,6 +351,16 @@ public final class Kiln {
             }
         }
 
+        float floatOption(String name, float dflt) {
+            String v = option(name, null);
+            if (v == null) return dflt;
+            try {
+                return Float.parseFloat(v);
+            } catch (NumberFormatException e) {
+                throw new UsageException(name + " '" + v + "' is not a number");
+            }
+        }
+
         boolean flag(String name) {
             for (int i = 0; i < raw.size(); i++) {
                 if (raw.get(i).equals(name)) {
@@ -362,7 +401,9 @@ public final class Kiln {
         }
 
         static final List<String> KNOWN_VALUED = List.of("--format", "--to", "--pooling", "--top-k", "--device",
-                "--text", "--ids", "--set", "--output", "--input", "--data", "--prompt");
+                "--text", "--ids", "--set", "--output", "--input", "--data", "--prompt", "--max-new-tokens",
+                "--min-new-tokens", "--num-beams", "--no-repeat-ngram-size", "--temperature", "--top-k", "--top-p",
+                "--seed", "--length-penalty");
     }
 
 }
