@@ -70,6 +70,13 @@ public final class Runs {
         o.keepLast = c.checkpointing.keepLast;
         o.keepBest = c.checkpointing.keepBest;
         o.checkpointMetric = c.checkpointing.metric;
+        o.checkpointMode = c.checkpointing.mode == null ? null : c.checkpointing.mode.name().toLowerCase();
+        if (c.training.earlyStopping != null && c.training.earlyStopping.metric != null
+                && !c.training.earlyStopping.metric.equals(c.checkpointing.metric)) {
+            // one tracker decides both "best" and "no improvement"
+            throw c.error("checkpointing.metric", "must equal training.early_stopping.metric (\""
+                    + c.training.earlyStopping.metric + "\") when both are set");
+        }
         o.seed = c.seed;
         o.outputDir = c.output.dir;
         return o;

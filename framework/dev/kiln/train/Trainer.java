@@ -189,7 +189,7 @@ public final class Trainer {
                 for (Listener l : listeners) l.onEval(state.step, epoch, metrics);
                 Double v = metrics.get(bestMetric);
                 if (v != null) {
-                    boolean higher = task.higherIsBetter(bestMetric);
+                    boolean higher = o.checkpointMode != null ? o.checkpointMode.equals("max") : task.higherIsBetter(bestMetric);
                     double delta = o.earlyStoppingMinDelta;
                     boolean better = state.bestValue == null
                             || (higher ? v > state.bestValue + delta : v < state.bestValue - delta);

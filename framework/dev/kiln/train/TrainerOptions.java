@@ -17,7 +17,6 @@ public final class TrainerOptions {
     public String freeze = "none";
 
     public String earlyStoppingMetric;
-    public String earlyStoppingMode = "max";
     public int earlyStoppingPatience = 3;
     public double earlyStoppingMinDelta = 0;
 
@@ -47,8 +46,10 @@ public final class TrainerOptions {
     public long checkpointEverySteps;
     public int keepLast = 2;
     public boolean keepBest = true;
-    /** Metric for best/; defaults to the early-stopping metric, else the task's main metric. */
+    /** Metric for best/ and early stopping; defaults to the early-stopping metric, else the task's main metric. */
     public String checkpointMetric;
+    /** "max" or "min" for that metric; null = the task decides. */
+    public String checkpointMode;
 
     public long seed = 42;
     public Path outputDir;
