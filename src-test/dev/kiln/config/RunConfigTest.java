@@ -314,9 +314,12 @@ class RunConfigTest {
     void missingFile() throws IOException {
         assertEquals("config.json: \"data.train\": file not found: " + abs("missing.jsonl") + " (paths are relative to the config file's folder)",
                 error(write("config.json", MINIMAL.replace("train.jsonl", "missing.jsonl") + "}")));
-        assertEquals("config.json: \"data.dev\": file not found: " + abs("${KILN_SHARED}/dev.jsonl")
-                        + " (paths are relative to the config file's folder; ${...} is not expanded) (from --set data.dev=${KILN_SHARED}/dev.jsonl)",
-                error(config(""), "data.dev=${KILN_SHARED}/dev.jsonl"));
+        assertEquals("config.json: \"data.dev\": environment variable KILN_UNSET_FOR_TEST is not set (from --set data.dev=${KILN_UNSET_FOR_TEST}/dev.jsonl)",
+                error(config(""), "data.dev=${KILN_UNSET_FOR_TEST}/dev.jsonl"));
+        // ${KILN_HOME} always expands (default ~/.kiln), so a quick-start config can name fetched data
+        assertEquals("config.json: \"data.dev\": file not found: " + dev.kiln.util.KilnHome.home().resolve("nope/dev.jsonl")
+                        + " (paths are relative to the config file's folder) (from --set data.dev=${KILN_HOME}/nope/dev.jsonl)",
+                error(config(""), "data.dev=${KILN_HOME}/nope/dev.jsonl"));
         assertEquals("config.json: \"model.name\": not found: " + abs("models/nope")
                         + " (paths are relative to the config file's folder; a name without a slash is a model zoo name) (from --set model.name=models/nope)",
                 error(config(""), "model.name=models/nope"));
