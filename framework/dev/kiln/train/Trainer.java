@@ -161,8 +161,8 @@ public final class Trainer {
                 }
             }
             // after the collector is closed: in-place updates of leaves are refused inside it
-            Updater.Result up = updater.step();
-            boolean applied = up.applied && Double.isFinite(lossValue);
+            Updater.Result up = updater.step(Double.isFinite(lossValue));
+            boolean applied = up.applied;
             double gradNorm = up.gradNorm;
             float lr = up.lr;
             double loss = lossValue / Math.max(1, targets);
@@ -171,7 +171,7 @@ public final class Trainer {
             tokensSeen += tokens;
             if (!applied) {
                 result.skippedSteps++;
-                String why = mixed ? "inf/NaN gradients at loss scale " + up.lossScale : "non-finite loss or gradient norm";
+                String why = mixed ? "inf/NaN loss or gradients at loss scale " + up.lossScale : "non-finite loss or gradient norm";
                 for (Listener l : listeners) l.onSkip(state.step, why);
             } else {
                 result.finalLoss = loss;
