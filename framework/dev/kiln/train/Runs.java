@@ -46,6 +46,7 @@ public final class Runs {
         o.freeze = c.training.freeze;
         if (c.training.earlyStopping != null) {
             o.earlyStoppingMetric = c.training.earlyStopping.metric;
+            o.earlyStoppingMode = c.training.earlyStopping.mode == null ? null : c.training.earlyStopping.mode.name().toLowerCase();
             o.earlyStoppingPatience = c.training.earlyStopping.patience;
             o.earlyStoppingMinDelta = c.training.earlyStopping.minDelta;
         }
@@ -70,6 +71,7 @@ public final class Runs {
         o.keepLast = c.checkpointing.keepLast;
         o.keepBest = c.checkpointing.keepBest;
         o.checkpointMetric = c.checkpointing.metric;
+        o.checkpointMode = c.checkpointing.mode == null ? null : c.checkpointing.mode.name().toLowerCase();
         o.seed = c.seed;
         o.outputDir = c.output.dir;
         return o;
