@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import com.google.gson.JsonObject;
+import dev.kiln.nn.Functional;
 import dev.kiln.nn.Parameters;
 
 import java.io.IOException;
@@ -156,7 +157,8 @@ public final class Trainer {
                         NDArray sum = task.loss(b, sm, true).sum();
                         lossValue += sum.getFloat();
                         // normalised by the targets of the whole accumulated step: k micro-batches == one big batch
-                        gc.backward(updater.scaleLoss(sum.div(Math.max(1, targets))));
+                        // (divisor as an array in the step's scope, not a Number: see Functional.scalar)
+                        gc.backward(updater.scaleLoss(sum.div(Functional.scalar(sum, Math.max(1, targets)))));
                     }
                 }
             }
