@@ -15,6 +15,17 @@ public final class Functional {
 
     private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
 
+    /**
+     * A 0-d float32 in {@code like}'s manager, for arithmetic on tensors that autograd tracks; it keeps
+     * {@code like}'s dtype in the result. DJL's {@code op(Number)} overloads make such a scalar and close it at
+     * once, and on the CPU its memory is a direct buffer that the GC can then free and reuse while the graph
+     * still reads it in backward: after a GC mid-step, gradients came out wrong or NaN. Created here, the scalar
+     * lives until the step's manager closes, after backward.
+     */
+    public static NDArray scalar(NDArray like, float v) {
+        return like.getManager().create(v);
+    }
+
     /** HF "gelu": exact erf form. */
     public static NDArray gelu(NDArray x) {
         return Activation.gelu(x);
@@ -22,9 +33,11 @@ public final class Functional {
 
     /** HF "gelu_new" (GPT-2): 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))). */
     public static NDArray geluNew(NDArray x) {
-        // not in place: tanh's backward needs its own output
-        NDArray inner = x.pow(3).muli(0.044715f).addi(x).muli(SQRT_2_OVER_PI).tanh();
-        return inner.add(1f).mul(x).muli(0.5f);
+        // x·x·x, not pow: pow's backward keeps its output, which the in-place muli would change (autograd then
+        // refuses the backward); PyTorch computes pow(x, 3) as x·x·x too. The add after tanh is not in place:
+        // tanh's backward needs its own output.
+        NDArray inner = x.mul(x).mul(x).muli(scalar(x, 0.044715f)).addi(x).muli(scalar(x, SQRT_2_OVER_PI)).tanh();
+        return inner.add(1f).mul(x).muli(scalar(x, 0.5f));
     }
 
     public static NDArray activation(String name, NDArray x) {
@@ -44,7 +57,7 @@ public final class Functional {
         if (!training || p <= 0f) return x;
         NDManager m = x.getManager();
         NDArray keep = m.randomUniform(0f, 1f, x.getShape(), DataType.FLOAT32, x.getDevice()).gte(p);
-        return x.mul(keep.toType(x.getDataType(), false)).muli(1f / (1f - p));
+        return x.mul(keep.toType(x.getDataType(), false)).muli(scalar(x, 1f / (1f - p)));
     }
 
     /** [B, T, H] → [B, heads, T, H/heads]. */
@@ -66,7 +79,7 @@ public final class Functional {
     public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray additiveMask,
                                     float dropoutP, boolean training) {
         float scale = (float) (1.0 / Math.sqrt(q.getShape().get(3)));
-        NDArray scores = q.mul(scale).matMul(k.transpose(0, 1, 3, 2));
+        NDArray scores = q.mul(scalar(q, scale)).matMul(k.transpose(0, 1, 3, 2));
         if (additiveMask != null) scores = scores.addi(additiveMask);
         NDArray probs = dropout(scores.softmax(-1), dropoutP, training);
         return probs.matMul(v);

@@ -30,6 +30,6 @@ public final class Pooling {
 
     /** Rows scaled to unit L2 norm. */
     public static NDArray l2Normalize(NDArray x) {
-        return x.div(x.norm(new int[] {-1}, true).maximum(1e-12f));
+        return x.div(x.norm(new int[] {-1}, true).maximum(Functional.scalar(x, 1e-12f)));
     }
 }

@@ -61,6 +61,7 @@ public final class Checkpoints {
 
     /** Copies the current model to best/ (replacing the previous best atomically). */
     public void saveBest(TrainableTask task) throws IOException {
+        Files.createDirectories(runDir); // the first best can come before the first checkpoint creates it
         Path tmp = Files.createTempDirectory(runDir, ".best.tmp-");
         try {
             task.save(tmp.resolve("m"));

@@ -46,6 +46,7 @@ public final class Runs {
         o.freeze = c.training.freeze;
         if (c.training.earlyStopping != null) {
             o.earlyStoppingMetric = c.training.earlyStopping.metric;
+            o.earlyStoppingMode = c.training.earlyStopping.mode == null ? null : c.training.earlyStopping.mode.name().toLowerCase();
             o.earlyStoppingPatience = c.training.earlyStopping.patience;
             o.earlyStoppingMinDelta = c.training.earlyStopping.minDelta;
         }
@@ -71,12 +72,6 @@ public final class Runs {
         o.keepBest = c.checkpointing.keepBest;
         o.checkpointMetric = c.checkpointing.metric;
         o.checkpointMode = c.checkpointing.mode == null ? null : c.checkpointing.mode.name().toLowerCase();
-        if (c.training.earlyStopping != null && c.training.earlyStopping.metric != null
-                && !c.training.earlyStopping.metric.equals(c.checkpointing.metric)) {
-            // one tracker decides both "best" and "no improvement"
-            throw c.error("checkpointing.metric", "must equal training.early_stopping.metric (\""
-                    + c.training.earlyStopping.metric + "\") when both are set");
-        }
         o.seed = c.seed;
         o.outputDir = c.output.dir;
         return o;

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import com.google.gson.JsonObject;
+import dev.kiln.nn.Functional;
 import dev.kiln.nn.Parameters;
 
 import java.io.IOException;
@@ -156,13 +157,14 @@ public final class Trainer {
                         NDArray sum = task.loss(b, sm, true).sum();
                         lossValue += sum.getFloat();
                         // normalised by the targets of the whole accumulated step: k micro-batches == one big batch
-                        gc.backward(updater.scaleLoss(sum.div(Math.max(1, targets))));
+                        // (divisor as an array in the step's scope, not a Number: see Functional.scalar)
+                        gc.backward(updater.scaleLoss(sum.div(Functional.scalar(sum, Math.max(1, targets)))));
                     }
                 }
             }
             // after the collector is closed: in-place updates of leaves are refused inside it
-            Updater.Result up = updater.step();
-            boolean applied = up.applied && Double.isFinite(lossValue);
+            Updater.Result up = updater.step(Double.isFinite(lossValue));
+            boolean applied = up.applied;
             double gradNorm = up.gradNorm;
             float lr = up.lr;
             double loss = lossValue / Math.max(1, targets);
@@ -171,7 +173,7 @@ public final class Trainer {
             tokensSeen += tokens;
             if (!applied) {
                 result.skippedSteps++;
-                String why = mixed ? "inf/NaN gradients at loss scale " + up.lossScale : "non-finite loss or gradient norm";
+                String why = mixed ? "inf/NaN loss or gradients at loss scale " + up.lossScale : "non-finite loss or gradient norm";
                 for (Listener l : listeners) l.onSkip(state.step, why);
             } else {
                 result.finalLoss = loss;
@@ -189,26 +191,33 @@ public final class Trainer {
                 for (Listener l : listeners) l.onEval(state.step, epoch, metrics);
                 Double v = metrics.get(bestMetric);
                 if (v != null) {
-                    boolean higher = o.checkpointMode != null ? o.checkpointMode.equals("max") : task.higherIsBetter(bestMetric);
-                    double delta = o.earlyStoppingMinDelta;
-                    boolean better = state.bestValue == null
-                            || (higher ? v > state.bestValue + delta : v < state.bestValue - delta);
-                    if (better) {
+                    // best/ takes any strict improvement; min_delta is early stopping's threshold (as in HF)
+                    if (state.bestValue == null || improves(v, state.bestValue, higherIsBetter(bestMetric, o.checkpointMode), 0)) {
                         state.bestValue = v;
                         state.bestStep = state.step;
                         state.bestMetrics = new LinkedHashMap<>(metrics);
-                        state.evalsWithoutImprovement = 0;
                         if (ckpt != null && o.keepBest) ckpt.saveBest(task);
+                    }
+                } else if (!metrics.isEmpty() && (o.earlyStoppingMetric != null || o.checkpointMetric != null)) {
+                    throw missingMetric(bestMetric, metrics);
+                }
+                // early stopping watches its own metric, which may differ from the one that picks best/
+                String stopMetric = o.earlyStoppingMetric;
+                Double sv = stopMetric == null ? null : metrics.get(stopMetric);
+                if (sv != null) {
+                    if (state.stopBestValue == null || improves(sv, state.stopBestValue,
+                            higherIsBetter(stopMetric, o.earlyStoppingMode), o.earlyStoppingMinDelta)) {
+                        state.stopBestValue = sv;
+                        state.evalsWithoutImprovement = 0;
                     } else {
                         state.evalsWithoutImprovement++;
                     }
-                    if (o.earlyStoppingMetric != null && state.evalsWithoutImprovement >= o.earlyStoppingPatience) {
+                    if (state.evalsWithoutImprovement >= o.earlyStoppingPatience) {
                         stop = true;
                         result.earlyStopped = true;
                     }
-                } else if (!metrics.isEmpty() && (o.earlyStoppingMetric != null || o.checkpointMetric != null)) {
-                    throw new IllegalArgumentException("metric '" + bestMetric + "' is not reported by the task (it reports "
-                            + metrics.keySet() + ")");
+                } else if (stopMetric != null && !metrics.isEmpty()) {
+                    throw missingMetric(stopMetric, metrics);
                 }
             }
             boolean ckptNow = ckpt != null && (o.checkpointEverySteps > 0
@@ -229,12 +238,28 @@ public final class Trainer {
         return result;
     }
 
+    /** {@code mode} "max"/"min" when configured, else the task's own direction for the metric. */
+    private boolean higherIsBetter(String metric, String mode) {
+        return mode != null ? mode.equalsIgnoreCase("max") : task.higherIsBetter(metric);
+    }
+
+    private static boolean improves(double v, double best, boolean higher, double minDelta) {
+        return higher ? v > best + minDelta : v < best - minDelta;
+    }
+
+    private static IllegalArgumentException missingMetric(String metric, Map<String, Double> metrics) {
+        return new IllegalArgumentException("metric '" + metric + "' is not reported by the task (it reports "
+                + metrics.keySet() + ")");
+    }
+
     /** Counters a checkpoint carries besides tensors. */
     public static final class TrainerState {
         public long step;
         public Double bestValue;
         public long bestStep = -1;
         public Map<String, Double> bestMetrics;
+        /** Best value of the early-stopping metric; evalsWithoutImprovement counts evals since it last improved. */
+        public Double stopBestValue;
         public int evalsWithoutImprovement;
 
         public JsonObject toJson() {
@@ -247,6 +272,7 @@ public final class Trainer {
                 bestMetrics.forEach(m::addProperty);
                 o.add("best_metrics", m);
             }
+            if (stopBestValue != null) o.addProperty("early_stopping_best_value", stopBestValue);
             o.addProperty("evals_without_improvement", evalsWithoutImprovement);
             return o;
         }
@@ -260,6 +286,7 @@ public final class Trainer {
                 s.bestMetrics = new LinkedHashMap<>();
                 for (var e : o.getAsJsonObject("best_metrics").entrySet()) s.bestMetrics.put(e.getKey(), e.getValue().getAsDouble());
             }
+            if (o.has("early_stopping_best_value")) s.stopBestValue = o.get("early_stopping_best_value").getAsDouble();
             s.evalsWithoutImprovement = o.get("evals_without_improvement").getAsInt();
             return s;
         }

@@ -17,6 +17,8 @@ public final class TrainerOptions {
     public String freeze = "none";
 
     public String earlyStoppingMetric;
+    /** "max" or "min"; null: the task's direction for the metric ({@link TrainableTask#higherIsBetter}). */
+    public String earlyStoppingMode;
     public int earlyStoppingPatience = 3;
     public double earlyStoppingMinDelta = 0;
 
@@ -48,7 +50,7 @@ public final class TrainerOptions {
     public boolean keepBest = true;
     /** Metric for best/ and early stopping; defaults to the early-stopping metric, else the task's main metric. */
     public String checkpointMetric;
-    /** "max" or "min" for that metric; null = the task decides. */
+    /** "max" or "min" for checkpointMetric; null: the task's direction. */
     public String checkpointMode;
 
     public long seed = 42;

@@ -91,20 +91,29 @@ public final class Updater implements AutoCloseable {
     }
 
     public Result step() {
+        return step(true);
+    }
+
+    /**
+     * As {@link #step()}; {@code finiteLoss} false skips the step like a non-finite gradient norm does. A NaN
+     * loss can come with finite gradients (NaN added to the loss has gradient 1), so checking the norm alone
+     * would apply a step the trainer reports as skipped. In fp16-mixed it also backs the loss scale off.
+     */
+    public Result step(boolean finiteLoss) {
         try (NDManager scope = params.manager().newSubManager()) {
             Map<String, NDArray> grads = Gradients.collect(params, trainable, scope);
             try {
                 float lr = nextLr();
                 if (masters == null) {
                     double norm = GradClip.clipGlobalNorm(grads, maxGradNorm);
-                    if (!Double.isFinite(norm)) return new Result(false, norm, lr, 1, optimizer.stepCount());
+                    if (!finiteLoss || !Double.isFinite(norm)) return new Result(false, norm, lr, 1, optimizer.stepCount());
                     optimizer.step(params, grads, lr);
                     return new Result(true, norm, lr, 1, optimizer.stepCount());
                 }
                 double usedScale = scaler.scale();
                 Map<String, NDArray> g32 = masters.unscale(grads, usedScale, scope);
                 double norm = GradClip.clipGlobalNorm(g32, maxGradNorm);
-                if (!scaler.update(Double.isFinite(norm))) {
+                if (!scaler.update(finiteLoss && Double.isFinite(norm))) {
                     return new Result(false, norm, lr, usedScale, optimizer.stepCount());
                 }
                 optimizer.step(masters.masters(), g32, lr);
