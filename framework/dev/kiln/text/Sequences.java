@@ -23,6 +23,11 @@ public final class Sequences {
         return pair ? 1 : 0;
     }
 
+    /** Special tokens {@link #build} puts before the first text's tokens ([CLS] for BERT, none for GPT-2). */
+    public static int leadingSpecials(Tokenizer tok) {
+        return tok.isWordPiece() ? 1 : 0;
+    }
+
     /**
      * Builds an input from raw token ids (no special tokens). Longest-first truncation for pairs,
      * as HF does by default, so both texts keep as much as the budget allows.

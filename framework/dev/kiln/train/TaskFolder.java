@@ -1,17 +1,24 @@
 package dev.kiln.train;
 
+import ai.djl.ndarray.NDManager;
 import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.io.HfFolder;
 import dev.kiln.io.HostTensor;
+import dev.kiln.models.Backbone;
+import dev.kiln.text.Sequences;
+import dev.kiln.text.Tokenizer;
 import dev.kiln.util.AtomicFiles;
+import dev.kiln.util.Devices;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 
 /**
  * A fine-tuned model folder: a HF model folder plus {@code kiln_task.json} (task type and what the
@@ -61,6 +68,77 @@ public final class TaskFolder {
             if (missing.startsWith(prefix)) {
                 throw new IOException(dir + ": head parameter " + missing + " is not in the checkpoint");
             }
+        }
+    }
+
+    /**
+     * The backbone's config.json as a fine-tuned HF folder needs it: {@code architectures} (the HF
+     * class for this backbone's model type), {@code id2label}/{@code label2id} in logit order, and
+     * for GPT-2 the pad id (HF's GPT-2 heads need one to find the last real token).
+     */
+    public static JsonObject labelledConfig(Backbone backbone, Tokenizer tok,
+                                            String bertArchitecture, String gpt2Architecture, List<String> labels) {
+        JsonObject cfg = backbone.configJson();
+        boolean gpt = backbone.modelType().equals("gpt2");
+        JsonArray arch = new JsonArray();
+        arch.add(gpt ? gpt2Architecture : bertArchitecture);
+        cfg.add("architectures", arch);
+        JsonObject id2label = new JsonObject();
+        JsonObject label2id = new JsonObject();
+        for (int i = 0; i < labels.size(); i++) {
+            id2label.addProperty(String.valueOf(i), labels.get(i));
+            label2id.addProperty(labels.get(i), i);
+        }
+        cfg.add("id2label", id2label);
+        cfg.add("label2id", label2id);
+        if (gpt) cfg.addProperty("pad_token_id", Sequences.padId(tok));
+        return cfg;
+    }
+
+    /**
+     * A fine-tuned folder opened for prediction: its metadata, a backbone (dropout off) on {@code device}
+     * and its tokenizer. The predictor builds its head on {@link #backbone} and calls {@link #loadHead};
+     * closing releases the arrays and the tokenizer.
+     */
+    public static final class Opened implements AutoCloseable {
+        public final Path dir;
+        public final JsonObject meta;
+        public final NDManager manager;
+        public final Backbone backbone;
+        public final Tokenizer tokenizer;
+
+        private Opened(Path dir, JsonObject meta, NDManager manager, Backbone backbone,
+                       Tokenizer tokenizer) {
+            this.dir = dir;
+            this.meta = meta;
+            this.manager = manager;
+            this.backbone = backbone;
+            this.tokenizer = tokenizer;
+        }
+
+        /** Loads the head parameters (under {@code prefix}) the predictor has registered on the backbone. */
+        public void loadHead(String prefix) throws IOException {
+            TaskFolder.loadHead(backbone.params(), dir, prefix);
+        }
+
+        @Override
+        public void close() {
+            if (tokenizer != null) tokenizer.close();
+            manager.close();
+        }
+    }
+
+    /** Resolves a run or model folder, checks it holds {@code taskType}, and loads backbone and tokenizer. */
+    public static Opened open(Path runOrModel, String taskType, String device) throws IOException {
+        Path dir = resolve(runOrModel);
+        JsonObject meta = requireTask(dir, taskType);
+        NDManager manager = NDManager.newBaseManager(Devices.parse(device));
+        try {
+            Backbone b = HfFolder.loadBackbone(dir, manager, 0f);
+            return new Opened(dir, meta, manager, b, Tokenizer.load(dir));
+        } catch (IOException | RuntimeException e) {
+            manager.close();
+            throw e;
         }
     }
 

@@ -1,20 +1,16 @@
 package dev.kiln.tasks.classification;
 
 import ai.djl.ndarray.NDManager;
-import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import dev.kiln.config.ConfigRegistry;
 import dev.kiln.config.RunConfig;
 import dev.kiln.data.LabelSet;
 import dev.kiln.data.LabelledText;
 import dev.kiln.data.Splits;
 import dev.kiln.data.TextRecords;
-import dev.kiln.io.HfFolder;
-import dev.kiln.io.ModelZoo;
 import dev.kiln.metrics.ClassificationMetrics;
-import dev.kiln.models.Backbone;
-import dev.kiln.text.Tokenizer;
+import dev.kiln.train.PredictLines;
+import dev.kiln.train.Pretrained;
 import dev.kiln.train.TaskFolder;
 import dev.kiln.train.TaskProvider;
 import dev.kiln.train.TrainableTask;
@@ -103,44 +99,22 @@ public final class ClassificationProvider implements TaskProvider {
             dev = split.dev();
         }
         LabelSet labels = LabelSet.fromTraining(train);
-        Path dir = ModelZoo.resolve(cfg.model.name);
-        Backbone backbone = HfFolder.loadBackbone(dir, manager, cfg.model.dropout == null ? null : cfg.model.dropout.floatValue());
-        if (cfg.data.maxLength > backbone.maxPositions()) {
-            throw cfg.error("data.max_length", "is " + cfg.data.maxLength + " but " + cfg.model.name
-                    + " has only " + backbone.maxPositions() + " positions");
-        }
-        Tokenizer tok = Tokenizer.load(dir);
+        Pretrained pre = Pretrained.load(cfg, manager);
         ClassificationTask.Settings s = new ClassificationTask.Settings();
         s.pooling = opts.pooling;
         s.maxLength = cfg.data.maxLength;
         s.evalBatchSize = opts.evalBatchSize;
         s.labelSmoothing = (float) cfg.training.labelSmoothing;
         s.dataSettings = ds.toJson();
-        return new ClassificationTask(backbone, tok, dir, labels, train, dev, s);
+        return new ClassificationTask(pre.backbone(), pre.tokenizer(), pre.dir(), labels, train, dev, s);
     }
 
     @Override
     public void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
         try (TextClassifier c = TextClassifier.load(modelDir, device)) {
-            String line;
-            int n = 0;
-            while ((line = in.readLine()) != null) {
-                n++;
-                if (line.isBlank()) continue;
-                String text = line;
-                String pair = null;
-                if (line.trim().startsWith("{")) {
-                    JsonObject o;
-                    try {
-                        o = JsonParser.parseString(line).getAsJsonObject();
-                    } catch (RuntimeException e) {
-                        throw new IllegalArgumentException("input line " + n + ": not a JSON object");
-                    }
-                    JsonElement t = o.get("text");
-                    if (t == null) throw new IllegalArgumentException("input line " + n + ": no \"text\" field");
-                    text = t.getAsString();
-                    pair = o.has("text_pair") ? o.get("text_pair").getAsString() : null;
-                }
+            PredictLines.forEach(in, (n, line, o) -> {
+                String text = o == null ? line : PredictLines.string(o, "text", n, true);
+                String pair = o == null ? null : PredictLines.string(o, "text_pair", n, false);
                 TextClassifier.Prediction p = pair == null ? c.predict(text) : c.predict(text, pair);
                 JsonObject r = new JsonObject();
                 r.addProperty("text", text);
@@ -151,7 +125,7 @@ public final class ClassificationProvider implements TaskProvider {
                 p.probabilities().forEach(probs::addProperty);
                 r.add("probabilities", probs);
                 out.println(r);
-            }
+            });
         }
     }
 

@@ -6,7 +6,6 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.kiln.data.LabelSet;
 import dev.kiln.data.LabelledText;
-import dev.kiln.io.HfFolder;
 import dev.kiln.metrics.ClassificationMetrics;
 import dev.kiln.models.Backbone;
 import dev.kiln.nn.Losses;
@@ -141,21 +140,10 @@ public final class ClassificationTask implements TrainableTask {
 
     @Override
     public void save(Path dir) throws IOException {
-        JsonObject cfg = backbone.configJson();
-        JsonArray arch = new JsonArray();
-        arch.add(backbone.modelType().equals("gpt2") ? "GPT2ForSequenceClassification" : "BertForSequenceClassification");
-        cfg.add("architectures", arch);
-        JsonObject id2label = new JsonObject();
-        JsonObject label2id = new JsonObject();
         List<String> names = labels.names();
-        for (int i = 0; i < names.size(); i++) {
-            id2label.addProperty(String.valueOf(i), names.get(i));
-            label2id.addProperty(names.get(i), i);
-        }
-        cfg.add("id2label", id2label);
-        cfg.add("label2id", label2id);
+        JsonObject cfg = TaskFolder.labelledConfig(backbone, tok, "BertForSequenceClassification",
+                "GPT2ForSequenceClassification", names);
         cfg.addProperty("problem_type", "single_label_classification");
-        if (backbone.modelType().equals("gpt2")) cfg.addProperty("pad_token_id", Sequences.padId(tok));
         JsonObject meta = new JsonObject();
         meta.addProperty("pooling", head.pooling);
         meta.addProperty("max_length", Math.min(settings.maxLength, backbone.maxPositions()));

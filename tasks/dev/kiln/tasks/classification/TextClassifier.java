@@ -3,12 +3,9 @@ package dev.kiln.tasks.classification;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
-import dev.kiln.io.HfFolder;
-import dev.kiln.models.Backbone;
 import dev.kiln.text.Sequences;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
-import dev.kiln.util.Devices;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -26,26 +23,23 @@ public final class TextClassifier implements AutoCloseable {
     /** A prediction: the top label and every label's probability. */
     public record Prediction(String label, float score, Map<String, Float> probabilities) {}
 
-    private final NDManager manager;
+    private final TaskFolder.Opened folder;
     private final Tokenizer tok;
     private final ClassificationHead head;
     private final List<String> labels = new ArrayList<>();
     private final int maxLength;
-    private final Path dir;
 
     private TextClassifier(Path dir, String device) throws IOException {
-        this.dir = TaskFolder.resolve(dir);
-        JsonObject meta = TaskFolder.requireTask(this.dir, ClassificationTask.TYPE);
-        meta.getAsJsonArray("labels").forEach(e -> labels.add(e.getAsString()));
-        maxLength = meta.get("max_length").getAsInt();
-        manager = NDManager.newBaseManager(Devices.parse(device));
+        folder = TaskFolder.open(dir, ClassificationTask.TYPE, device);
         try {
-            Backbone b = HfFolder.loadBackbone(this.dir, manager, 0f);
-            head = new ClassificationHead(b, labels.size(), meta.get("pooling").getAsString());
-            TaskFolder.loadHead(b.params(), this.dir, head.prefix());
-            tok = Tokenizer.load(this.dir);
+            JsonObject meta = folder.meta;
+            meta.getAsJsonArray("labels").forEach(e -> labels.add(e.getAsString()));
+            maxLength = meta.get("max_length").getAsInt();
+            head = new ClassificationHead(folder.backbone, labels.size(), meta.get("pooling").getAsString());
+            folder.loadHead(head.prefix());
+            tok = folder.tokenizer;
         } catch (IOException | RuntimeException e) {
-            manager.close();
+            folder.close();
             throw e;
         }
     }
@@ -60,7 +54,7 @@ public final class TextClassifier implements AutoCloseable {
 
     /** The model folder in use (a run directory resolves to best/ or final/). */
     public Path modelDir() {
-        return dir;
+        return folder.dir;
     }
 
     public List<String> labels() {
@@ -85,7 +79,7 @@ public final class TextClassifier implements AutoCloseable {
         }
         Sequences.Padded x = Sequences.pad(in, Sequences.padId(tok));
         List<Prediction> out = new ArrayList<>();
-        try (NDManager m = manager.newSubManager()) {
+        try (NDManager m = folder.manager.newSubManager()) {
             NDArray probs = head.logits(m.create(x.ids()), m.create(x.typeIds()), m.create(x.mask()), false).softmax(-1);
             float[] p = probs.toFloatArray();
             int c = labels.size();
@@ -104,7 +98,6 @@ public final class TextClassifier implements AutoCloseable {
 
     @Override
     public void close() {
-        tok.close();
-        manager.close();
+        folder.close();
     }
 }

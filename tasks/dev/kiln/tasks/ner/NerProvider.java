@@ -1,0 +1,185 @@
+package dev.kiln.tasks.ner;
+
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.kiln.config.ConfigRegistry;
+import dev.kiln.config.RunConfig;
+import dev.kiln.data.ConllReader;
+import dev.kiln.data.DataException;
+import dev.kiln.data.Splits;
+import dev.kiln.metrics.SeqevalMetrics;
+import dev.kiln.text.Sequences;
+import dev.kiln.train.PredictLines;
+import dev.kiln.train.Pretrained;
+import dev.kiln.train.TaskFolder;
+import dev.kiln.train.TaskProvider;
+import dev.kiln.train.TrainableTask;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.Charset;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Registers NER with the config system and the CLI. */
+public final class NerProvider implements TaskProvider {
+
+    @Override
+    public String type() {
+        return NerTask.TYPE;
+    }
+
+    @Override
+    public void registerConfig() {
+        ConfigRegistry.registerTask(NerTask.TYPE, NerOptions.class, NerOptions.Data.class)
+                .mainMetric("f1", RunConfig.Mode.MAX)
+                .formats("conll");
+    }
+
+    /** How data files are read; saved with the model so {@code evaluate} reads new files the same way. */
+    record DataSettings(String format, String charset, int tokenColumn, int tagColumn, String tagScheme,
+                        String tokensField, String tagsField) {
+        static DataSettings of(RunConfig.Data d, NerOptions.Data n) {
+            return new DataSettings(d.format, d.encoding, n.tokenColumn, n.tagColumn, n.tagScheme, n.tokensField, n.tagsField);
+        }
+
+        ConllReader.Result read(Path file) throws IOException {
+            ConllReader.Options o = new ConllReader.Options();
+            o.tokenColumn = tokenColumn;
+            o.tagColumn = tagColumn;
+            o.scheme = ConllReader.Scheme.parse(tagScheme);
+            o.charset = Charset.forName(charset);
+            o.tokensField = tokensField;
+            o.tagsField = tagsField;
+            String f = switch (format) {
+                case "txt", "tsv" -> "conll"; // CoNLL files often come as .txt or tab-separated
+                case "auto", "conll", "jsonl" -> format;
+                default -> throw new DataException(file, 0, "NER reads CoNLL or JSONL files; set data.format to \"conll\" or "
+                        + "\"jsonl\" (or \"auto\": .jsonl is JSONL, anything else CoNLL), not \"" + format + "\"");
+            };
+            ConllReader.Result r = ConllReader.read(file, f, o);
+            if (r.sentences().isEmpty()) throw new DataException(file, 0, "has no sentences; check data.format");
+            return r;
+        }
+
+        JsonObject toJson() {
+            JsonObject o = new JsonObject();
+            o.addProperty("format", format);
+            o.addProperty("encoding", charset);
+            o.addProperty("token_column", tokenColumn);
+            o.addProperty("tag_column", tagColumn);
+            o.addProperty("tag_scheme", tagScheme);
+            o.addProperty("tokens_field", tokensField);
+            o.addProperty("tags_field", tagsField);
+            return o;
+        }
+
+        static DataSettings fromJson(JsonObject o) {
+            return new DataSettings(o.get("format").getAsString(), o.get("encoding").getAsString(),
+                    o.get("token_column").getAsInt(), o.get("tag_column").getAsInt(), o.get("tag_scheme").getAsString(),
+                    o.get("tokens_field").getAsString(), o.get("tags_field").getAsString());
+        }
+    }
+
+    @Override
+    public TrainableTask create(RunConfig cfg, NDManager manager) throws IOException {
+        NerOptions opts = cfg.taskOptions(NerOptions.class);
+        DataSettings ds = DataSettings.of(cfg.data, cfg.dataOptions(NerOptions.Data.class));
+        if (cfg.data.train == null) throw cfg.error("data.train", "is required for training");
+        List<ConllReader.Sentence> train = ds.read(cfg.data.train).sentences();
+        List<ConllReader.Sentence> dev = cfg.data.dev != null ? ds.read(cfg.data.dev).sentences() : null;
+        if (dev == null && cfg.data.devFraction != null) {
+            var split = Splits.stratified(train, s -> "", cfg.data.devFraction, cfg.seed);
+            train = split.train();
+            dev = split.dev();
+        }
+        Pretrained pre = Pretrained.load(cfg, manager);
+        int window = Math.min(cfg.data.maxLength, pre.backbone().maxPositions())
+                - Sequences.specialCount(pre.tokenizer(), false);
+        if (opts.stride >= window) {
+            throw cfg.error("task.stride", "is " + opts.stride + " but data.max_length " + cfg.data.maxLength
+                    + " leaves windows of " + window + " tokens; use a stride below " + window);
+        }
+        NerTask.Settings s = new NerTask.Settings();
+        s.maxLength = cfg.data.maxLength;
+        s.stride = opts.stride;
+        s.evalBatchSize = opts.evalBatchSize;
+        s.labelSmoothing = (float) cfg.training.labelSmoothing;
+        s.dataSettings = ds.toJson();
+        return new NerTask(pre.backbone(), pre.tokenizer(), pre.dir(), train, dev, s);
+    }
+
+    /**
+     * One JSON line per input line: raw text (plain or {"text": ...}) gives entities with character
+     * offsets into it; {"tokens": [...]} gives a tag per token and entities over the tokens.
+     */
+    @Override
+    public void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
+        try (NerTagger t = NerTagger.load(modelDir, device)) {
+            PredictLines.forEach(in, (n, line, o) -> {
+                List<String> tokens = o == null ? null : PredictLines.strings(o, "tokens", n);
+                JsonObject r = new JsonObject();
+                NerTagger.Tagged tagged;
+                if (tokens != null) {
+                    tagged = t.tagWords(tokens);
+                    JsonArray tk = new JsonArray();
+                    tokens.forEach(tk::add);
+                    r.add("tokens", tk);
+                    JsonArray tags = new JsonArray();
+                    tagged.tags().forEach(tags::add);
+                    r.add("tags", tags);
+                } else {
+                    String text = o == null ? line : PredictLines.string(o, "text", n, true);
+                    tagged = t.tagText(text);
+                    r.addProperty("text", text);
+                }
+                JsonArray ents = new JsonArray();
+                for (NerTagger.Entity e : tagged.entities()) {
+                    JsonObject x = new JsonObject();
+                    x.addProperty("type", e.type());
+                    x.addProperty("text", e.text());
+                    if (tokens != null) {
+                        x.addProperty("start_token", e.firstWord());
+                        x.addProperty("end_token", e.endWord());
+                    } else {
+                        x.addProperty("start", e.start());
+                        x.addProperty("end", e.end());
+                    }
+                    x.addProperty("score", e.score());
+                    ents.add(x);
+                }
+                r.add("entities", ents);
+                out.println(r);
+            });
+        }
+    }
+
+    @Override
+    public Map<String, Object> evaluate(Path modelDir, String device, Path data) throws IOException {
+        Path dir = TaskFolder.resolve(modelDir);
+        JsonObject meta = TaskFolder.requireTask(dir, NerTask.TYPE);
+        DataSettings ds = DataSettings.fromJson(meta.getAsJsonObject("data"));
+        List<ConllReader.Sentence> rows = ds.read(data).sentences();
+        try (NerTagger t = NerTagger.load(dir, device)) {
+            List<List<String>> gold = new ArrayList<>(rows.size());
+            List<List<String>> words = new ArrayList<>(rows.size());
+            for (ConllReader.Sentence s : rows) {
+                gold.add(s.tags());
+                words.add(s.tokens());
+            }
+            List<List<String>> pred = new ArrayList<>(rows.size());
+            for (NerTagger.Tagged x : t.tagWordsBatch(words)) pred.add(x.tags());
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("model", dir.toString());
+            out.put("data", data.toString());
+            out.put("sentences", rows.size());
+            out.putAll(SeqevalMetrics.of(gold, pred).toJson());
+            return out;
+        }
+    }
+}
