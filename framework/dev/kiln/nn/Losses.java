@@ -25,6 +25,26 @@ public final class Losses {
         return nll.mul(valid.toType(DataType.FLOAT32, false)).sum();
     }
 
+    /**
+     * Cross-entropy summed over rows where each row chooses among only some classes: {@code allowed}
+     * [N, C] is 1 for the classes row n may pick (QA: the real, unpadded positions of a sequence), and
+     * the others get no probability. Label smoothing spreads ε over the allowed classes only, so padding
+     * never changes the loss. Labels of -100 are ignored as in {@link #crossEntropySum}.
+     */
+    public static NDArray crossEntropySum(NDArray logits, NDArray labels, float labelSmoothing, NDArray allowed) {
+        NDArray ok = allowed.toType(DataType.FLOAT32, false);
+        // a large finite bias rather than -inf: masked terms stay finite, so 0 · logp is 0, not NaN
+        NDArray logp = logits.toType(DataType.FLOAT32, false).add(ok.sub(1f).mul(1e9f)).logSoftmax(-1);
+        NDArray valid = labels.neq(-100);
+        NDArray safe = labels.mul(valid.toType(DataType.INT64, false)).reshape(-1, 1);
+        NDArray nll = logp.gather(safe, 1).reshape(-1).neg();
+        if (labelSmoothing > 0) {
+            NDArray smooth = logp.mul(ok).sum(new int[] {-1}).div(ok.sum(new int[] {-1}).maximum(1f)).neg();
+            nll = nll.mul(1f - labelSmoothing).add(smooth.mul(labelSmoothing));
+        }
+        return nll.mul(valid.toType(DataType.FLOAT32, false)).sum();
+    }
+
     /** Number of rows that count (label != -100). */
     public static long targets(long[] labels) {
         long n = 0;

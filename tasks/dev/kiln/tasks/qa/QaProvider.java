@@ -1,0 +1,172 @@
+package dev.kiln.tasks.qa;
+
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.kiln.config.ConfigRegistry;
+import dev.kiln.config.RunConfig;
+import dev.kiln.data.Splits;
+import dev.kiln.data.SquadReader;
+import dev.kiln.io.HfFolder;
+import dev.kiln.io.ModelZoo;
+import dev.kiln.metrics.SquadMetrics;
+import dev.kiln.models.Backbone;
+import dev.kiln.text.QaFeatures;
+import dev.kiln.text.Tokenizer;
+import dev.kiln.train.TaskFolder;
+import dev.kiln.train.TaskProvider;
+import dev.kiln.train.TrainableTask;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/** Registers extractive question answering (SQuAD v1.1 JSON) with the config system and the CLI. */
+public final class QaProvider implements TaskProvider {
+
+    @Override
+    public String type() {
+        return QaTask.TYPE;
+    }
+
+    @Override
+    public void registerConfig() {
+        ConfigRegistry.registerTask(QaTask.TYPE, QaOptions.class, QaData.class)
+                .mainMetric("f1", RunConfig.Mode.MAX)
+                .formats("squad");
+    }
+
+    @Override
+    public TrainableTask create(RunConfig cfg, NDManager manager) throws IOException {
+        QaOptions opts = cfg.taskOptions(QaOptions.class);
+        QaData qd = cfg.dataOptions(QaData.class);
+        if (cfg.data.train == null) throw cfg.error("data.train", "is required for training");
+        for (Path p : new Path[] {cfg.data.train, cfg.data.dev, cfg.data.test}) {
+            if (p == null) continue;
+            String f = cfg.data.formatOf(p);
+            if (!"json".equals(f) && !"squad".equals(f)) {
+                throw cfg.error("data.format", "is \"" + cfg.data.format + "\" for " + p.getFileName()
+                        + ", but the qa task reads SQuAD v1.1 JSON (use \"auto\" with a .json file, or \"squad\")");
+            }
+        }
+        List<SquadReader.Article> trainArticles = SquadReader.read(cfg.data.train);
+        List<SquadReader.Article> devArticles = cfg.data.dev != null ? SquadReader.read(cfg.data.dev) : null;
+        if (devArticles == null && cfg.data.devFraction != null) {
+            Splits.Split<SquadReader.Article> s = SquadReader.splitByArticle(trainArticles, cfg.data.devFraction, cfg.seed);
+            trainArticles = s.train();
+            devArticles = s.dev();
+        }
+        List<SquadReader.Example> train = sample(SquadReader.examples(trainArticles), qd.maxTrainQuestions, cfg.seed);
+        List<SquadReader.Example> dev = devArticles == null ? null
+                : sample(SquadReader.examples(devArticles), qd.maxDevQuestions, cfg.seed + 1);
+
+        Path dir = ModelZoo.resolve(cfg.model.name);
+        Backbone backbone = HfFolder.loadBackbone(dir, manager, cfg.model.dropout == null ? null : cfg.model.dropout.floatValue());
+        if (cfg.data.maxLength > backbone.maxPositions()) {
+            throw cfg.error("data.max_length", "is " + cfg.data.maxLength + " but " + cfg.model.name
+                    + " has only " + backbone.maxPositions() + " positions");
+        }
+        Tokenizer tok = Tokenizer.load(dir);
+        QaTask.Settings s = new QaTask.Settings();
+        s.maxLength = cfg.data.maxLength;
+        s.docStride = opts.docStride;
+        s.maxAnswerLength = opts.maxAnswerLength;
+        s.nBest = opts.nBest;
+        s.maxQuestionLength = opts.maxQuestionLength;
+        s.evalBatchSize = opts.evalBatchSize;
+        s.labelSmoothing = (float) cfg.training.labelSmoothing;
+        String bad = QaFeatures.check(tok, s.features());
+        if (bad != null) {
+            tok.close();
+            throw cfg.error("task.doc_stride", "is too large: " + bad + " (lower task.doc_stride or task.max_question_length, "
+                    + "or raise data.max_length)");
+        }
+        return new QaTask(backbone, tok, dir, train, dev, s);
+    }
+
+    /**
+     * At most {@code max} items, a seeded uniform sample kept in file order (the first N questions would
+     * all come from the first articles); null or a larger max keeps everything.
+     */
+    static <T> List<T> sample(List<T> items, Integer max, long seed) {
+        if (max == null || max >= items.size()) return items;
+        int n = items.size();
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) idx[i] = i;
+        Random rnd = new Random(seed);
+        boolean[] keep = new boolean[n];
+        for (int i = 0; i < max; i++) {
+            int j = i + rnd.nextInt(n - i);
+            int t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+            keep[idx[i]] = true;
+        }
+        List<T> out = new ArrayList<>(max);
+        for (int i = 0; i < n; i++) if (keep[i]) out.add(items.get(i));
+        return out;
+    }
+
+    /** Input lines: {"question": ..., "context": ...} (optionally "id"); output: {"answer", "start", "end", "score"}. */
+    @Override
+    public void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
+        try (QuestionAnswerer qa = QuestionAnswerer.load(modelDir, device)) {
+            String line;
+            int n = 0;
+            while ((line = in.readLine()) != null) {
+                n++;
+                if (line.isBlank()) continue;
+                JsonObject o;
+                try {
+                    o = JsonParser.parseString(line).getAsJsonObject();
+                } catch (RuntimeException e) {
+                    throw new IllegalArgumentException("input line " + n + ": not a JSON object with \"question\" and \"context\"");
+                }
+                String question = field(o, "question", n);
+                String context = field(o, "context", n);
+                QuestionAnswerer.Answer a = qa.answer(question, context);
+                JsonObject r = new JsonObject();
+                if (o.has("id")) r.add("id", o.get("id"));
+                r.addProperty("answer", a.text());
+                r.addProperty("start", a.start());
+                r.addProperty("end", a.end());
+                r.addProperty("score", a.score());
+                out.println(r);
+            }
+        }
+    }
+
+    private static String field(JsonObject o, String key, int line) {
+        JsonElement e = o.get(key);
+        if (e == null || !e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
+            throw new IllegalArgumentException("input line " + line + ": no string field \"" + key + "\"");
+        }
+        return e.getAsString();
+    }
+
+    /** Official SQuAD v1.1 exact match and F1 of the model on a SQuAD JSON file, streamed question by question. */
+    @Override
+    public Map<String, Object> evaluate(Path modelDir, String device, Path data) throws IOException {
+        Path dir = TaskFolder.resolve(modelDir);
+        TaskFolder.requireTask(dir, QaTask.TYPE);
+        List<SquadReader.Example> examples = SquadReader.examples(SquadReader.read(data));
+        SquadMetrics m = new SquadMetrics();
+        try (QuestionAnswerer qa = QuestionAnswerer.load(dir, device)) {
+            qa.stream(examples.iterator(), e -> new QaRunner.Query(e.question(), e.context(), -1, -1),
+                    (e, a) -> m.add(a.text(), QaTask.golds(e)));
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("model", dir.toString());
+        out.put("data", data.toString());
+        out.put("questions", m.count());
+        out.putAll(m.toMap());
+        return out;
+    }
+}
