@@ -15,6 +15,17 @@ public final class Functional {
 
     private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
 
+    /**
+     * A 0-d constant for use in a differentiable op, allocated by libtorch. Never write
+     * {@code x.mul(0.5f)} on a path that backward runs through: DJL makes the 0.5 a tensor over a Java
+     * direct buffer and closes it right after the op, while autograd keeps the tensor for backward;
+     * once the garbage collector frees that buffer, backward reads freed memory (we saw NaN/Inf
+     * gradients every few dozen steps, and the values in between are not trustworthy either).
+     */
+    public static NDArray scalar(NDArray like, double value) {
+        return like.getManager().full(new Shape(), (float) value, like.getDataType());
+    }
+
     /** HF "gelu": exact erf form. */
     public static NDArray gelu(NDArray x) {
         return Activation.gelu(x);
@@ -22,9 +33,9 @@ public final class Functional {
 
     /** HF "gelu_new" (GPT-2): 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))). */
     public static NDArray geluNew(NDArray x) {
-        // not in place: tanh's backward needs its own output
-        NDArray inner = x.pow(3).muli(0.044715f).addi(x).muli(SQRT_2_OVER_PI).tanh();
-        return inner.add(1f).mul(x).muli(0.5f);
+        // constants via scalar(): mul saves its other operand for backward (see scalar)
+        NDArray inner = x.mul(x).mul(x).mul(scalar(x, 0.044715)).addi(x).muli(scalar(x, SQRT_2_OVER_PI)).tanh();
+        return inner.add(1f).mul(x).muli(scalar(x, 0.5));
     }
 
     public static NDArray activation(String name, NDArray x) {
@@ -44,7 +55,7 @@ public final class Functional {
         if (!training || p <= 0f) return x;
         NDManager m = x.getManager();
         NDArray keep = m.randomUniform(0f, 1f, x.getShape(), DataType.FLOAT32, x.getDevice()).gte(p);
-        return x.mul(keep.toType(x.getDataType(), false)).muli(1f / (1f - p));
+        return x.mul(keep.toType(x.getDataType(), false)).muli(scalar(x, 1.0 / (1.0 - p)));
     }
 
     /** [B, T, H] → [B, heads, T, H/heads]. */
@@ -66,7 +77,7 @@ public final class Functional {
     public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray additiveMask,
                                     float dropoutP, boolean training) {
         float scale = (float) (1.0 / Math.sqrt(q.getShape().get(3)));
-        NDArray scores = q.mul(scale).matMul(k.transpose(0, 1, 3, 2));
+        NDArray scores = q.mul(scalar(q, scale)).matMul(k.transpose(0, 1, 3, 2));
         if (additiveMask != null) scores = scores.addi(additiveMask);
         NDArray probs = dropout(scores.softmax(-1), dropoutP, training);
         return probs.matMul(v);

@@ -156,7 +156,7 @@ public final class Trainer {
                         NDArray sum = task.loss(b, sm, true).sum();
                         lossValue += sum.getFloat();
                         // normalised by the targets of the whole accumulated step: k micro-batches == one big batch
-                        gc.backward(updater.scaleLoss(sum.div(Math.max(1, targets))));
+                        gc.backward(updater.scaleLoss(sum.div(dev.kiln.nn.Functional.scalar(sum, Math.max(1, targets)))));
                     }
                 }
             }
