@@ -140,7 +140,7 @@ public final class Trainer {
             List<TrainableTask.Batch> micro = new ArrayList<>();
             for (int i = from; i < to; i += o.batchSize) {
                 int[] idx = java.util.Arrays.copyOfRange(order, i, Math.min(to, i + o.batchSize));
-                micro.add(task.collate(idx));
+                micro.add(task.collate(idx, epoch));
             }
             long targets = 0, tokens = 0;
             for (TrainableTask.Batch b : micro) {
