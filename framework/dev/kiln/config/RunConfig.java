@@ -143,6 +143,7 @@ public final class RunConfig implements Validated {
         @Range(min = 0)
         public int evalEverySteps = 0;
         public boolean evalEachEpoch = true;
+        public boolean evalOnStart = false;
         @Range(min = 1)
         public int logEverySteps = 10;
         @Matches(regex = "none|embeddings|bottom:[1-9][0-9]*|all-but-head", allowed = {"none", "embeddings", "bottom:N", "all-but-head"},
