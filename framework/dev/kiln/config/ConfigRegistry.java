@@ -66,6 +66,7 @@ public final class ConfigRegistry {
         private volatile String mainMetric = "loss";
         private volatile RunConfig.Mode mainMetricMode = RunConfig.Mode.MIN;
         private volatile List<String> formats = List.of();
+        private volatile boolean newModels;
 
         TaskSpec(String type, Class<?> taskOptionsClass, Class<?> dataOptionsClass) {
             this.type = type;
@@ -91,6 +92,16 @@ public final class ConfigRegistry {
             s.addAll(Arrays.asList(names));
             this.formats = List.copyOf(s);
             return this;
+        }
+
+        /** The task can build a new model from {@code model.config} (and take {@code model.tokenizer}): pretraining. */
+        public TaskSpec newModels(boolean accepts) {
+            this.newModels = accepts;
+            return this;
+        }
+
+        public boolean newModels() {
+            return newModels;
         }
 
         public String type() {

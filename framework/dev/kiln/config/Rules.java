@@ -17,6 +17,9 @@ public final class Rules {
     @Target(ElementType.FIELD)
     public @interface Required {
         String value() default "";
+
+        /** A sibling key that, when given (not null), makes this one optional (e.g. model.name unless model.config). */
+        String unless() default "";
     }
 
     /** Numeric bounds; on arrays and lists they apply to each element. */

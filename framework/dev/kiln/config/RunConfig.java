@@ -52,15 +52,28 @@ public final class RunConfig implements Validated {
 
     // ---- sections ----
 
-    public static final class Model {
-        @Required("a model zoo name or a HuggingFace model folder")
+    public static final class Model implements Validated {
+        @Required(value = "a model zoo name or a HuggingFace model folder", unless = "config")
         @NameOrPath
         public String name;
+        /** A new, randomly initialised model instead of {@link #name}: HF config.json fields (pretraining from scratch). */
+        public JsonObject config;
+        /** Tokenizer when it does not come from {@link #name}: a zoo name or folder, or a name the task knows ("gpt2", "char"). */
+        @NameOrPath
+        public String tokenizer;
         @Matches(regex = "auto|cpu|gpu(:[0-9]+)?", allowed = {"auto", "cpu", "gpu", "gpu:N"}, hint = "\"gpu\" is the first CUDA GPU, \"gpu:N\" the one with index N")
         public String device = "auto";
         /** Overrides the checkpoint's dropout probabilities when set. */
         @Range(min = 0, max = 1, maxExclusive = true)
         public Double dropout;
+
+        @Override
+        public void validate(Checks c) {
+            if (name != null && config != null) {
+                c.error(c.at("name") + " and " + c.at("config") + " are both set; use " + c.at("name")
+                        + " to start from a checkpoint or " + c.at("config") + " for a new model");
+            }
+        }
     }
 
     /** The common task keys; the registered task's options class adds the rest. */
@@ -130,6 +143,7 @@ public final class RunConfig implements Validated {
         @Range(min = 0)
         public int evalEverySteps = 0;
         public boolean evalEachEpoch = true;
+        public boolean evalOnStart = false;
         @Range(min = 1)
         public int logEverySteps = 10;
         @Matches(regex = "none|embeddings|bottom:[1-9][0-9]*|all-but-head", allowed = {"none", "embeddings", "bottom:N", "all-but-head"},
@@ -426,6 +440,15 @@ public final class RunConfig implements Validated {
         }
         if (training.earlyStopping != null && data.dev == null && data.devFraction == null) {
             c.error("\"training.early_stopping\" needs dev data: set \"data.dev\" or \"data.dev_fraction\"");
+        }
+        if (!spec.newModels()) {
+            for (String k : new String[] {"config", "tokenizer"}) {
+                boolean set = k.equals("config") ? model.config != null : model.tokenizer != null;
+                if (set) {
+                    c.error("\"model." + k + "\" is for tasks that build a new model (pretraining); task \""
+                            + spec.type() + "\" fine-tunes \"model.name\" with its own tokenizer");
+                }
+            }
         }
         List<String> formats = spec.formats();
         if (!formats.contains(data.format)) {

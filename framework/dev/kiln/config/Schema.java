@@ -25,7 +25,8 @@ final class Schema {
 
     static final FieldNamingPolicy NAMING = FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES;
 
-    enum Kind { BOOLEAN, INT, LONG, DOUBLE, STRING, ENUM, PATH, LIST, MAP, SECTION }
+    /** JSON: a free-form object (e.g. model.config, HF config.json fields), checked by whoever reads it. */
+    enum Kind { BOOLEAN, INT, LONG, DOUBLE, STRING, ENUM, PATH, LIST, MAP, JSON, SECTION }
 
     /** One key of a section, or the element type of a list or map. */
     static final class Prop {
@@ -131,6 +132,7 @@ final class Schema {
         if (Path.class.isAssignableFrom(c)) return Kind.PATH;
         if (c.isArray() || List.class == c) return Kind.LIST;
         if (Map.class == c) return Kind.MAP;
+        if (c == com.google.gson.JsonObject.class) return Kind.JSON;
         if (c.isPrimitive() || c.getName().startsWith("java.") || c.isInterface()) {
             throw new IllegalStateException("unsupported config type " + t);
         }

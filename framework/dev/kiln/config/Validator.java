@@ -126,6 +126,8 @@ final class Validator {
                 if (p.kind == Kind.SECTION) {
                     section = sectionClasses(child, p.raw);
                     mapValue = null;
+                } else if (p.kind == Kind.JSON) {
+                    free = true; // its inner keys belong to whoever reads the object
                 } else if (p.kind == Kind.MAP) {
                     mapValue = p.element();
                 } else {
@@ -200,7 +202,9 @@ final class Validator {
                 if (out.has(p.key) || givenNonNull(obj, keys, p)) continue; // present: checked above
                 String child = join(path, p.key);
                 Rules.Required req = p.rule(Rules.Required.class);
-                if (req != null) {
+                boolean excused = req != null && !req.unless().isEmpty()
+                        && obj.has(req.unless()) && !obj.get(req.unless()).isJsonNull();
+                if (req != null && !excused) {
                     fail(child, quote(child) + " is required" + (req.value().isEmpty() ? "" : " (" + req.value() + ")"));
                 } else if (p.kind == Kind.SECTION && Schema.defaultValue(c, p) != null) {
                     walkObject(new JsonObject(), child, sectionClasses(child, p.raw)); // its required keys
@@ -275,6 +279,8 @@ final class Validator {
                 }
                 return ok ? out : null;
             }
+            case JSON:
+                return v.isJsonObject() ? v.deepCopy() : typeError(path, "an object", v);
             case SECTION:
                 if (!v.isJsonObject()) return typeError(path, "an object", v);
                 return walkObject(v.getAsJsonObject(), path, sectionClasses(path, p.raw));

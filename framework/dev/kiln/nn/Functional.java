@@ -26,6 +26,10 @@ public final class Functional {
         return like.getManager().create(v);
     }
 
+    public static NDArray scalar(NDArray like, double v) {
+        return scalar(like, (float) v);
+    }
+
     /** HF "gelu": exact erf form. */
     public static NDArray gelu(NDArray x) {
         return Activation.gelu(x);

@@ -40,7 +40,7 @@ public final class Losses {
         NDArray nll = logp.gather(safe, 1).reshape(-1).neg();
         if (labelSmoothing > 0) {
             NDArray smooth = logp.mul(ok).sum(new int[] {-1}).div(ok.sum(new int[] {-1}).maximum(1f)).neg();
-            nll = nll.mul(1f - labelSmoothing).add(smooth.mul(labelSmoothing));
+            nll = nll.mul(Functional.scalar(nll, 1f - labelSmoothing)).add(smooth.mul(Functional.scalar(smooth, labelSmoothing)));
         }
         return nll.mul(valid.toType(DataType.FLOAT32, false)).sum();
     }

@@ -254,6 +254,23 @@ public final class Tokenizer implements AutoCloseable {
         return id < 0 || id >= idToToken.length ? null : idToToken[id];
     }
 
+    /**
+     * For a byte-level BPE with no merges and no prefix space (a {@link ByteVocab} character vocabulary):
+     * the id of each byte, -1 where the vocabulary lacks it. Null for every other tokenizer.
+     */
+    public int[] byteTable() {
+        if (wordPiece) return null;
+        JsonObject model = json.getAsJsonObject("model");
+        if (!TokenizerJson.merges(model).isEmpty()) return null;
+        JsonObject bl = TokenizerJson.find(json.get("pre_tokenizer"), "ByteLevel");
+        if (bl == null || (bl.has("add_prefix_space") && bl.get("add_prefix_space").getAsBoolean())) return null;
+        if (json.get("normalizer") != null && !json.get("normalizer").isJsonNull()) return null;
+        char[] map = ByteVocab.byteToChar();
+        int[] table = new int[256];
+        for (int b = 0; b < 256; b++) table[b] = tokenToId(String.valueOf(map[b]));
+        return table;
+    }
+
     /** BERT-style WordPiece (true) or GPT-2 byte-level BPE (false). */
     public boolean isWordPiece() {
         return wordPiece;

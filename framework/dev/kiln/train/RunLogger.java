@@ -38,6 +38,9 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
     private long windowTokens;
     private long windowExamples;
     private double windowSeconds;
+    private long runTokens;
+    private long runExamples;
+    private double runStepSeconds;
     private double lastGradNorm;
     private double lastLr;
     private double lastTokensPerSec = Double.NaN;
@@ -73,6 +76,9 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         lossCount++;
         windowTokens += s.tokens();
         windowExamples += s.examples();
+        runTokens += s.tokens();
+        runExamples += s.examples();
+        runStepSeconds += s.seconds();
         windowSeconds += s.seconds();
         lastGradNorm = s.gradNorm();
         lastLr = s.lr();
@@ -153,6 +159,13 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         s.addProperty("early_stopped", r.earlyStopped);
         s.addProperty("train_seconds", r.trainSeconds);
         s.addProperty("tokens_per_s", r.tokensPerSecond);
+        if (runStepSeconds > 0) {
+            // over the optimizer steps only (tokens_per_s above also counts evaluation and checkpoint time)
+            double stepTps = runTokens / runStepSeconds;
+            int seqLen = (int) Math.max(1, runTokens / Math.max(1, runExamples));
+            s.addProperty("step_tokens_per_s", stepTps);
+            s.addProperty("mfu", SystemStats.mfu(stepTps, nParams, backbone.numLayers(), backbone.hiddenSize(), seqLen, peakFlops));
+        }
         if (!Double.isNaN(r.finalLoss)) s.addProperty("final_train_loss", r.finalLoss);
         JsonObject last = new JsonObject();
         r.lastEval.forEach(last::addProperty);

@@ -42,6 +42,7 @@ public final class Runs {
         o.maxGradNorm = (float) c.training.maxGradNorm;
         o.evalEverySteps = c.training.evalEverySteps;
         o.evalEachEpoch = c.training.evalEachEpoch;
+        o.evalOnStart = c.training.evalOnStart;
         o.logEverySteps = c.training.logEverySteps;
         o.freeze = c.training.freeze;
         if (c.training.earlyStopping != null) {

@@ -41,6 +41,15 @@ public interface TrainableTask extends AutoCloseable {
     /** Collates training examples {@code indexes} (dynamic padding to the longest). */
     Batch collate(int[] indexes);
 
+    /**
+     * As {@link #collate(int[])}, told which epoch the examples are drawn for, so a task whose
+     * examples vary by epoch (dynamic MLM masking) stays a pure function of (seed, index, epoch)
+     * and resumes exactly. The trainer calls this one.
+     */
+    default Batch collate(int[] indexes, int epoch) {
+        return collate(indexes);
+    }
+
     /** Forward pass; arrays are created in {@code step}, which the trainer closes after the step. */
     Loss loss(Batch batch, NDManager step, boolean training);
 

@@ -127,6 +127,14 @@ public final class Trainer {
         int perStep = o.batchSize * o.gradientAccumulationSteps;
         int[] order = null;
         int orderEpoch = -1;
+        if (o.evalOnStart && state.step == 0) {
+            // the starting point, e.g. a pretrained model before continued pretraining; not a "best" candidate
+            Map<String, Double> metrics = task.evaluate(params.manager());
+            if (!metrics.isEmpty()) {
+                result.lastEval = metrics;
+                for (Listener l : listeners) l.onEval(0, 0, metrics);
+            }
+        }
         long t0 = System.nanoTime();
         long tokensSeen = 0;
         while (state.step < total) {
@@ -141,7 +149,7 @@ public final class Trainer {
             List<TrainableTask.Batch> micro = new ArrayList<>();
             for (int i = from; i < to; i += o.batchSize) {
                 int[] idx = java.util.Arrays.copyOfRange(order, i, Math.min(to, i + o.batchSize));
-                micro.add(task.collate(idx));
+                micro.add(task.collate(idx, epoch));
             }
             long targets = 0, tokens = 0;
             for (TrainableTask.Batch b : micro) {

@@ -13,6 +13,8 @@ public final class TrainerOptions {
     public float maxGradNorm = 1f;
     public long evalEverySteps = 0;
     public boolean evalEachEpoch = true;
+    /** Evaluate once before the first step (a baseline), as HF's eval_on_start. */
+    public boolean evalOnStart;
     public int logEverySteps = 10;
     public String freeze = "none";
 

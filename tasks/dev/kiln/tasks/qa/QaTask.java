@@ -8,6 +8,7 @@ import com.google.gson.JsonObject;
 import dev.kiln.data.SquadReader;
 import dev.kiln.metrics.SquadMetrics;
 import dev.kiln.models.Backbone;
+import dev.kiln.nn.Functional;
 import dev.kiln.nn.Losses;
 import dev.kiln.nn.Parameters;
 import dev.kiln.text.QaFeatures;
@@ -143,7 +144,7 @@ public final class QaTask implements TrainableTask {
         // padding is excluded from the softmax, so a window's loss does not depend on its batch-mates
         NDArray s = Losses.crossEntropySum(l.get(0), m.create(b.start()), settings.labelSmoothing, mask);
         NDArray e = Losses.crossEntropySum(l.get(1), m.create(b.end()), settings.labelSmoothing, mask);
-        return new Loss(s.add(e).div(2f));
+        return new Loss(s.add(e).div(Functional.scalar(s, 2f))); // scalar outlives the op: see Functional.scalar
     }
 
     /** Exact match and F1 (×100) over the dev questions, and the loss per dev window. */

@@ -1,0 +1,154 @@
+package dev.kiln.tasks.pretraining;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.kiln.TestSupport;
+import dev.kiln.TinyModels;
+import dev.kiln.config.ConfigException;
+import dev.kiln.config.RunConfig;
+import dev.kiln.io.HfFolder;
+import dev.kiln.train.Runs;
+import dev.kiln.train.TaskFolder;
+import dev.kiln.train.Tasks;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Short pretraining runs through the CLI's path (config → Runs.train → run folder). */
+class PretrainEndToEndTest {
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void tasks() {
+        Tasks.all(); // registers the task configs
+    }
+
+    private RunConfig config(String json) {
+        return RunConfig.parse(json, "test.json", dir, List.of());
+    }
+
+    private static List<JsonObject> evals(Path run) throws IOException {
+        List<JsonObject> out = new ArrayList<>();
+        for (String l : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+            JsonObject o = JsonParser.parseString(l).getAsJsonObject();
+            if (o.keySet().stream().anyMatch(k -> k.startsWith("eval_"))) out.add(o);
+        }
+        return out;
+    }
+
+    private String q(Path p) {
+        return "\"" + p.toString().replace("\\", "\\\\") + "\"";
+    }
+
+    @Test
+    void tinyCharGptOnShakespeareLowersHeldOutLoss() throws IOException {
+        Path text = TestSupport.shared("datasets/tinyshakespeare/input.txt");
+        Path run = dir.resolve("gpt");
+        RunConfig c = config("{\"model\": {\"config\": {\"n_layer\": 2, \"n_head\": 2, \"n_embd\": 64, \"resid_pdrop\": 0, "
+                + "\"embd_pdrop\": 0, \"attn_pdrop\": 0}, \"tokenizer\": \"char\", \"device\": \"cpu\"},"
+                + " \"task\": {\"type\": \"pretrain-gpt\", \"eval_batch_size\": 32, \"eval_max_batches\": 6},"
+                + " \"data\": {\"train\": " + q(text) + ", \"dev_fraction\": 0.1, \"max_length\": 32, \"cache_dir\": " + q(dir.resolve("cache")) + "},"
+                + " \"training\": {\"max_steps\": 60, \"batch_size\": 16, \"eval_every_steps\": 20, \"eval_each_epoch\": false, \"log_every_steps\": 20},"
+                + " \"optimizer\": {\"lr\": 3e-3, \"weight_decay\": 0.1, \"betas\": [0.9, 0.99]},"
+                + " \"schedule\": {\"type\": \"constant\", \"warmup_steps\": 5},"
+                + " \"logging\": {\"tensorboard\": false, \"plot\": false, \"progress\": \"off\"},"
+                + " \"checkpointing\": {\"keep_last\": 1, \"keep_best\": false},"
+                + " \"output\": {\"dir\": " + q(run) + "}, \"seed\": 5}");
+        Runs.Outcome o = Runs.train(c, System.err, true);
+        assertEquals(0, o.result().skippedSteps, "no step skipped");
+        List<JsonObject> ev = evals(run);
+        assertEquals(3, ev.size());
+        double l20 = ev.get(0).get("eval_loss").getAsDouble(), l60 = ev.get(2).get("eval_loss").getAsDouble();
+        System.out.printf("char GPT held-out loss: step 20 %.3f, step 60 %.3f (uniform %.3f)%n", l20, l60, Math.log(66));
+        assertTrue(l20 < Math.log(66), "below the uniform guess: " + l20);
+        assertTrue(l60 < l20 - 0.2, "held-out loss falls: " + l20 + " -> " + l60);
+        assertEquals(Math.exp(l60), ev.get(2).get("eval_perplexity").getAsDouble(), 1e-6);
+
+        Path fin = run.resolve("final");
+        JsonObject cfg = HfFolder.readConfig(fin);
+        assertEquals("GPT2LMHeadModel", cfg.getAsJsonArray("architectures").get(0).getAsString());
+        assertTrue(Files.isRegularFile(fin.resolve("tokenizer.json")) && Files.isRegularFile(fin.resolve("vocab.json")));
+        try (var m = ai.djl.ndarray.NDManager.newBaseManager(); var tok = dev.kiln.text.Tokenizer.load(fin)) {
+            var g = HfFolder.loadGpt2(fin, m);
+            assertTrue(g.loadReport.complete(), g.loadReport.toString());
+            assertEquals(tok.vocabSize(), g.config.vocabSize);
+        }
+    }
+
+    @Test
+    void tinyBertLearnsMlmAboveChanceAndItsFolderFineTunesAsAClassifier() throws IOException {
+        Path mini = TinyModels.miniLmFolder();
+        String valid = Files.readString(TestSupport.shared("datasets/wikitext2_raw/wiki.valid.raw"), StandardCharsets.UTF_8);
+        String test = Files.readString(TestSupport.shared("datasets/wikitext2_raw/wiki.test.raw"), StandardCharsets.UTF_8);
+        Path train = dir.resolve("train.txt");
+        Path dev = dir.resolve("dev.txt");
+        Files.writeString(train, valid.substring(0, valid.indexOf('\n', 250_000) + 1));
+        Files.writeString(dev, test.substring(0, test.indexOf('\n', 40_000) + 1));
+        Path run = dir.resolve("bert");
+        RunConfig c = config("{\"model\": {\"config\": {\"num_hidden_layers\": 2, \"hidden_size\": 64, \"num_attention_heads\": 4,"
+                + " \"intermediate_size\": 128}, \"tokenizer\": " + q(mini) + ", \"device\": \"cpu\"},"
+                + " \"task\": {\"type\": \"pretrain-bert\", \"eval_batch_size\": 32, \"eval_max_batches\": 4},"
+                + " \"data\": {\"train\": " + q(train) + ", \"dev\": " + q(dev) + ", \"documents\": \"marker\", \"document_marker\": \"^ = [^=]\","
+                + " \"max_length\": 64, \"cache_dir\": " + q(dir.resolve("cache")) + "},"
+                + " \"training\": {\"max_steps\": 50, \"batch_size\": 16, \"eval_every_steps\": 50, \"eval_each_epoch\": false, \"log_every_steps\": 10},"
+                + " \"optimizer\": {\"lr\": 2e-3},"
+                + " \"schedule\": {\"type\": \"constant\", \"warmup_steps\": 5},"
+                + " \"logging\": {\"tensorboard\": false, \"plot\": false, \"progress\": \"off\"},"
+                + " \"checkpointing\": {\"keep_last\": 1, \"keep_best\": false},"
+                + " \"output\": {\"dir\": " + q(run) + "}, \"seed\": 3}");
+        Runs.Outcome o = Runs.train(c, System.err, true);
+        var last = o.result().lastEval;
+        System.out.println("tiny BERT after 50 steps: " + last);
+        assertTrue(last.get("mlm_accuracy") > 0.03, "MLM accuracy far above chance (1/30522): " + last);
+        assertTrue(last.get("mlm_loss") < Math.log(30522) - 2, "MLM loss well below uniform: " + last);
+        assertTrue(last.containsKey("nsp_accuracy") && last.containsKey("perplexity"));
+        Path fin = run.resolve("final");
+        assertEquals("BertForPreTraining", HfFolder.readConfig(fin).getAsJsonArray("architectures").get(0).getAsString());
+
+        // the pretraining output is a model.name for fine-tuning
+        StringBuilder rows = new StringBuilder();
+        for (int i = 0; i < 48; i++) {
+            rows.append(i % 2 == 0 ? "{\"text\":\"a fine and good film number " + i + "\",\"label\":\"pos\"}\n"
+                    : "{\"text\":\"a bad and dull film number " + i + "\",\"label\":\"neg\"}\n");
+        }
+        Files.writeString(dir.resolve("cls.jsonl"), rows);
+        Path clsRun = dir.resolve("cls");
+        RunConfig fc = config("{\"model\": {\"name\": " + q(fin) + ", \"device\": \"cpu\"}, \"task\": {\"type\": \"classification\"},"
+                + " \"data\": {\"train\": \"cls.jsonl\", \"dev_fraction\": 0.25, \"max_length\": 32},"
+                + " \"training\": {\"max_steps\": 4, \"batch_size\": 8},"
+                + " \"logging\": {\"tensorboard\": false, \"plot\": false, \"progress\": \"off\"},"
+                + " \"output\": {\"dir\": " + q(clsRun) + "}}");
+        Runs.Outcome f = Runs.train(fc, System.err, true);
+        assertEquals(4, f.result().steps);
+        assertTrue(f.result().lastEval.containsKey("accuracy"));
+        assertEquals("classification", TaskFolder.meta(clsRun.resolve("final")).get("task").getAsString());
+    }
+
+    @Test
+    void newModelConfigIsCheckedByTheTask() throws IOException {
+        Path f = dir.resolve("t.txt");
+        Files.writeString(f, "some text\n");
+        RunConfig c = config("{\"model\": {\"config\": {\"n_layers\": 2}, \"tokenizer\": \"char\"}, \"task\": {\"type\": \"pretrain-gpt\"},"
+                + " \"data\": {\"train\": \"t.txt\", \"cache_dir\": " + q(dir.resolve("cache")) + "}, \"output\": {\"dir\": " + q(dir.resolve("r")) + "}}");
+        ConfigException e = assertThrows(ConfigException.class, () -> Runs.train(c, System.err, true));
+        assertEquals("test.json: \"model.config.n_layers\" is not a GPT-2 config.json field (did you mean \"n_layer\"?)", e.getMessage());
+        ConfigException both = assertThrows(ConfigException.class, () -> config("{\"model\": {\"config\": {}, \"name\": \"x\"},"
+                + " \"task\": {\"type\": \"pretrain-gpt\"}, \"data\": {\"train\": \"t.txt\"}}"));
+        assertTrue(both.getMessage().contains("are both set"), both.getMessage());
+        ConfigException cls = assertThrows(ConfigException.class, () -> config("{\"model\": {\"config\": {}},"
+                + " \"task\": {\"type\": \"classification\"}, \"data\": {\"train\": \"t.txt\"}}"));
+        assertTrue(cls.getMessage().contains("\"model.config\" is for tasks that build a new model"), cls.getMessage());
+    }
+}
