@@ -1,9 +1,7 @@
 package dev.kiln.tasks.classification;
 
 import ai.djl.ndarray.NDManager;
-import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import dev.kiln.config.ConfigRegistry;
 import dev.kiln.config.RunConfig;
 import dev.kiln.data.LabelSet;
@@ -15,6 +13,7 @@ import dev.kiln.io.ModelZoo;
 import dev.kiln.metrics.ClassificationMetrics;
 import dev.kiln.models.Backbone;
 import dev.kiln.text.Tokenizer;
+import dev.kiln.train.PredictInput;
 import dev.kiln.train.TaskFolder;
 import dev.kiln.train.TaskProvider;
 import dev.kiln.train.TrainableTask;
@@ -122,25 +121,9 @@ public final class ClassificationProvider implements TaskProvider {
     @Override
     public void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
         try (TextClassifier c = TextClassifier.load(modelDir, device)) {
-            String line;
-            int n = 0;
-            while ((line = in.readLine()) != null) {
-                n++;
-                if (line.isBlank()) continue;
-                String text = line;
-                String pair = null;
-                if (line.trim().startsWith("{")) {
-                    JsonObject o;
-                    try {
-                        o = JsonParser.parseString(line).getAsJsonObject();
-                    } catch (RuntimeException e) {
-                        throw new IllegalArgumentException("input line " + n + ": not a JSON object");
-                    }
-                    JsonElement t = o.get("text");
-                    if (t == null) throw new IllegalArgumentException("input line " + n + ": no \"text\" field");
-                    text = t.getAsString();
-                    pair = o.has("text_pair") ? o.get("text_pair").getAsString() : null;
-                }
+            PredictInput.forEach(in, line -> {
+                String text = line.text("text");
+                String pair = line.optional("text_pair");
                 TextClassifier.Prediction p = pair == null ? c.predict(text) : c.predict(text, pair);
                 JsonObject r = new JsonObject();
                 r.addProperty("text", text);
@@ -151,7 +134,7 @@ public final class ClassificationProvider implements TaskProvider {
                 p.probabilities().forEach(probs::addProperty);
                 r.add("probabilities", probs);
                 out.println(r);
-            }
+            });
         }
     }
 
