@@ -22,8 +22,8 @@ public final class Functional {
 
     /** HF "gelu_new" (GPT-2): 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))). */
     public static NDArray geluNew(NDArray x) {
-        // not in place: tanh's backward needs its own output
-        NDArray inner = x.pow(3).muli(0.044715f).addi(x).muli(SQRT_2_OVER_PI).tanh();
+        // not in place where autograd keeps the value: pow's backward needs its output, tanh's too
+        NDArray inner = x.pow(3).mul(0.044715f).addi(x).muli(SQRT_2_OVER_PI).tanh();
         return inner.add(1f).mul(x).muli(0.5f);
     }
 
