@@ -311,6 +311,7 @@ public final class Kiln {
         c.nHead = a.intOption("--n-head", 4);
         c.nPositions = a.intOption("--n-positions", 512);
         long seed = a.intOption("--seed", 42);
+        a.option("--device", "cpu"); // accepted like everywhere; the weights are written from the CPU
         String dir = a.positional(0, "DIR");
         a.done();
         if (c.nLayer < 1 || c.nEmbd < 1 || c.nHead < 1 || c.nPositions < 1) {
