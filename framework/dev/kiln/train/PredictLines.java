@@ -51,6 +51,23 @@ public final class PredictLines {
         return e.getAsString();
     }
 
+    /** An integer field, or {@code dflt} when absent. */
+    public static int integer(JsonObject o, String field, int line, int dflt) {
+        String s = string(o, field, line, false);
+        if (s == null) return dflt;
+        try {
+            return Integer.parseInt(s.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("input line " + line + ": \"" + field + "\" is not an integer");
+        }
+    }
+
+    /** The text of a line: the line itself, or {@code field} of a JSON line ({@code fallback} when that is absent). */
+    public static String text(String raw, JsonObject o, String field, String fallback, int line) {
+        if (o == null) return raw;
+        return string(o, o.has(field) || !o.has(fallback) ? field : fallback, line, true);
+    }
+
     /** An array of strings, or null when absent. */
     public static List<String> strings(JsonObject o, String field, int line) {
         JsonElement e = o.get(field);

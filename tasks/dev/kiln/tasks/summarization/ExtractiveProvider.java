@@ -1,0 +1,126 @@
+package dev.kiln.tasks.summarization;
+
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.kiln.config.ConfigRegistry;
+import dev.kiln.config.RunConfig;
+import dev.kiln.data.ArticleSummary;
+import dev.kiln.io.HfFolder;
+import dev.kiln.io.ModelZoo;
+import dev.kiln.models.BertModel;
+import dev.kiln.text.Tokenizer;
+import dev.kiln.train.PredictLines;
+import dev.kiln.train.TaskFolder;
+import dev.kiln.train.TaskProvider;
+import dev.kiln.train.TrainableTask;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Registers {@code summarize-extractive} (sentence extraction with BERT) with the config system and the CLI. */
+public final class ExtractiveProvider implements TaskProvider {
+
+    @Override
+    public String type() {
+        return ExtractiveTask.TYPE;
+    }
+
+    @Override
+    public void registerConfig() {
+        ConfigRegistry.registerTask(ExtractiveTask.TYPE, ExtractiveOptions.class, SummaryData.class)
+                .mainMetric("rougeL", RunConfig.Mode.MAX);
+    }
+
+    @Override
+    public TrainableTask create(RunConfig cfg, NDManager manager) throws IOException {
+        ExtractiveOptions opts = cfg.taskOptions(ExtractiveOptions.class);
+        SummaryDataSet ds = SummaryDataSet.of(cfg);
+        SummaryDataSet.Parts parts = ds.load(cfg);
+        Path dir = ModelZoo.resolve(cfg.model.name);
+        if (!HfFolder.modelType(dir).equals("bert")) {
+            throw cfg.error("model.name", "is a " + HfFolder.modelType(dir) + " model; " + ExtractiveTask.TYPE
+                    + " needs a BERT-style encoder (e.g. all-MiniLM-L6-v2, bert-base-uncased)");
+        }
+        JsonObject over = new JsonObject();
+        if (cfg.model.dropout != null) {
+            over.addProperty("hidden_dropout_prob", cfg.model.dropout);
+            over.addProperty("attention_probs_dropout_prob", cfg.model.dropout);
+        }
+        // no pooler: sentence states come from the [CLS] tokens of the last layer
+        BertModel bert = HfFolder.loadBert(dir, manager, BertModel.Heads.encoderOnly(), over);
+        if (cfg.data.maxLength > bert.config.maxPositionEmbeddings) {
+            throw cfg.error("data.max_length", "is " + cfg.data.maxLength + " but " + cfg.model.name
+                    + " has only " + bert.config.maxPositionEmbeddings + " positions");
+        }
+        SentenceScorer scorer = new SentenceScorer(bert, Tokenizer.load(dir), cfg.data.maxLength);
+        return new ExtractiveTask(scorer, dir, opts, ds, parts.train(), parts.dev());
+    }
+
+    /** Input lines: the article as plain text, or {"article": ..., "k": 3}. */
+    @Override
+    public void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
+        Path dir = TaskFolder.resolve(modelDir);
+        String field = SummaryDataSet.fromJson(TaskFolder.requireTask(dir, ExtractiveTask.TYPE)
+                .getAsJsonObject("data")).fields().article();
+        try (ExtractiveSummarizer s = ExtractiveSummarizer.load(dir, device)) {
+            PredictLines.forEach(in, (n, raw, o) -> {
+                String article = PredictLines.text(raw, o, field, "article", n);
+                int k = o == null ? s.defaultK() : PredictLines.integer(o, "k", n, s.defaultK());
+                if (k < 1) throw new IllegalArgumentException("input line " + n + ": \"k\" must be at least 1");
+                ExtractiveSummarizer.Extract e = s.extract(article, k);
+                JsonObject r = new JsonObject();
+                String id = o == null ? null : PredictLines.string(o, "id", n, false);
+                if (id != null) r.addProperty("id", id);
+                r.addProperty("summary", e.summary());
+                JsonArray idx = new JsonArray();
+                for (int i : e.selected()) idx.add(i);
+                r.add("sentence_indexes", idx);
+                JsonArray sents = new JsonArray();
+                e.summarySentences().forEach(sents::add);
+                r.add("sentences", sents);
+                out.println(r);
+            });
+        }
+    }
+
+    /** ROUGE of the model's top-k summaries and, for comparison, of lead-k on the same examples. */
+    @Override
+    public Map<String, Object> evaluate(Path modelDir, String device, Path data) throws IOException {
+        Path dir = TaskFolder.resolve(modelDir);
+        JsonObject meta = TaskFolder.requireTask(dir, ExtractiveTask.TYPE);
+        SummaryDataSet ds = SummaryDataSet.fromJson(meta.getAsJsonObject("data"));
+        String[] part = new String[1];
+        List<ArticleSummary> rows = ds.evaluationExamples(data, part);
+        boolean stem = meta.get("rouge_stemmer").getAsBoolean();
+        try (ExtractiveSummarizer s = ExtractiveSummarizer.load(dir, device)) {
+            List<String> articles = new ArrayList<>();
+            List<String> refs = new ArrayList<>();
+            for (ArticleSummary a : rows) {
+                articles.add(a.article());
+                refs.add(a.summary());
+            }
+            int k = s.defaultK();
+            List<String> model = new ArrayList<>();
+            List<String> lead = new ArrayList<>();
+            for (ExtractiveSummarizer.Extract e : s.extractBatch(articles, k, 8)) {
+                model.add(Extraction.lines(e.sentences(), e.selected()));
+                lead.add(Extraction.lines(e.sentences(), Extraction.lead(e.sentences().size(), k)));
+            }
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("model", dir.toString());
+            out.put("data", data.toString());
+            out.put("examples", part[0] + ": " + rows.size());
+            out.put("k", k);
+            out.putAll(SummaryScores.metrics(SummaryScores.score(model, refs, stem), ""));
+            out.putAll(SummaryScores.metrics(SummaryScores.score(lead, refs, stem), "lead" + k + "_"));
+            return out;
+        }
+    }
+}

@@ -1,0 +1,124 @@
+package dev.kiln.tasks.summarization;
+
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonObject;
+import dev.kiln.io.HfFolder;
+import dev.kiln.models.BertModel;
+import dev.kiln.text.SentenceSplitter;
+import dev.kiln.text.Tokenizer;
+import dev.kiln.train.TaskFolder;
+import dev.kiln.util.Devices;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Predictor for a {@code summarize-extractive} model: {@code ExtractiveSummarizer.load(dir).summarize(article, 3)}.
+ * {@code dir} is a run directory (its best/ or final/ model) or a model folder.
+ */
+public final class ExtractiveSummarizer implements AutoCloseable {
+
+    /**
+     * The article's sentences, the score (logit) of each sentence the model saw (the first
+     * {@code scores.length}), and the chosen sentence indexes in document order.
+     */
+    public record Extract(List<String> sentences, float[] scores, int[] selected) {
+        public List<String> summarySentences() {
+            List<String> out = new ArrayList<>();
+            for (int i : selected) out.add(sentences.get(i));
+            return out;
+        }
+
+        /** The chosen sentences joined with spaces. */
+        public String summary() {
+            return String.join(" ", summarySentences());
+        }
+    }
+
+    private final Path dir;
+    private final NDManager manager;
+    private final SentenceScorer scorer;
+    private final int topK;
+    private final boolean trigramBlocking;
+
+    private ExtractiveSummarizer(Path dir, String device) throws IOException {
+        this.dir = TaskFolder.resolve(dir);
+        JsonObject meta = TaskFolder.requireTask(this.dir, ExtractiveTask.TYPE);
+        topK = meta.get("top_k").getAsInt();
+        trigramBlocking = meta.get("trigram_blocking").getAsBoolean();
+        manager = NDManager.newBaseManager(Devices.parse(device));
+        try {
+            JsonObject noDropout = new JsonObject();
+            noDropout.addProperty("hidden_dropout_prob", 0f);
+            noDropout.addProperty("attention_probs_dropout_prob", 0f);
+            BertModel bert = HfFolder.loadBert(this.dir, manager, BertModel.Heads.encoderOnly(), noDropout);
+            scorer = new SentenceScorer(bert, Tokenizer.load(this.dir), meta.get("max_length").getAsInt());
+            TaskFolder.loadHead(bert.params, this.dir, SentenceScorer.HEAD + ".");
+        } catch (IOException | RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    public static ExtractiveSummarizer load(Path dir) throws IOException {
+        return new ExtractiveSummarizer(dir, "auto");
+    }
+
+    public static ExtractiveSummarizer load(Path dir, String device) throws IOException {
+        return new ExtractiveSummarizer(dir, device);
+    }
+
+    public Path modelDir() {
+        return dir;
+    }
+
+    /** The k the model was trained and evaluated with. */
+    public int defaultK() {
+        return topK;
+    }
+
+    public String summarize(String article) {
+        return summarize(article, topK);
+    }
+
+    /** The best {@code k} sentences in document order, joined with spaces. */
+    public String summarize(String article, int k) {
+        return extract(article, k).summary();
+    }
+
+    public Extract extract(String article, int k) {
+        return extractBatch(List.of(article), k, 1).get(0);
+    }
+
+    /** Batched {@link #extract}. */
+    public List<Extract> extractBatch(List<String> articles, int k, int batchSize) {
+        if (k < 1) throw new IllegalArgumentException("k must be at least 1, got " + k);
+        List<List<String>> sents = new ArrayList<>();
+        List<SentenceInputs.Encoded> encs = new ArrayList<>();
+        for (String a : articles) {
+            List<String> s = SentenceSplitter.sentences(a);
+            sents.add(s);
+            encs.add(scorer.encode(s));
+        }
+        List<float[]> scores = new ArrayList<>();
+        List<SentenceInputs.Encoded> nonEmpty = new ArrayList<>();
+        for (SentenceInputs.Encoded e : encs) if (e.covered() > 0) nonEmpty.add(e);
+        List<float[]> got = scorer.scores(nonEmpty, manager, batchSize);
+        int g = 0;
+        for (SentenceInputs.Encoded e : encs) scores.add(e.covered() > 0 ? got.get(g++) : new float[0]);
+        List<Extract> out = new ArrayList<>();
+        for (int i = 0; i < articles.size(); i++) {
+            out.add(new Extract(sents.get(i), scores.get(i),
+                    Extraction.select(scores.get(i), sents.get(i), k, trigramBlocking)));
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        scorer.tok.close();
+        manager.close();
+    }
+}

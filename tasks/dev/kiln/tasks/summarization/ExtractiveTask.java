@@ -1,0 +1,171 @@
+package dev.kiln.tasks.summarization;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.kiln.data.ArticleSummary;
+import dev.kiln.metrics.Rouge;
+import dev.kiln.models.Backbone;
+import dev.kiln.nn.Losses;
+import dev.kiln.nn.Parameters;
+import dev.kiln.text.SentenceSplitter;
+import dev.kiln.train.TaskFolder;
+import dev.kiln.train.TrainableTask;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Extractive summarization with BERT: articles are split into sentences, every sentence gets a score
+ * from its [CLS] state (see {@link SentenceInputs}), trained with binary cross-entropy against sentence
+ * labels from the reference; a summary is the top-k sentences in document order with trigram blocking.
+ */
+public final class ExtractiveTask implements TrainableTask {
+    public static final String TYPE = "summarize-extractive";
+
+    /** One article: its sentences, the encoded input and a label per covered sentence. */
+    record Example(List<String> sentences, SentenceInputs.Encoded input, float[] labels, String summary) {}
+
+    final SentenceScorer scorer;
+    final Path modelDir;
+    final ExtractiveOptions opts;
+    final SummaryDataSet data;
+    final List<Example> train;
+    final List<Example> dev;
+    /** Share of training sentences labelled 1 (reported, and useful to sanity-check labels). */
+    final double positiveRate;
+
+    ExtractiveTask(SentenceScorer scorer, Path modelDir, ExtractiveOptions opts, SummaryDataSet data,
+                   List<ArticleSummary> trainData, List<ArticleSummary> devData) {
+        this.scorer = scorer;
+        this.modelDir = modelDir;
+        this.opts = opts;
+        this.data = data;
+        Rouge rouge = new Rouge(opts.rougeStemmer);
+        this.train = examples(trainData, rouge);
+        this.dev = examples(devData, rouge);
+        long pos = 0;
+        long all = 0;
+        for (Example e : train) {
+            for (float l : e.labels()) pos += l > 0 ? 1 : 0;
+            all += e.labels().length;
+        }
+        this.positiveRate = all == 0 ? 0 : pos / (double) all;
+    }
+
+    private List<Example> examples(List<ArticleSummary> rows, Rouge rouge) {
+        List<Example> out = new ArrayList<>(rows.size());
+        for (ArticleSummary a : rows) {
+            List<String> sents = SentenceSplitter.sentences(a.article());
+            SentenceInputs.Encoded enc = scorer.encode(sents);
+            boolean[] lab = Extraction.labels(opts.labels, sents, a.summary(), opts.oracleMaxSentences, rouge);
+            float[] y = new float[enc.covered()];
+            for (int i = 0; i < y.length; i++) y[i] = lab[i] ? 1f : 0f;
+            out.add(new Example(sents, enc, y, a.summary()));
+        }
+        return out;
+    }
+
+    record HostBatch(SentenceScorer.Inputs in, float[] labels) implements Batch {
+        public int size() { return in.x().ids().length; }
+        public long targets() { return labels.length; }
+        public long tokens() { return in.x().tokens(); }
+    }
+
+    private HostBatch batch(List<Example> ex) {
+        List<SentenceInputs.Encoded> encs = new ArrayList<>();
+        int n = 0;
+        for (Example e : ex) {
+            encs.add(e.input());
+            n += e.labels().length;
+        }
+        float[] y = new float[n];
+        int k = 0;
+        for (Example e : ex) for (float l : e.labels()) y[k++] = l;
+        return new HostBatch(scorer.inputs(encs), y);
+    }
+
+    @Override public Parameters parameters() { return scorer.bert.params; }
+    @Override public Backbone backbone() { return scorer.bert; }
+    @Override public int trainSize() { return train.size(); }
+    @Override public String mainMetric() { return "rougeL"; }
+    @Override public boolean higherIsBetter(String metric) { return !metric.contains("loss"); }
+
+    @Override
+    public Batch collate(int[] indexes) {
+        List<Example> ex = new ArrayList<>();
+        for (int i : indexes) ex.add(train.get(i));
+        return batch(ex);
+    }
+
+    @Override
+    public Loss loss(Batch batch, NDManager m, boolean training) {
+        HostBatch b = (HostBatch) batch;
+        NDArray logits = scorer.logits(b.in(), m, training);
+        return new Loss(Losses.binaryCrossEntropySum(logits, m.create(b.labels())));
+    }
+
+    @Override
+    public Map<String, Double> evaluate(NDManager parent) {
+        if (dev.isEmpty()) return Map.of();
+        List<Example> ex = opts.evalMaxExamples == null ? dev : dev.subList(0, Math.min(dev.size(), opts.evalMaxExamples));
+        double lossSum = 0;
+        long n = 0;
+        List<String> preds = new ArrayList<>();
+        List<String> refs = new ArrayList<>();
+        for (int s = 0; s < ex.size(); s += opts.evalBatchSize) {
+            List<Example> chunk = ex.subList(s, Math.min(ex.size(), s + opts.evalBatchSize));
+            HostBatch b = batch(chunk);
+            float[] flat;
+            try (NDManager m = parent.newSubManager()) {
+                NDArray logits = scorer.logits(b.in(), m, false);
+                lossSum += Losses.binaryCrossEntropySum(logits, m.create(b.labels())).getFloat();
+                flat = logits.toFloatArray();
+            }
+            n += b.targets();
+            int k = 0;
+            for (Example e : chunk) {
+                float[] sc = new float[e.input().covered()];
+                System.arraycopy(flat, k, sc, 0, sc.length);
+                k += sc.length;
+                preds.add(Extraction.lines(e.sentences(), Extraction.select(sc, e.sentences(), opts.topK, opts.trigramBlocking)));
+                refs.add(e.summary());
+            }
+        }
+        Map<String, Double> out = new LinkedHashMap<>(SummaryScores.metrics(SummaryScores.score(preds, refs, opts.rougeStemmer), ""));
+        out.put("loss", lossSum / Math.max(1, n));
+        return out;
+    }
+
+    @Override
+    public void save(Path dir) throws IOException {
+        JsonObject cfg = scorer.bert.configJson();
+        JsonArray arch = new JsonArray();
+        arch.add("BertForTokenClassification");
+        cfg.add("architectures", arch);
+        JsonObject id2label = new JsonObject();
+        id2label.addProperty("0", "SUMMARY_SENTENCE");
+        cfg.add("id2label", id2label);
+        JsonObject label2id = new JsonObject();
+        label2id.addProperty("SUMMARY_SENTENCE", 0);
+        cfg.add("label2id", label2id);
+        JsonObject meta = new JsonObject();
+        meta.addProperty("max_length", scorer.maxLength);
+        meta.addProperty("top_k", opts.topK);
+        meta.addProperty("trigram_blocking", opts.trigramBlocking);
+        meta.addProperty("rouge_stemmer", opts.rougeStemmer);
+        meta.addProperty("input", "bertsum: [CLS] sentence [SEP] per sentence, interval segments; score = classifier([CLS])");
+        meta.add("data", data.toJson());
+        TaskFolder.save(dir, TYPE, cfg, scorer.bert.params.stateDict(), modelDir, meta);
+    }
+
+    @Override
+    public void close() {
+        scorer.tok.close();
+    }
+}

@@ -1,0 +1,119 @@
+package dev.kiln.tasks.summarization;
+
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonObject;
+import dev.kiln.config.ConfigRegistry;
+import dev.kiln.config.RunConfig;
+import dev.kiln.data.ArticleSummary;
+import dev.kiln.io.HfFolder;
+import dev.kiln.io.ModelZoo;
+import dev.kiln.models.Backbone;
+import dev.kiln.models.Gpt2Model;
+import dev.kiln.text.Tokenizer;
+import dev.kiln.train.PredictLines;
+import dev.kiln.train.TaskFolder;
+import dev.kiln.train.TaskProvider;
+import dev.kiln.train.TrainableTask;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Registers {@code summarize-gpt} (abstractive summarization with GPT-2) with the config system and the CLI. */
+public final class GptSummarizationProvider implements TaskProvider {
+    /** The fewest article tokens a training sequence must keep. */
+    static final int MIN_ARTICLE_TOKENS = 16;
+
+    @Override
+    public String type() {
+        return GptSummarizationTask.TYPE;
+    }
+
+    @Override
+    public void registerConfig() {
+        ConfigRegistry.registerTask(GptSummarizationTask.TYPE, GptSummaryOptions.class, SummaryData.class)
+                .mainMetric("rougeL", RunConfig.Mode.MAX);
+    }
+
+    @Override
+    public TrainableTask create(RunConfig cfg, NDManager manager) throws IOException {
+        GptSummaryOptions opts = cfg.taskOptions(GptSummaryOptions.class);
+        SummaryDataSet ds = SummaryDataSet.of(cfg);
+        SummaryDataSet.Parts parts = ds.load(cfg);
+        Path dir = ModelZoo.resolve(cfg.model.name);
+        if (!HfFolder.modelType(dir).equals("gpt2")) {
+            throw cfg.error("model.name", "is a " + HfFolder.modelType(dir) + " model; " + GptSummarizationTask.TYPE
+                    + " needs a GPT-2 (causal LM) folder, e.g. one from kiln init-gpt2 or from pretraining");
+        }
+        Backbone b = HfFolder.loadBackbone(dir, manager, cfg.model.dropout == null ? null : cfg.model.dropout.floatValue());
+        Gpt2Model model = (Gpt2Model) b;
+        if (cfg.data.maxLength > model.config.nPositions) {
+            throw cfg.error("data.max_length", "is " + cfg.data.maxLength + " but " + cfg.model.name
+                    + " has only " + model.config.nPositions + " positions");
+        }
+        Tokenizer tok = Tokenizer.load(dir);
+        GptPrompt prompt = new GptPrompt(tok, opts.promptTemplate);
+        int left = cfg.data.maxLength - prompt.overhead() - opts.maxSummaryTokens - 1;
+        if (left < MIN_ARTICLE_TOKENS) {
+            tok.close();
+            throw cfg.error("task.max_summary_tokens", "is " + opts.maxSummaryTokens + ": with the prompt template ("
+                    + prompt.overhead() + " tokens) and EOS that leaves " + left + " article tokens of data.max_length "
+                    + cfg.data.maxLength + "; at least " + MIN_ARTICLE_TOKENS + " are needed");
+        }
+        if (GptSummarizationTask.articleBudget(prompt, cfg.data.maxLength, model.config.nPositions,
+                opts.generation.maxNewTokens) < MIN_ARTICLE_TOKENS) {
+            tok.close();
+            throw cfg.error("task.generation.max_new_tokens", "is " + opts.generation.maxNewTokens
+                    + ": it leaves fewer than " + MIN_ARTICLE_TOKENS + " article tokens in the prompt within "
+                    + Math.min(cfg.data.maxLength, model.config.nPositions) + " positions");
+        }
+        GptSummarizationTask.Settings s = new GptSummarizationTask.Settings();
+        s.options = opts;
+        s.maxLength = cfg.data.maxLength;
+        s.labelSmoothing = (float) cfg.training.labelSmoothing;
+        s.data = ds;
+        return new GptSummarizationTask(model, tok, dir, parts.train(), parts.dev(), s);
+    }
+
+    /** Input lines: the article as plain text, or {"article": ...} (the model's article field also works). */
+    @Override
+    public void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
+        Path dir = TaskFolder.resolve(modelDir);
+        String field = SummaryDataSet.fromJson(TaskFolder.requireTask(dir, GptSummarizationTask.TYPE)
+                .getAsJsonObject("data")).fields().article();
+        try (Summarizer s = Summarizer.load(dir, device)) {
+            PredictLines.forEach(in, (n, raw, o) -> {
+                String article = PredictLines.text(raw, o, field, "article", n);
+                JsonObject r = new JsonObject();
+                String id = o == null ? null : PredictLines.string(o, "id", n, false);
+                if (id != null) r.addProperty("id", id);
+                r.addProperty("summary", s.summarize(article));
+                out.println(r);
+            });
+        }
+    }
+
+    @Override
+    public Map<String, Object> evaluate(Path modelDir, String device, Path data) throws IOException {
+        Path dir = TaskFolder.resolve(modelDir);
+        JsonObject meta = TaskFolder.requireTask(dir, GptSummarizationTask.TYPE);
+        SummaryDataSet ds = SummaryDataSet.fromJson(meta.getAsJsonObject("data"));
+        String[] part = new String[1];
+        java.util.List<ArticleSummary> rows = ds.evaluationExamples(data, part);
+        try (Summarizer s = Summarizer.load(dir, device)) {
+            GptSummarizationTask.Generated g = GptSummarizationTask.generate(s.generator(), s.prompt(), rows,
+                    s.maxLength(), s.defaults());
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("model", dir.toString());
+            out.put("data", data.toString());
+            out.put("examples", part[0] + ": " + rows.size());
+            out.putAll(SummaryScores.metrics(SummaryScores.score(g.lines(), GptSummarizationTask.references(rows),
+                    meta.get("rouge_stemmer").getAsBoolean()), ""));
+            out.put("gen_len", g.meanTokens());
+            return out;
+        }
+    }
+}
