@@ -150,7 +150,8 @@ public final class Kiln {
         private final RunConfig parsed;
         private final List<String> sets = new ArrayList<>();
         private final List<Trainer.Listener> listeners = new ArrayList<>();
-        private PrintStream out = System.out;
+        /** null: System.out as it is when run() starts (kernels may swap it per cell). */
+        private PrintStream out;
         private boolean quiet;
         private boolean overwrite;
         private String name = "config";
@@ -223,13 +224,14 @@ public final class Kiln {
 
         public Run run() throws IOException {
             RunConfig cfg = config();
+            PrintStream console = out != null ? out : System.out;
             Path dir = cfg.output.dir;
             if (overwrite && Files.exists(dir)) deleteRunDir(dir);
             List<Trainer.Listener> ls = new ArrayList<>();
-            if (!quiet) ls.add(new LiveProgress(out, Math.max(1, cfg.training.logEverySteps)));
+            if (!quiet) ls.add(new LiveProgress(console, Math.max(1, cfg.training.logEverySteps)));
             ls.addAll(listeners);
             // the run logger's own console progress is off: LiveProgress prints plain lines instead of a bar
-            Runs.Outcome o = Runs.train(cfg, out, true, ls);
+            Runs.Outcome o = Runs.train(cfg, console, true, ls);
             return new Run(o.runDir().toAbsolutePath().normalize(), o.result());
         }
 
@@ -308,7 +310,8 @@ public final class Kiln {
 
         /**
          * The loss plot (as written to loss.png) as an image. Return it from a notebook cell to display it:
-         * IJava, JJava and rapaio-jupyter-kernel render a {@link java.awt.image.RenderedImage} as PNG.
+         * Java kernels render a {@link java.awt.image.RenderedImage} cell value as PNG (rapaio-jupyter-kernel
+         * does; IJava and JJava register the same renderer).
          */
         public BufferedImage lossPlot() throws IOException {
             return LossPlot.fromMetrics(metrics(), "training loss").render();
