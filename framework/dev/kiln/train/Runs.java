@@ -83,6 +83,12 @@ public final class Runs {
      * An existing run directory with checkpoints is resumed, but only with the same config.
      */
     public static Outcome train(RunConfig cfg, PrintStream console, boolean quiet) throws IOException {
+        return train(cfg, console, quiet, java.util.List.of());
+    }
+
+    /** As {@link #train(RunConfig, PrintStream, boolean)}, with {@code listeners} added after the run logger. */
+    public static Outcome train(RunConfig cfg, PrintStream console, boolean quiet, java.util.List<Trainer.Listener> listeners)
+            throws IOException {
         TaskProvider provider = Tasks.get(cfg.task.type);
         Device device = Devices.parse(cfg.model.device);
         if (cfg.precision.mode == RunConfig.PrecisionMode.FP16_MIXED && !device.isGpu()) {
@@ -103,6 +109,7 @@ public final class Runs {
             Trainer trainer = new Trainer(task, o);
             try (RunLogger log = new RunLogger(runDir, o, task.backbone(), peak, console)) {
                 trainer.addListener(log);
+                for (Trainer.Listener l : listeners) trainer.addListener(l);
                 Trainer.Result r = trainer.train();
                 task.save(runDir.resolve("final"));
                 JsonObject extra = new JsonObject();

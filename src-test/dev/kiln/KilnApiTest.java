@@ -1,0 +1,126 @@
+package dev.kiln;
+
+import com.google.gson.JsonObject;
+import dev.kiln.config.ConfigException;
+import dev.kiln.io.HostTensor;
+import dev.kiln.io.SafeTensors;
+import dev.kiln.tasks.classification.TextClassifier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The library facade: configs from strings, a tiny end-to-end run, reopening, export round trip. */
+class KilnApiTest {
+    @TempDir
+    Path tmp;
+
+    /** 48 short labelled sentences: enough for a few steps and a dev set. */
+    private Path data(String name, int n) throws IOException {
+        String[] pos = {"great", "lovely", "excellent", "wonderful"};
+        String[] neg = {"awful", "terrible", "broken", "horrible"};
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            boolean p = i % 2 == 0;
+            String w = (p ? pos : neg)[i % 4];
+            lines.add("{\"text\": \"the product was " + w + " number " + i + "\", \"label\": \"" + (p ? "positive" : "negative") + "\"}");
+        }
+        Path f = tmp.resolve(name);
+        Files.write(f, lines);
+        return f;
+    }
+
+    private String config(Path model, Path train, Path dev, Path out) {
+        return "{\"model\": {\"name\": \"" + model + "\", \"device\": \"cpu\"},"
+                + "\"task\": {\"type\": \"classification\"},"
+                + "\"data\": {\"train\": \"" + train + "\", \"dev\": \"" + dev + "\", \"max_length\": 16},"
+                + "\"training\": {\"max_steps\": 4, \"batch_size\": 8, \"log_every_steps\": 2},"
+                + "\"optimizer\": {\"lr\": 1e-3},"
+                + "\"output\": {\"dir\": \"" + out + "\"}}";
+    }
+
+    @Test
+    void configErrorsNameTheKey() {
+        ConfigException e = assertThrows(ConfigException.class, () -> Kiln.config(
+                "{\"model\": {\"name\": \"all-MiniLM-L6-v2\"}, \"task\": {\"type\": \"classification\"}, \"traning\": {}}"));
+        assertTrue(e.getMessage().contains("traning"), e.getMessage());
+    }
+
+    @Test
+    void overwriteRefusesFoldersThatAreNotRuns() throws IOException {
+        Path out = tmp.resolve("precious");
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("notes.txt"), "keep me");
+        String json = config(tmp, data("train.jsonl", 16), data("dev.jsonl", 8), out);
+        IOException e = assertThrows(IOException.class, () -> Kiln.training(json).overwrite().quiet().run());
+        assertTrue(e.getMessage().contains("not a Kiln run directory"), e.getMessage());
+        assertTrue(Files.exists(out.resolve("notes.txt")));
+    }
+
+    @Test
+    void cosine() {
+        assertEquals(1.0, Kiln.cosine(new float[] {1, 2}, new float[] {2, 4}), 1e-9);
+        assertEquals(0.0, Kiln.cosine(new float[] {1, 0}, new float[] {0, 3}), 1e-9);
+    }
+
+    @Test
+    void trainReopenPredictExport() throws IOException {
+        Path model = TinyModels.bert(tmp.resolve("tiny-bert"), 2, 64, 3);
+        Path dev = data("dev.jsonl", 16);
+        Path out = tmp.resolve("run");
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        String json = config(model, data("train.jsonl", 48), dev, out);
+        Kiln.Run run = Kiln.training(json).console(new PrintStream(console, true, StandardCharsets.UTF_8)).run();
+        String printed = console.toString(StandardCharsets.UTF_8);
+        assertTrue(printed.contains("step 4/4"), printed);
+        assertTrue(printed.contains("training loss"), "ASCII curve at the end: " + printed);
+        assertFalse(printed.contains("\r"));
+        assertEquals(4, run.result().steps);
+
+        // the same directory opened afresh
+        Kiln.Run again = Kiln.run(out);
+        assertEquals("classification", again.task());
+        assertTrue(again.finalEval().containsKey("accuracy"), again.finalEval().toString());
+        assertFalse(again.metrics().isEmpty());
+        BufferedImage img = again.lossPlot();
+        assertEquals(900, img.getWidth());
+        assertTrue(again.toString().contains("4 steps"), again.toString());
+
+        Map<String, Object> m = again.evaluate(dev);
+        assertEquals(again.finalEval().get("accuracy"), ((Number) m.get("accuracy")).doubleValue(), 1e-9);
+        List<JsonObject> preds = again.predict(List.of("the product was great", "{\"text\": \"the product was awful\"}"));
+        assertEquals(2, preds.size());
+        assertEquals("the product was awful", preds.get(1).get("text").getAsString());
+
+        Path exported = again.export(tmp.resolve("export"));
+        assertFalse(Files.exists(exported.resolve("checkpoints")));
+        assertTrue(Files.isRegularFile(exported.resolve("tokenizer.json")) || Files.isRegularFile(exported.resolve("vocab.txt")));
+        Map<String, HostTensor> a = SafeTensors.readCheckpoint(again.modelDir());
+        Map<String, HostTensor> b = SafeTensors.readCheckpoint(exported);
+        assertEquals(a.keySet(), b.keySet());
+        for (String k : a.keySet()) assertArrayEquals(a.get(k).toFloats(), b.get(k).toFloats(), k);
+        try (TextClassifier c1 = again.classifier(); TextClassifier c2 = Kiln.classifier(exported)) {
+            assertEquals(c1.predict("the product was lovely").probabilities(), c2.predict("the product was lovely").probabilities());
+        }
+
+        // re-running into the same folder: overwrite() starts over
+        Kiln.Run fresh = Kiln.training(json).set("training.max_steps=2").overwrite().quiet().run();
+        assertEquals(2, fresh.result().steps);
+        assertEquals(2, Kiln.run(out).summary().get("steps").getAsInt());
+    }
+}
