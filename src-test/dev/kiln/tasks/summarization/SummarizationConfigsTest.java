@@ -47,6 +47,8 @@ class SummarizationConfigsTest {
 
     @Test
     void taskKeysAreValidated() {
+        // the configs name ../shared data; without it every load also reports the missing file
+        dev.kiln.TestSupport.shared("datasets/bbc_news_summary/bbc_news_summary.jsonl");
         Tasks.all();
         ConfigException e = assertThrows(ConfigException.class, () -> RunConfig.load(
                 Paths.get("configs/summarize-bert-extractive-minilm.json"),
