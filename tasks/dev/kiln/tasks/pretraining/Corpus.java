@@ -31,9 +31,11 @@ import java.util.List;
  */
 final class Corpus {
     /** Bumped whenever the bytes a store holds for the same inputs would change. */
-    static final int VERSION = 1;
-    /** Text handed to the tokenizer at once, at line ends (GPT-2's pre-tokenizer never joins across them). */
+    static final int VERSION = 2;
+    /** Text handed to the tokenizer at once, cut at safe line ends (see GptSink). */
     static final int CHUNK_CHARS = 1 << 16;
+    /** When no safe line end came for this long, cut at the next line end anyway. */
+    static final int MAX_CHUNK_CHARS = 8 * CHUNK_CHARS;
 
     private Corpus() {}
 
@@ -161,7 +163,13 @@ final class Corpus {
         return store;
     }
 
-    /** Documents as one token stream, each followed by end-of-text; text is encoded in line-aligned chunks. */
+    /**
+     * Documents as one token stream, each followed by end-of-text. Text is encoded in chunks of about
+     * {@link #CHUNK_CHARS}, cut only where encoding the pieces equals encoding the whole: after a line
+     * that ends in a non-space character and before one that starts with one. GPT-2's pre-tokenizer
+     * ({@code \s+(?!\S)}) joins a newline with spaces next to it, so other line ends are not safe.
+     * Overlong lines arrive in pieces cut before a space, where " word" stays one pre-token.
+     */
     static final class GptSink implements TextSource.Sink {
         private final TokenStore.Writer w;
         private final TextEncoder enc;
@@ -182,12 +190,22 @@ final class Corpus {
             docTokens = 0;
         }
 
+        private boolean cutBeforeNext;
+
         @Override
         public void text(String piece, boolean lineEnd) throws IOException {
+            if (cutBeforeNext && !piece.isEmpty() && !Character.isWhitespace(piece.charAt(0))) flush();
+            cutBeforeNext = false;
             chunk.append(piece);
             if (lineEnd) chunk.append('\n');
-            peakChunkChars = Math.max(peakChunkChars, chunk.length());
-            if (chunk.length() >= CHUNK_CHARS) flush(); // at a line end, or before a space inside an overlong line
+            int n = chunk.length();
+            peakChunkChars = Math.max(peakChunkChars, n);
+            if (lineEnd) {
+                if (n >= CHUNK_CHARS && n >= 2 && !Character.isWhitespace(chunk.charAt(n - 2))) cutBeforeNext = true;
+                else if (n >= MAX_CHUNK_CHARS) flush();
+            } else if (n >= CHUNK_CHARS) {
+                flush(); // inside an overlong line, before a space
+            }
         }
 
         private void flush() throws IOException {
