@@ -1,11 +1,37 @@
 package dev.kiln.nn;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 class LossesTest {
+    /**
+     * logits (0, 2, -3, 40), targets (1, 0, 1, 1):
+     * ln(1+e^0) = 0.693147, ln(1+e^2) = 2.126928, ln(1+e^3) = 3.048587, ln(1+e^-40) ≈ 4.2e-18 (no overflow).
+     */
+    @Test
+    void binaryCrossEntropyByHand() {
+        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
+            NDArray l = Losses.binaryCrossEntropySum(m.create(new float[] {0, 2, -3, 40}), m.create(new float[] {1, 0, 1, 1}));
+            assertEquals(0.693147 + 2.126928 + 3.048587, l.getFloat(), 1e-5);
+            NDArray big = Losses.binaryCrossEntropySum(m.create(new float[] {-200}), m.create(new float[] {1}));
+            assertEquals(200, big.getFloat(), 1e-3);
+        }
+    }
+
+    @Test
+    void statesAtRowPositionPairs() {
+        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
+            NDArray h = m.arange(24f).reshape(2, 3, 4); // h[b][t] = 12b + 4t + (0..3)
+            NDArray x = Pooling.at(m, h, new long[] {1, 0, 1}, new long[] {0, 2, 2});
+            assertArrayEquals(new long[] {3, 4}, x.getShape().getShape());
+            assertArrayEquals(new float[] {12, 13, 14, 15, 8, 9, 10, 11, 20, 21, 22, 23}, x.toFloatArray());
+        }
+    }
+
     @Test
     void maskedCrossEntropyGivesDisallowedClassesNoMass() {
         try (NDManager m = NDManager.newBaseManager()) {
