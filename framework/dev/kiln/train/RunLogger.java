@@ -27,6 +27,7 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
     private final TrainerOptions o;
     private final Backbone backbone;
     private final long nParams;
+    private final long flopParams;
     private final double peakFlops;
     private final PrintStream console;
     private MetricsLog metrics;
@@ -46,10 +47,17 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
     private double lastTokensPerSec = Double.NaN;
 
     public RunLogger(Path runDir, TrainerOptions options, Backbone backbone, double peakFlops, PrintStream console) {
+        this(runDir, options, backbone, backbone.params().count(), peakFlops, console);
+    }
+
+    /** {@code flopParams}: the N of MFU's 6N (see {@link TrainableTask#flopParameters()}). */
+    public RunLogger(Path runDir, TrainerOptions options, Backbone backbone, long flopParams, double peakFlops,
+                     PrintStream console) {
         this.runDir = runDir;
         this.o = options;
         this.backbone = backbone;
         this.nParams = backbone.params().count();
+        this.flopParams = flopParams;
         this.peakFlops = peakFlops;
         this.console = console;
     }
@@ -92,7 +100,7 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         if (lossCount == 0) return;
         double tps = windowTokens / Math.max(1e-9, windowSeconds);
         int seqLen = (int) Math.max(1, windowTokens / Math.max(1, windowExamples));
-        double mfu = SystemStats.mfu(tps, nParams, backbone.numLayers(), backbone.hiddenSize(), seqLen, peakFlops);
+        double mfu = SystemStats.mfu(tps, flopParams, backbone.numLayers(), backbone.hiddenSize(), seqLen, peakFlops);
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("step", step);
         row.put("epoch", epoch);
@@ -164,7 +172,7 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
             double stepTps = runTokens / runStepSeconds;
             int seqLen = (int) Math.max(1, runTokens / Math.max(1, runExamples));
             s.addProperty("step_tokens_per_s", stepTps);
-            s.addProperty("mfu", SystemStats.mfu(stepTps, nParams, backbone.numLayers(), backbone.hiddenSize(), seqLen, peakFlops));
+            s.addProperty("mfu", SystemStats.mfu(stepTps, flopParams, backbone.numLayers(), backbone.hiddenSize(), seqLen, peakFlops));
         }
         if (!Double.isNaN(r.finalLoss)) s.addProperty("final_train_loss", r.finalLoss);
         JsonObject last = new JsonObject();
@@ -178,6 +186,7 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         }
         s.addProperty("peak_rss_mb", SystemStats.peakRssMb());
         s.addProperty("parameters", nParams);
+        s.addProperty("flop_parameters", flopParams);
         if (extra != null) extra.entrySet().forEach(e -> s.add(e.getKey(), e.getValue()));
         AtomicFiles.write(runDir.resolve("summary.json"),
                 (new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(s) + "\n")

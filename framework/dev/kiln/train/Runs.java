@@ -107,7 +107,7 @@ public final class Runs {
             AtomicFiles.write(runDir.resolve("manifest.json"), manifest(cfg, device, task).getBytes(StandardCharsets.UTF_8));
             double peak = SystemStats.MatmulPeak.measure(device);
             Trainer trainer = new Trainer(task, o);
-            try (RunLogger log = new RunLogger(runDir, o, task.backbone(), peak, console)) {
+            try (RunLogger log = new RunLogger(runDir, o, task.backbone(), task.flopParameters(), peak, console)) {
                 trainer.addListener(log);
                 for (Trainer.Listener l : listeners) trainer.addListener(l);
                 Trainer.Result r = trainer.train();

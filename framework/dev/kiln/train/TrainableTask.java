@@ -36,6 +36,15 @@ public interface TrainableTask extends AutoCloseable {
     /** The pretrained part (for freezing, MFU and logging). */
     Backbone backbone();
 
+    /**
+     * The N of MFU's 6N FLOPs per token: parameters that take part in a matmul for every token. Embedding
+     * tables that are only looked up (BERT's word/position/type tables, GPT-2's wte/wpe without a tied LM
+     * head) cost no FLOPs, so a task without a vocabulary projection leaves them out. Default: all parameters.
+     */
+    default long flopParameters() {
+        return parameters().count();
+    }
+
     int trainSize();
 
     /** Collates training examples {@code indexes} (dynamic padding to the longest). */
