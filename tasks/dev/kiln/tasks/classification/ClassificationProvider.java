@@ -99,6 +99,8 @@ public final class ClassificationProvider implements TaskProvider {
             dev = split.dev();
         }
         LabelSet labels = LabelSet.fromTraining(train);
+        // A dev label the model cannot predict is a data error: report it (file:line) before loading the model.
+        if (dev != null) labels.indexes(dev);
         Pretrained pre = Pretrained.load(cfg, manager);
         ClassificationTask.Settings s = new ClassificationTask.Settings();
         s.pooling = opts.pooling;
