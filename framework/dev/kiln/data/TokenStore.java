@@ -182,7 +182,7 @@ public final class TokenStore {
     }
 
     /** Little-endian int32 output through a 64 KiB buffer. */
-    public static final class IntOut implements AutoCloseable {
+    static final class IntOut implements AutoCloseable {
         private final OutputStream out;
         private final ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
         private boolean closed;

@@ -5,7 +5,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * Text to token ids without special tokens, as the pretraining pipeline needs it: a chunk of a
  * document at a time. For a byte vocabulary ({@link ByteVocab}) it is a table lookup in Java, which
- * gives exactly the HF tokenizer's ids (a test checks it) at memory speed; otherwise it is
+ * gives exactly the HF tokenizer's ids (a test checks it) at memory speed — except that a literal
+ * "<|endoftext|>" in the text stays bytes, where HF would match the added token; otherwise it is
  * {@link Tokenizer#encode(String, boolean)}.
  */
 public interface TextEncoder {

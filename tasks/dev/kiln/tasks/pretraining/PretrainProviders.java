@@ -84,16 +84,12 @@ public final class PretrainProviders {
                         dev == null ? ", no held-out data" : ", " + dev.size() + " held-out");
                 GptPretrainTask t = new GptPretrainTask(gpt, train, dev, cfg.taskOptions(PretrainOptions.class), s.tokDir,
                         s.tokenizerName, (float) cfg.training.labelSmoothing, s);
-                return withData(t, cfg, s);
+                t.dataMeta = dataMeta(cfg, s.data);
+                return t;
             } catch (IOException | RuntimeException e) {
                 s.close();
                 throw e;
             }
-        }
-
-        private static TrainableTask withData(GptPretrainTask t, RunConfig cfg, PretrainSetup s) {
-            t.dataMeta = dataMeta(cfg, s.data);
-            return t;
         }
 
         /** One JSON line per input line: its tokens' perplexity under the model. */
