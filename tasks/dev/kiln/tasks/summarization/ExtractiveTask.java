@@ -37,7 +37,7 @@ public final class ExtractiveTask implements TrainableTask {
     final SummaryDataSet data;
     final List<Example> train;
     final List<Example> dev;
-    /** Share of training sentences labelled 1 (reported, and useful to sanity-check labels). */
+    /** Share of training sentences labelled 1 (saved with the model, to sanity-check labels). */
     final double positiveRate;
 
     ExtractiveTask(SentenceScorer scorer, Path modelDir, ExtractiveOptions opts, SummaryDataSet data,
@@ -159,6 +159,8 @@ public final class ExtractiveTask implements TrainableTask {
         meta.addProperty("top_k", opts.topK);
         meta.addProperty("trigram_blocking", opts.trigramBlocking);
         meta.addProperty("rouge_stemmer", opts.rougeStemmer);
+        meta.addProperty("labels", opts.labels);
+        meta.addProperty("train_positive_rate", positiveRate);
         meta.addProperty("input", "bertsum: [CLS] sentence [SEP] per sentence, interval segments; score = classifier([CLS])");
         meta.add("data", data.toJson());
         TaskFolder.save(dir, TYPE, cfg, scorer.bert.params.stateDict(), modelDir, meta);
