@@ -371,6 +371,12 @@ public final class Kiln {
         return TextClassifier.load(runOrModel, device);
     }
 
+    // Extension point: typed predictors of other tasks go here, next to classifier(), when their classes exist:
+    //   ner(Path)              -> dev.kiln.tasks.ner.NerTagger
+    //   questionAnswerer(Path) -> dev.kiln.tasks.qa.QuestionAnswerer
+    //   summarizer(Path)       -> dev.kiln.tasks.summarization.*
+    // Until then (and for any task) predict(Path, List) and evaluate(Path, Path) reach them through TaskProvider.
+
     /** A text generator for a GPT-2 folder (with tokenizer files) or zoo name. */
     public static Generator generator(String nameOrPath) throws IOException {
         return Generator.load(nameOrPath, "auto");
