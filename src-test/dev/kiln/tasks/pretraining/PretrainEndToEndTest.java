@@ -190,6 +190,11 @@ class PretrainEndToEndTest {
                 + " \"data\": {\"train\": \"t.txt\", \"cache_dir\": " + q(dir.resolve("cache")) + "}, \"output\": {\"dir\": " + q(dir.resolve("r")) + "}}");
         ConfigException e = assertThrows(ConfigException.class, () -> Runs.train(c, System.err, true));
         assertEquals("test.json: \"model.config.n_layers\" is not a GPT-2 config.json field (did you mean \"n_layer\"?)", e.getMessage());
+        RunConfig set = RunConfig.parse("{\"model\": {\"config\": {\"n_layer\": 2}, \"tokenizer\": \"char\"}, \"task\": {\"type\": \"pretrain-gpt\"},"
+                + " \"data\": {\"train\": \"t.txt\"}}", "test.json", dir, List.of("model.config.n_embd=48", "model.config.n_layer=3"));
+        assertEquals(3, set.model.config.get("n_layer").getAsInt());
+        assertEquals(48, set.model.config.get("n_embd").getAsInt());
+        assertEquals(set.model.config, RunConfig.parse(set.toJson(), "test.json", dir, List.of()).model.config, "round trip");
         ConfigException both = assertThrows(ConfigException.class, () -> config("{\"model\": {\"config\": {}, \"name\": \"x\"},"
                 + " \"task\": {\"type\": \"pretrain-gpt\"}, \"data\": {\"train\": \"t.txt\"}}"));
         assertTrue(both.getMessage().contains("are both set"), both.getMessage());
