@@ -7,7 +7,6 @@ import com.google.gson.JsonObject;
 import dev.kiln.data.ArticleSummary;
 import dev.kiln.generate.GenerationOptions;
 import dev.kiln.generate.Generator;
-import dev.kiln.metrics.Rouge;
 import dev.kiln.models.Backbone;
 import dev.kiln.models.Gpt2Model;
 import dev.kiln.nn.Losses;
