@@ -61,17 +61,7 @@ public final class ByteVocab {
         root.add("pre_tokenizer", byteLevel(false, true));
         root.add("post_processor", byteLevel(false, false));
         root.add("decoder", byteLevel(false, true));
-        JsonObject model = new JsonObject();
-        model.addProperty("type", "BPE");
-        model.add("dropout", JsonNull.INSTANCE);
-        model.add("unk_token", JsonNull.INSTANCE);
-        model.addProperty("continuing_subword_prefix", "");
-        model.addProperty("end_of_word_suffix", "");
-        model.addProperty("fuse_unk", false);
-        model.addProperty("byte_fallback", false);
-        model.addProperty("ignore_merges", false);
-        model.add("vocab", vocab);
-        model.add("merges", new JsonArray());
+        JsonObject model = TokenizerJson.bpeModel(vocab, new JsonArray());
         root.add("model", model);
         return root;
     }

@@ -159,17 +159,7 @@ final class TokenizerJson {
         root.add("post_processor", byteLevel(true, false));
         root.add("decoder", byteLevel(true, true));
 
-        JsonObject model = new JsonObject();
-        model.addProperty("type", "BPE");
-        model.add("dropout", JsonNull.INSTANCE);
-        model.add("unk_token", JsonNull.INSTANCE);
-        model.addProperty("continuing_subword_prefix", "");
-        model.addProperty("end_of_word_suffix", "");
-        model.addProperty("fuse_unk", false);
-        model.addProperty("byte_fallback", false);
-        model.addProperty("ignore_merges", false);
-        model.add("vocab", vocab);
-        model.add("merges", merges);
+        JsonObject model = bpeModel(vocab, merges);
         root.add("model", model);
         return root;
     }
@@ -287,5 +277,21 @@ final class TokenizerJson {
         tokens.add(token);
         o.add("tokens", tokens);
         return o;
+    }
+
+    /** A byte-level BPE "model" section (no unk token, no prefixes), shared by the GPT-2 and character vocabularies. */
+    static JsonObject bpeModel(JsonObject vocab, JsonArray merges) {
+        JsonObject model = new JsonObject();
+        model.addProperty("type", "BPE");
+        model.add("dropout", JsonNull.INSTANCE);
+        model.add("unk_token", JsonNull.INSTANCE);
+        model.addProperty("continuing_subword_prefix", "");
+        model.addProperty("end_of_word_suffix", "");
+        model.addProperty("fuse_unk", false);
+        model.addProperty("byte_fallback", false);
+        model.addProperty("ignore_merges", false);
+        model.add("vocab", vocab);
+        model.add("merges", merges);
+        return model;
     }
 }
