@@ -60,11 +60,8 @@ class SystemStatsTest {
 
     @Test
     void matmulPeakOnCpu() {
-        long t0 = System.nanoTime();
         double flops = SystemStats.MatmulPeak.measure(Device.cpu(), DataType.FLOAT32, 128, 3);
-        double secs = (System.nanoTime() - t0) / 1e9;
         // any working CPU does > 100 MFLOP/s at this size, and nothing does 1 PFLOP/s
         assertTrue(flops > 1e8 && flops < 1e15, "flops " + flops);
-        assertTrue(secs < 10, "took " + secs + " s");
     }
 }
