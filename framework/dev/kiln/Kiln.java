@@ -20,6 +20,10 @@ import dev.kiln.models.Gpt2Config;
 import dev.kiln.models.Gpt2Model;
 import dev.kiln.nn.Parameters;
 import dev.kiln.tasks.classification.TextClassifier;
+import dev.kiln.tasks.ner.NerTagger;
+import dev.kiln.tasks.qa.QuestionAnswerer;
+import dev.kiln.tasks.summarization.ExtractiveSummarizer;
+import dev.kiln.tasks.summarization.Summarizer;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.LiveProgress;
 import dev.kiln.train.Runs;
@@ -60,11 +64,11 @@ import java.util.Map;
  *
  * <p>Predictors are {@link AutoCloseable}: they hold native memory until closed.
  *
- * <p>Task extension points: a task registers itself through {@link dev.kiln.train.TaskProvider} and is then
- * reachable generically via {@link #predict(Path, List)} and {@link #evaluate(Path, Path)}. A task with its own
- * predictor class gets a typed accessor here beside {@link #classifier(Path)}, e.g. {@code ner(Path)} returning
- * {@code dev.kiln.tasks.ner.NerTagger}, {@code questionAnswerer(Path)} for {@code dev.kiln.tasks.qa.QuestionAnswerer},
- * {@code summarizer(Path)} for {@code dev.kiln.tasks.summarization}; those are added with their tasks.
+ * <p>Predictors per task: {@link #classifier(Path)}, {@link #ner(Path)}, {@link #questionAnswerer(Path)},
+ * {@link #summarizer(Path)} / {@link #extractiveSummarizer(Path)}, {@link #generator(Path)} (pretrained GPT-2),
+ * {@link #encoder(String)} and {@link #fillMask(String)} (BERT); each also on {@link Run}. A task registers
+ * itself through {@link dev.kiln.train.TaskProvider}; every task, typed accessor or not, is reachable via
+ * {@link #predict(Path, List)} and {@link #evaluate(Path, Path)}.
  */
 public final class Kiln {
     private Kiln() {}
@@ -332,6 +336,31 @@ public final class Kiln {
             return Kiln.classifier(dir);
         }
 
+        /** The tagger of an {@code ner} run. */
+        public NerTagger tagger() throws IOException {
+            return Kiln.ner(dir);
+        }
+
+        /** The answerer of a {@code qa} run. */
+        public QuestionAnswerer questionAnswerer() throws IOException {
+            return Kiln.questionAnswerer(dir);
+        }
+
+        /** The summarizer of a {@code summarize-gpt} run. */
+        public Summarizer summarizer() throws IOException {
+            return Kiln.summarizer(dir);
+        }
+
+        /** The summarizer of a {@code summarize-extractive} run. */
+        public ExtractiveSummarizer extractiveSummarizer() throws IOException {
+            return Kiln.extractiveSummarizer(dir);
+        }
+
+        /** A text generator over the run's model (a {@code pretrain-gpt} or {@code summarize-gpt} run). */
+        public Generator generator() throws IOException {
+            return Kiln.generator(dir);
+        }
+
         public Map<String, Object> evaluate(Path data) throws IOException {
             return Kiln.evaluate(dir, data);
         }
@@ -371,19 +400,62 @@ public final class Kiln {
         return TextClassifier.load(runOrModel, device);
     }
 
-    // Extension point: typed predictors of other tasks go here, next to classifier(), when their classes exist:
-    //   ner(Path)              -> dev.kiln.tasks.ner.NerTagger
-    //   questionAnswerer(Path) -> dev.kiln.tasks.qa.QuestionAnswerer
-    //   summarizer(Path)       -> dev.kiln.tasks.summarization.*
-    // Until then (and for any task) predict(Path, List) and evaluate(Path, Path) reach them through TaskProvider.
+    /** The tagger of an {@code ner} run directory or model folder: entities with character offsets. */
+    public static NerTagger ner(Path runOrModel) throws IOException {
+        return NerTagger.load(runOrModel);
+    }
+
+    public static NerTagger ner(Path runOrModel, String device) throws IOException {
+        return NerTagger.load(runOrModel, device);
+    }
+
+    /** The extractive question answerer of a {@code qa} run directory or model folder. */
+    public static QuestionAnswerer questionAnswerer(Path runOrModel) throws IOException {
+        return QuestionAnswerer.load(runOrModel);
+    }
+
+    public static QuestionAnswerer questionAnswerer(Path runOrModel, String device) throws IOException {
+        return QuestionAnswerer.load(runOrModel, device);
+    }
+
+    /** The abstractive summarizer of a {@code summarize-gpt} run (GPT-2 with beam search by default). */
+    public static Summarizer summarizer(Path runOrModel) throws IOException {
+        return Summarizer.load(runOrModel);
+    }
+
+    public static Summarizer summarizer(Path runOrModel, String device) throws IOException {
+        return Summarizer.load(runOrModel, device);
+    }
+
+    /** The sentence extractor of a {@code summarize-extractive} run (BERT sentence scores, trigram blocking). */
+    public static ExtractiveSummarizer extractiveSummarizer(Path runOrModel) throws IOException {
+        return ExtractiveSummarizer.load(runOrModel);
+    }
+
+    public static ExtractiveSummarizer extractiveSummarizer(Path runOrModel, String device) throws IOException {
+        return ExtractiveSummarizer.load(runOrModel, device);
+    }
+
+    // A new task with its own predictor class gets a typed accessor here (and in Run); any registered task is
+    // reachable without one through predict(Path, List) and evaluate(Path, Path).
 
     /** A text generator for a GPT-2 folder (with tokenizer files) or zoo name. */
     public static Generator generator(String nameOrPath) throws IOException {
         return Generator.load(nameOrPath, "auto");
     }
 
+    /** A text generator for a GPT-2 folder, or the model (best/ or final/) of a run directory. */
     public static Generator generator(Path dir) throws IOException {
-        return Generator.load(dir.toString(), "auto");
+        return Generator.load(modelFolder(dir).toString(), "auto");
+    }
+
+    /** The model folder of a run directory (best/ or final/), else the folder itself (a plain HF folder). */
+    private static Path modelFolder(Path dir) {
+        try {
+            return TaskFolder.resolve(dir);
+        } catch (IOException notKiln) {
+            return dir;
+        }
     }
 
     public static Generator generator(String nameOrPath, String device) throws IOException {

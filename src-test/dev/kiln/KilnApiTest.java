@@ -4,7 +4,9 @@ import com.google.gson.JsonObject;
 import dev.kiln.config.ConfigException;
 import dev.kiln.io.HostTensor;
 import dev.kiln.io.SafeTensors;
+import dev.kiln.generate.Generator;
 import dev.kiln.tasks.classification.TextClassifier;
+import dev.kiln.tasks.ner.NerTagger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -122,5 +124,54 @@ class KilnApiTest {
         Kiln.Run fresh = Kiln.training(json).set("training.max_steps=2").overwrite().quiet().run();
         assertEquals(2, fresh.result().steps);
         assertEquals(2, Kiln.run(out).summary().get("steps").getAsInt());
+    }
+
+    @Test
+    void typedPredictorsOpenTheirTaskAndNameAWrongOne() throws IOException {
+        Path model = TinyModels.bert(tmp.resolve("tiny-bert"), 1, 32, 5);
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            lines.add("{\"tokens\": [\"Anna\", \"lives\", \"in\", \"Oslo\", \"" + i + "\"], "
+                    + "\"tags\": [\"B-PER\", \"O\", \"O\", \"B-LOC\", \"O\"]}");
+        }
+        Path data = Files.write(tmp.resolve("ner.jsonl"), lines);
+        Path out = tmp.resolve("ner-run");
+        Kiln.Run run = Kiln.training("{\"model\": {\"name\": \"" + model + "\", \"device\": \"cpu\"},"
+                + "\"task\": {\"type\": \"ner\"}, \"data\": {\"train\": \"" + data + "\", \"format\": \"jsonl\", \"max_length\": 32},"
+                + "\"training\": {\"max_steps\": 2, \"batch_size\": 8}, \"optimizer\": {\"lr\": 1e-3},"
+                + "\"logging\": {\"tensorboard\": false, \"plot\": false}, \"output\": {\"dir\": \"" + out + "\"}}").quiet().run();
+        String text = "Anna lives in Oslo";
+        try (NerTagger a = run.tagger(); NerTagger b = Kiln.ner(out, "cpu")) {
+            assertTrue(a.labels().containsAll(List.of("O", "B-PER", "B-LOC")), a.labels().toString());
+            assertEquals(a.modelDir(), b.modelDir());
+            NerTagger.Tagged t = a.tagText(text);
+            assertEquals(List.of("Anna", "lives", "in", "Oslo"), t.words());
+            assertEquals(t.tags(), b.tagText(text).tags());
+            for (NerTagger.Entity e : t.entities()) assertEquals(e.text(), text.substring(e.start(), e.end()));
+        }
+        // a typed accessor on another task's run says what the folder holds
+        IOException e = assertThrows(IOException.class, () -> Kiln.questionAnswerer(out));
+        assertTrue(e.getMessage().endsWith("holds a 'ner' model, not 'qa'"), e.getMessage());
+        e = assertThrows(IOException.class, () -> run.summarizer());
+        assertTrue(e.getMessage().contains("holds a 'ner' model, not 'summarize-gpt'"), e.getMessage());
+        e = assertThrows(IOException.class, () -> Kiln.extractiveSummarizer(tmp));
+        assertTrue(e.getMessage().contains("not a Kiln model or run folder"), e.getMessage());
+    }
+
+    @Test
+    void generatorOpensAPretrainingRun() throws IOException {
+        Path text = Files.writeString(tmp.resolve("corpus.txt"), "to be or not to be, that is the question. ".repeat(40));
+        Path out = tmp.resolve("gpt-run");
+        Kiln.Run run = Kiln.training("{\"model\": {\"config\": {\"n_layer\": 1, \"n_head\": 2, \"n_embd\": 16}, \"tokenizer\": \"char\", \"device\": \"cpu\"},"
+                + "\"task\": {\"type\": \"pretrain-gpt\"}, \"data\": {\"train\": \"" + text + "\", \"documents\": \"file\", \"max_length\": 16},"
+                + "\"training\": {\"max_steps\": 2, \"batch_size\": 4}, \"optimizer\": {\"lr\": 1e-3},"
+                + "\"logging\": {\"tensorboard\": false, \"plot\": false}, \"output\": {\"dir\": \"" + out + "\"}}").quiet().run();
+        try (Generator a = run.generator(); Generator b = Kiln.generator(run.modelDir())) {
+            var o = a.defaults();
+            o.maxNewTokens = 6;
+            String x = a.generate("to be", o);
+            assertEquals(x, b.generate("to be", o));
+            assertTrue(x.length() > 0, "generated '" + x + "'");
+        }
     }
 }
