@@ -51,6 +51,7 @@ public final class Kiln {
             "  score MODEL (--text TEXT | --ids 1,5,42) [--device D]",
             "  generate MODEL --prompt TEXT [--max-new-tokens 50] [--num-beams 1] [--do-sample] [--temperature 1]",
             "           [--top-k 0] [--top-p 1] [--seed 42] [--no-repeat-ngram-size 0] [--length-penalty 1] [--min-new-tokens 0]",
+            "           [--early-stopping] [--sliding-window]",
             "  train CONFIG [--set key.path=value]... [--output DIR] [--resume] [--quiet]",
             "  predict RUN_OR_MODEL_DIR [--input FILE|-] [--device D]   JSON lines in, JSON lines out",
             "  evaluate RUN_OR_MODEL_DIR --data FILE [--device D]        metrics as one JSON object",
@@ -219,6 +220,7 @@ public final class Kiln {
             o.topK = a.intOption("--top-k", o.topK);
             o.doSample = a.flag("--do-sample");
             o.earlyStopping = a.flag("--early-stopping");
+            o.slidingWindow = a.flag("--sliding-window");
             o.temperature = a.floatOption("--temperature", o.temperature);
             o.topP = a.floatOption("--top-p", o.topP);
             o.lengthPenalty = a.floatOption("--length-penalty", o.lengthPenalty);

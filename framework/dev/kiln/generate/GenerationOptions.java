@@ -21,6 +21,12 @@ public final class GenerationOptions {
     public long seed = 42;
     /** End-of-sequence id; null = never stop early. */
     public Integer eosTokenId;
+    /**
+     * When prompt + output outgrow the model's {@code n_positions}: condition each further token on the last
+     * {@code n_positions} tokens only (nanoGPT's sampling; each such step re-runs that window, as the positions
+     * shift). Off (HF's behaviour): an error. Needed to sample long texts from a model trained on short blocks.
+     */
+    public boolean slidingWindow = false;
 
     public GenerationOptions copy() {
         GenerationOptions o = new GenerationOptions();
@@ -36,6 +42,7 @@ public final class GenerationOptions {
         o.topP = topP;
         o.seed = seed;
         o.eosTokenId = eosTokenId;
+        o.slidingWindow = slidingWindow;
         return o;
     }
 

@@ -72,7 +72,7 @@ public final class Generator implements AutoCloseable {
     /** New token ids after {@code prompt}; beam search when numBeams > 1. */
     public long[] generateIds(long[] prompt, GenerationOptions o) {
         if (prompt.length == 0) throw new IllegalArgumentException("empty prompt");
-        try (Gpt2Lm lm = new Gpt2Lm(model, true)) {
+        try (Gpt2Lm lm = new Gpt2Lm(model, true, o.slidingWindow)) {
             if (o.numBeams > 1) return Decoder.beamSearch(lm, prompt, o);
             return Decoder.sampleOrGreedy(lm, List.of(prompt), o).get(0);
         }
@@ -86,7 +86,7 @@ public final class Generator implements AutoCloseable {
         if (o.numBeams > 1) {
             for (long[] p : ids) outs.add(generateIds(p, o));
         } else {
-            try (Gpt2Lm lm = new Gpt2Lm(model, true)) {
+            try (Gpt2Lm lm = new Gpt2Lm(model, true, o.slidingWindow)) {
                 outs = Decoder.sampleOrGreedy(lm, ids, o);
             }
         }

@@ -13,14 +13,21 @@ import dev.kiln.models.Gpt2Model;
 public final class Gpt2Lm implements CausalLm {
     private final Gpt2Model model;
     private final boolean useCache;
+    private final boolean slidingWindow;
     private Gpt2Model.KvCache cache;
     private long[][] mask;   // host copy, [B][T_total]
     private long[][] seq;    // host copy of all tokens (for the uncached path)
     private long[] lastPos;
 
     public Gpt2Lm(Gpt2Model model, boolean useCache) {
+        this(model, useCache, false);
+    }
+
+    /** {@code slidingWindow}: see {@link GenerationOptions#slidingWindow}. */
+    public Gpt2Lm(Gpt2Model model, boolean useCache, boolean slidingWindow) {
         this.model = model;
         this.useCache = useCache;
+        this.slidingWindow = slidingWindow;
     }
 
     @Override
@@ -34,21 +41,60 @@ public final class Gpt2Lm implements CausalLm {
         int b = prompts.length;
         mask = new long[b][];
         seq = new long[b][];
-        lastPos = new long[b];
-        long[][] pos = new long[b][];
         for (int i = 0; i < b; i++) {
             mask[i] = promptMask[i].clone();
             seq[i] = prompts[i].clone();
+        }
+        int n = model.config.nPositions;
+        if (seq[0].length > n) {
+            if (!slidingWindow) throw tooLong(seq[0].length);
+            crop(n);
+        }
+        return restart();
+    }
+
+    /** Runs the whole of {@link #seq} into a fresh cache (the prompt, or a window that moved on). */
+    private float[][] restart() {
+        closeCache();
+        int b = seq.length;
+        lastPos = new long[b];
+        long[][] pos = new long[b][];
+        for (int i = 0; i < b; i++) {
             pos[i] = positions(mask[i]);
             lastPos[i] = pos[i][pos[i].length - 1];
         }
         if (useCache) cache = model.newCache(model.params.manager());
-        return run(prompts, pos);
+        return run(seq, pos);
+    }
+
+    /** Keeps the last {@code n} columns of every row (left padding goes first). */
+    private void crop(int n) {
+        for (int i = 0; i < seq.length; i++) {
+            int from = seq[i].length - n;
+            seq[i] = java.util.Arrays.copyOfRange(seq[i], from, seq[i].length);
+            mask[i] = java.util.Arrays.copyOfRange(mask[i], from, mask[i].length);
+        }
+    }
+
+    private IllegalArgumentException tooLong(int length) {
+        return new IllegalArgumentException("generation reached n_positions " + model.config.nPositions + " (" + length
+                + " tokens); ask for fewer new tokens or a shorter prompt, or set slidingWindow (CLI: --sliding-window) to "
+                + "condition on the last n_positions tokens");
     }
 
     @Override
     public float[][] next(long[] tokens) {
         int b = tokens.length;
+        int n = model.config.nPositions;
+        if (seq[0].length + 1 > n) {
+            if (!slidingWindow) throw tooLong(seq[0].length + 1);
+            for (int i = 0; i < b; i++) {
+                mask[i] = append(mask[i], 1);
+                seq[i] = append(seq[i], tokens[i]);
+            }
+            crop(n);
+            return restart();
+        }
         long[][] step = new long[b][];
         long[][] pos = new long[b][];
         for (int i = 0; i < b; i++) {
@@ -62,10 +108,6 @@ public final class Gpt2Lm implements CausalLm {
                 step[i] = seq[i];
                 pos[i] = positions(mask[i]);
             }
-        }
-        if (seq[0].length > model.config.nPositions) {
-            throw new IllegalArgumentException("generation reached n_positions " + model.config.nPositions
-                    + "; ask for fewer new tokens or a shorter prompt");
         }
         return run(step, pos);
     }
