@@ -25,6 +25,7 @@ import dev.kiln.tasks.qa.QuestionAnswerer;
 import dev.kiln.tasks.summarization.ExtractiveSummarizer;
 import dev.kiln.tasks.summarization.Summarizer;
 import dev.kiln.text.Tokenizer;
+import dev.kiln.train.DryRun;
 import dev.kiln.train.LiveProgress;
 import dev.kiln.train.Runs;
 import dev.kiln.train.TaskFolder;
@@ -224,6 +225,14 @@ public final class Kiln {
             if (parsed != null) return parsed;
             if (file != null) return RunConfig.load(file, sets);
             return RunConfig.parse(json, name, Paths.get(""), sets);
+        }
+
+        /**
+         * Checks the config and data, builds the model, times a few real steps and estimates the run; writes
+         * nothing (no run directory). {@code DryRun.report()} reads well in a notebook cell.
+         */
+        public DryRun dryRun() throws IOException {
+            return DryRun.run(config());
         }
 
         public Run run() throws IOException {

@@ -91,10 +91,7 @@ public final class Runs {
             throws IOException {
         TaskProvider provider = Tasks.get(cfg.task.type);
         Device device = Devices.parse(cfg.model.device);
-        if (cfg.precision.mode == RunConfig.PrecisionMode.FP16_MIXED && !device.isGpu()) {
-            throw new IllegalArgumentException(cfg.source() + ": \"precision.mode\" fp16-mixed needs a GPU (device is "
-                    + device + "); use fp32 on CPU");
-        }
+        checkPrecision(cfg, device);
         Path runDir = cfg.output.dir;
         String resolved = cfg.toJson();
         guardResume(runDir, resolved);
@@ -118,6 +115,13 @@ public final class Runs {
                 log.writeSummary(r, extra);
                 return new Outcome(runDir, r);
             }
+        }
+    }
+
+    static void checkPrecision(RunConfig cfg, Device device) {
+        if (cfg.precision.mode == RunConfig.PrecisionMode.FP16_MIXED && !device.isGpu()) {
+            throw new IllegalArgumentException(cfg.source() + ": \"precision.mode\" fp16-mixed needs a GPU (device is "
+                    + device + "); use fp32 on CPU");
         }
     }
 
