@@ -5,7 +5,6 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.io.HfFolder;
 
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -96,9 +95,9 @@ public final class TokenStore {
     public static final class Writer implements AutoCloseable {
         private final Path target;
         private final Path tmp;
-        private final IntOut tokens;
-        private final LongOut units;
-        private final LongOut docs;
+        private final LittleEndianOut tokens;
+        private final LittleEndianOut units;
+        private final LittleEndianOut docs;
         private long tokenCount;
         private long unitCount;
         private long docCount;
@@ -110,19 +109,19 @@ public final class TokenStore {
             this.target = target.toAbsolutePath();
             Files.createDirectories(this.target.getParent());
             this.tmp = Files.createTempDirectory(this.target.getParent(), "." + this.target.getFileName() + ".tmp-");
-            tokens = new IntOut(tmp.resolve("tokens.i32"));
-            units = new LongOut(tmp.resolve("units.i64"));
-            docs = new LongOut(tmp.resolve("docs.i64"));
-            docs.write(0);
+            tokens = new LittleEndianOut(tmp.resolve("tokens.i32"));
+            units = new LittleEndianOut(tmp.resolve("units.i64"));
+            docs = new LittleEndianOut(tmp.resolve("docs.i64"));
+            docs.writeLong(0);
         }
 
         public void add(int[] ids, int from, int to) throws IOException {
             if (to <= from) return;
             if (!unitOpen) {
-                units.write(tokenCount);
+                units.writeLong(tokenCount);
                 unitOpen = true;
             }
-            for (int i = from; i < to; i++) tokens.write(ids[i]);
+            for (int i = from; i < to; i++) tokens.writeInt(ids[i]);
             tokenCount += to - from;
         }
 
@@ -142,7 +141,7 @@ public final class TokenStore {
         public void endDocument() throws IOException {
             endUnit();
             if (unitCount > lastDocEnd) {
-                docs.write(unitCount);
+                docs.writeLong(unitCount);
                 docCount++;
                 lastDocEnd = unitCount;
             }
@@ -155,7 +154,7 @@ public final class TokenStore {
         /** Writes the final index entries and meta.json, then renames the folder into place. */
         public TokenStore finish(JsonObject description) throws IOException {
             endDocument();
-            units.write(tokenCount);
+            units.writeLong(tokenCount);
             tokens.close();
             units.close();
             docs.close();
@@ -181,46 +180,22 @@ public final class TokenStore {
         }
     }
 
-    /** Little-endian int32 output through a 64 KiB buffer. */
-    static final class IntOut implements AutoCloseable {
+    /** Little-endian int32 / int64 output through one 64 KiB buffer (token files, index files, example tables). */
+    public static final class LittleEndianOut implements AutoCloseable {
         private final OutputStream out;
         private final ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
         private boolean closed;
 
-        IntOut(Path p) throws IOException {
-            out = new BufferedOutputStream(Files.newOutputStream(p), 1 << 16);
+        public LittleEndianOut(Path p) throws IOException {
+            out = Files.newOutputStream(p);
         }
 
-        void write(int v) throws IOException {
+        public void writeInt(int v) throws IOException {
             if (buf.remaining() < 4) flush();
             buf.putInt(v);
         }
 
-        private void flush() throws IOException {
-            out.write(buf.array(), 0, buf.position());
-            buf.clear();
-        }
-
-        @Override
-        public void close() throws IOException {
-            if (closed) return;
-            closed = true;
-            flush();
-            out.close();
-        }
-    }
-
-    /** Little-endian int64 output through a 64 KiB buffer (index files, example tables). */
-    public static final class LongOut implements AutoCloseable {
-        private final OutputStream out;
-        private final ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
-        private boolean closed;
-
-        public LongOut(Path p) throws IOException {
-            out = new BufferedOutputStream(Files.newOutputStream(p), 1 << 16);
-        }
-
-        public void write(long v) throws IOException {
+        public void writeLong(long v) throws IOException {
             if (buf.remaining() < 8) flush();
             buf.putLong(v);
         }

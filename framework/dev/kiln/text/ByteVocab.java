@@ -58,9 +58,9 @@ public final class ByteVocab {
         root.add("added_tokens", added);
         root.add("normalizer", JsonNull.INSTANCE);
         // no prefix space: a character model must see the text exactly as written
-        root.add("pre_tokenizer", byteLevel(false, true));
-        root.add("post_processor", byteLevel(false, false));
-        root.add("decoder", byteLevel(false, true));
+        root.add("pre_tokenizer", TokenizerJson.byteLevel(false, true));
+        root.add("post_processor", TokenizerJson.byteLevel(false, false));
+        root.add("decoder", TokenizerJson.byteLevel(false, true));
         JsonObject model = TokenizerJson.bpeModel(vocab, new JsonArray());
         root.add("model", model);
         return root;
@@ -79,14 +79,5 @@ public final class ByteVocab {
             Files.deleteIfExists(tmp);
         }
         return Tokenizer.load(dir);
-    }
-
-    private static JsonObject byteLevel(boolean addPrefixSpace, boolean trimOffsets) {
-        JsonObject o = new JsonObject();
-        o.addProperty("type", "ByteLevel");
-        o.addProperty("add_prefix_space", addPrefixSpace);
-        o.addProperty("trim_offsets", trimOffsets);
-        o.addProperty("use_regex", true);
-        return o;
     }
 }

@@ -230,7 +230,8 @@ final class TokenizerJson {
         return t;
     }
 
-    private static JsonObject byteLevel(boolean addPrefixSpace, boolean trimOffsets) {
+    /** A ByteLevel pre-tokenizer / decoder / post-processor entry as HF tokenizers writes it. */
+    static JsonObject byteLevel(boolean addPrefixSpace, boolean trimOffsets) {
         JsonObject o = new JsonObject();
         o.addProperty("type", "ByteLevel");
         o.addProperty("add_prefix_space", addPrefixSpace);

@@ -79,7 +79,7 @@ final class BertPairs {
         int maxTokens = nsp ? maxLength - 3 : maxLength - 2;
         if (maxTokens < 2) throw new IllegalArgumentException("data.max_length " + maxLength + " is too short for BERT pairs");
         long n = 0;
-        try (TokenStore.LongOut w = new TokenStore.LongOut(out)) {
+        try (TokenStore.LittleEndianOut w = new TokenStore.LittleEndianOut(out)) {
             for (long d = d0; d < d1; d++) {
                 long u0 = st.docUnit(d);
                 long u1 = st.docUnit(d + 1);
@@ -147,11 +147,11 @@ final class BertPairs {
         return n;
     }
 
-    private static void write(TokenStore.LongOut w, long aS, long aE, long bS, long bE, int random) throws IOException {
-        w.write(aS);
-        w.write(aE);
-        w.write(bS);
-        w.write(bE);
-        w.write(random);
+    private static void write(TokenStore.LittleEndianOut w, long aS, long aE, long bS, long bE, int random) throws IOException {
+        w.writeLong(aS);
+        w.writeLong(aE);
+        w.writeLong(bS);
+        w.writeLong(bE);
+        w.writeLong(random);
     }
 }
