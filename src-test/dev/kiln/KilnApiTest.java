@@ -69,8 +69,8 @@ class KilnApiTest {
         Files.createDirectories(out);
         Files.writeString(out.resolve("notes.txt"), "keep me");
         String json = config(tmp, data("train.jsonl", 16), data("dev.jsonl", 8), out);
-        IOException e = assertThrows(IOException.class, () -> Kiln.training(json).overwrite().quiet().run());
-        assertTrue(e.getMessage().contains("not a Kiln run directory"), e.getMessage());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Kiln.training(json).overwrite().quiet().run());
+        assertTrue(e.getMessage().contains("is not a Kiln run"), e.getMessage());
         assertTrue(Files.exists(out.resolve("notes.txt")));
     }
 

@@ -52,7 +52,7 @@ public final class Kiln {
             "  generate MODEL --prompt TEXT [--max-new-tokens 50] [--num-beams 1] [--do-sample] [--temperature 1]",
             "           [--top-k 0] [--top-p 1] [--seed 42] [--no-repeat-ngram-size 0] [--length-penalty 1] [--min-new-tokens 0]",
             "           [--early-stopping] [--sliding-window]",
-            "  train CONFIG [--set key.path=value]... [--output DIR] [--resume] [--quiet] [--dry-run]",
+            "  train CONFIG [--set key.path=value]... [--output DIR] [--resume] [--overwrite] [--quiet] [--dry-run]",
             "                                   --dry-run: check config and data, time a few steps, estimate, write nothing",
             "  predict RUN_OR_MODEL_DIR [--input FILE|-] [--device D]   JSON lines in, JSON lines out",
             "  evaluate RUN_OR_MODEL_DIR --data FILE [--device D]        metrics as one JSON object",
@@ -241,6 +241,7 @@ public final class Kiln {
         a.flag("--resume"); // resuming from the newest checkpoint is the default; the flag is accepted for clarity
         boolean quiet = a.flag("--quiet");
         boolean dry = a.flag("--dry-run");
+        boolean overwrite = a.flag("--overwrite");
         a.done();
         Path cfgPath = Paths.get(config);
         if (!Files.isRegularFile(cfgPath)) throw new UsageException("train: config file not found: " + config);
@@ -253,6 +254,8 @@ public final class Kiln {
             out.println(d.toJson());
             return 0;
         }
+        // starts a Kiln run folder over (its own entries only) instead of resuming it
+        if (overwrite) dev.kiln.train.RunFolder.clear(cfg.output.dir);
         Runs.Outcome o = Runs.train(cfg, System.err, quiet);
         JsonObject r = new JsonObject();
         r.addProperty("run_dir", o.runDir().toString());

