@@ -108,18 +108,36 @@ public final class Checkpoints {
                 }
             }
         }
-        for (Path p : list()) {
-            JsonObject st = JsonParser.parseString(Files.readString(p.resolve(STATE_FILE))).getAsJsonObject();
-            Map<String, HostTensor> weights = SafeTensors.readCheckpoint(p.resolve("model"));
-            var report = task.parameters().load(weights, k -> k);
-            if (!report.missing.isEmpty()) {
-                throw new IOException(p + ": checkpoint does not match the model (missing " + report.missing.get(0)
-                        + "); was the config changed? Use a new output dir or --set output.dir=...");
+        List<Path> all = list();
+        for (int i = 0; i < all.size(); i++) {
+            Path p = all.get(i);
+            try {
+                return restore(p, task, updater);
+            } catch (IOException | RuntimeException e) {
+                // a damaged newest checkpoint (disk error, a copy gone wrong) must not cost the whole run
+                if (i + 1 == all.size()) {
+                    throw new IOException(p + ": checkpoint does not read back (" + e.getMessage() + ") and no older one does;"
+                            + " start over with --overwrite or another --output", e);
+                }
+                // renamed, not deleted: kept for a look, and out of the way of the step that will be saved again
+                Path aside = p.resolveSibling(p.getFileName() + ".unreadable");
+                Files.move(p, aside);
+                System.err.println("kiln: notice: checkpoint " + p + " does not read back (" + e.getMessage()
+                        + "); resuming from " + all.get(i + 1).getFileName() + " instead (the bad one is now " + aside.getFileName() + ")");
             }
-            updater.loadState(SafeTensors.readCheckpoint(p.resolve(OPTIMIZER_FILE)));
-            if (updater.masters() != null) updater.masters().load(SafeTensors.readCheckpoint(p.resolve(MASTERS_FILE)));
-            return new Restored(p, Trainer.TrainerState.fromJson(st));
         }
         return null;
+    }
+
+    private static Restored restore(Path p, TrainableTask task, Updater updater) throws IOException {
+        JsonObject st = JsonParser.parseString(Files.readString(p.resolve(STATE_FILE))).getAsJsonObject();
+        Map<String, HostTensor> weights = SafeTensors.readCheckpoint(p.resolve("model"));
+        var report = task.parameters().load(weights, k -> k);
+        if (!report.missing.isEmpty()) {
+            throw new IOException("it does not match the model (missing " + report.missing.get(0) + ")");
+        }
+        updater.loadState(SafeTensors.readCheckpoint(p.resolve(OPTIMIZER_FILE)));
+        if (updater.masters() != null) updater.masters().load(SafeTensors.readCheckpoint(p.resolve(MASTERS_FILE)));
+        return new Restored(p, Trainer.TrainerState.fromJson(st));
     }
 }

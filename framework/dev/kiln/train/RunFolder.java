@@ -30,7 +30,7 @@ public final class RunFolder {
     static final Pattern LEFTOVER = Pattern.compile(
             "\\.(config\\.json|manifest\\.json|summary\\.json|metrics\\.jsonl|loss\\.png)\\..*\\.tmp"
                     + "|\\.(best|final)\\.(tmp|old)-.*|\\.best\\.old");
-    private static final Pattern STEP = Pattern.compile("step-\\d+|\\.step-\\d+\\.tmp-.*");
+    private static final Pattern STEP = Pattern.compile("step-\\d+(\\.unreadable)?|\\.step-\\d+\\.tmp-.*");
     private static final Pattern EVENTS = Pattern.compile("events\\.out\\.tfevents\\..*");
 
     private RunFolder() {}

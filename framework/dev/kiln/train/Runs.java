@@ -100,11 +100,12 @@ public final class Runs {
         if (quiet) o.progress = "off";
         try (NDManager manager = NDManager.newBaseManager(device);
              TrainableTask task = provider.create(cfg, manager)) {
+            Trainer trainer = new Trainer(task, o);
+            trainer.preflight(); // model-dependent config errors (freeze) before the first write
             RunFolder.claim(runDir);
             AtomicFiles.write(runDir.resolve("config.json"), (resolved + "\n").getBytes(StandardCharsets.UTF_8));
             AtomicFiles.write(runDir.resolve("manifest.json"), manifest(cfg, device, task).getBytes(StandardCharsets.UTF_8));
             double peak = SystemStats.MatmulPeak.measure(device);
-            Trainer trainer = new Trainer(task, o);
             try (RunLogger log = new RunLogger(runDir, o, task.backbone(), task.flopParameters(), peak, console)) {
                 trainer.addListener(log);
                 for (Trainer.Listener l : listeners) trainer.addListener(l);

@@ -93,10 +93,19 @@ public final class Trainer {
         return p;
     }
 
+    /**
+     * The checks that need the built model (freeze strategy against its layers and parameters), so a caller can
+     * refuse a run before it writes anything; {@link #train} runs them again.
+     */
+    public Predicate<String> preflight() {
+        Predicate<String> trainable = Freeze.trainable(o.freeze, task.backbone().numLayers());
+        Freeze.requireTrainable(task.parameters().all().keySet(), trainable, o.freeze);
+        return trainable;
+    }
+
     public Result train() throws IOException {
         Parameters params = task.parameters();
-        Predicate<String> trainable = Freeze.trainable(o.freeze, task.backbone().numLayers());
-        Freeze.requireTrainable(params.all().keySet(), trainable, o.freeze);
+        Predicate<String> trainable = preflight();
 
         long total = totalSteps();
         long warmup = LrSchedule.warmupSteps(o.warmupSteps, o.warmupRatio, total);

@@ -164,4 +164,41 @@ class RunFolderTest {
         assertTrue(HfFolder.writtenByKiln(exported));
         Kiln.export(run, exported);
     }
+
+    @Test
+    void modelDependentConfigErrorsComeBeforeAnyWrite() throws IOException {
+        Path out = tmp.resolve("run");
+        String json = config(out);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Kiln.training(json).set("training.freeze=bottom:99").quiet().run());
+        assertTrue(e.getMessage().contains("bottom:99"), e.getMessage());
+        assertFalse(Files.exists(out), "nothing written");
+    }
+
+    @Test
+    void aDamagedNewestCheckpointFallsBackToTheOlderOne() throws IOException {
+        Path out = tmp.resolve("run");
+        String json = config(out);
+        Kiln.training(json).quiet().run();
+        Map<String, dev.kiln.io.HostTensor> uninterrupted = dev.kiln.io.SafeTensors.readCheckpoint(out.resolve("final"));
+        // the newest checkpoint is damaged (truncated weights): the run goes on from step-1 and ends where it ended
+        Path weights = out.resolve("checkpoints/step-2/model/model.safetensors");
+        byte[] b = Files.readAllBytes(weights);
+        Files.write(weights, java.util.Arrays.copyOf(b, b.length / 2));
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream old = System.err;
+        System.setErr(new java.io.PrintStream(err, true));
+        try {
+            Kiln.training(json).quiet().run();
+        } finally {
+            System.setErr(old);
+        }
+        assertTrue(err.toString().contains("resuming from step-1 instead"), err.toString());
+        assertTrue(Files.isDirectory(out.resolve("checkpoints/step-2.unreadable")));
+        Map<String, dev.kiln.io.HostTensor> resumed = dev.kiln.io.SafeTensors.readCheckpoint(out.resolve("final"));
+        assertEquals(uninterrupted.keySet(), resumed.keySet());
+        for (String k : uninterrupted.keySet()) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(uninterrupted.get(k).toFloats(), resumed.get(k).toFloats(), k);
+        }
+    }
 }
