@@ -80,7 +80,7 @@ public final class ConllReader {
     }
 
     public static Result readConll(Path file, Options o) throws IOException {
-        String text = TextRecords.decode(file, Files.readAllBytes(file), o.charset);
+        String text = TextRecords.decode(file, TextRecords.readFile(file), o.charset);
         List<String> lines = TextRecords.lines(text);
         List<Sentence> out = new ArrayList<>();
         List<String> tokens = new ArrayList<>();
@@ -133,7 +133,7 @@ public final class ConllReader {
     }
 
     public static Result readJsonl(Path file, Options o) throws IOException {
-        String text = TextRecords.decode(file, Files.readAllBytes(file), o.charset);
+        String text = TextRecords.decode(file, TextRecords.readFile(file), o.charset);
         List<String> lines = TextRecords.lines(text);
         List<Sentence> out = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {

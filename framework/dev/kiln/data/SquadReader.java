@@ -58,7 +58,7 @@ public final class SquadReader {
         String text;
         try {
             // strict decoding: a bad byte is reported instead of becoming U+FFFD
-            text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(Files.readAllBytes(file))).toString();
+            text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(TextRecords.readFile(file))).toString();
         } catch (CharacterCodingException e) {
             throw new DataException(file, 0, "not valid UTF-8; SQuAD files are UTF-8 JSON");
         }

@@ -108,6 +108,20 @@ public final class TextRecords {
     }
 
     /** Reads a UTF-8 file. */
+    /** The bytes of a data file; a folder or an unreadable file is an error that names the path and the reason. */
+    public static byte[] readFile(Path file) throws IOException {
+        if (Files.isDirectory(file)) throw new DataException(file + ": is a folder; give the data file inside it");
+        try {
+            return Files.readAllBytes(file);
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new DataException(file + ": permission denied (not readable by this user)");
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new DataException(file + ": no such file");
+        } catch (IOException e) {
+            throw new DataException(file + ": cannot be read (" + e.getMessage() + ")");
+        }
+    }
+
     public static List<LabelledText> read(Path file, Format format, Fields fields) throws IOException {
         return read(file, format, fields, StandardCharsets.UTF_8);
     }
@@ -115,7 +129,7 @@ public final class TextRecords {
     /** Reads a file in the given encoding (MR and TREC, for example, are Latin-1). */
     public static List<LabelledText> read(Path file, Format format, Fields fields, Charset charset) throws IOException {
         Format f = format == Format.AUTO ? detect(file) : format;
-        String s = decode(file, Files.readAllBytes(file), charset);
+        String s = decode(file, readFile(file), charset);
         return switch (f) {
             case JSONL -> readJsonl(file, s, fields);
             case CSV -> readTable(file, parseCsv(file, s), fields, true, ',');
@@ -202,7 +216,7 @@ public final class TextRecords {
      * records are not labelled text; errors name FILE:LINE as for {@link #read}.
      */
     public static List<JsonLine> readJsonLines(Path file, Charset charset) throws IOException {
-        return jsonLines(file, decode(file, Files.readAllBytes(file), charset));
+        return jsonLines(file, decode(file, readFile(file), charset));
     }
 
     private static List<JsonLine> jsonLines(Path file, String s) {
