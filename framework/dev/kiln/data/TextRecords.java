@@ -196,6 +196,7 @@ public final class TextRecords {
 
     private static List<LabelledText> readJsonl(Path file, String s, Fields fields) {
         List<LabelledText> out = new ArrayList<>();
+        JsonLine firstLabel = null; // a number among string labels would silently become a class of its own
         for (JsonLine l : jsonLines(file, s)) {
             int n = l.line();
             JsonObject o = l.object();
@@ -203,6 +204,15 @@ public final class TextRecords {
             String pair = fields.textPair() == null ? null
                     : jsonText(file, n, o, fields.textPair(), "data.text_pair_field");
             String label = jsonLabel(file, n, o, fields.label());
+            if (firstLabel == null) {
+                firstLabel = l;
+            } else {
+                JsonElement a = firstLabel.object().get(fields.label()), b = o.get(fields.label());
+                if (!kind(a).equals(kind(b))) {
+                    throw new DataException(file, n, "label " + b + " is " + kind(b) + " but line " + firstLabel.line()
+                            + "'s label " + a + " is " + kind(a) + "; write every label the same way (all strings or all numbers)");
+                }
+            }
             out.add(new LabelledText(text, pair, label, file, n));
         }
         return out;

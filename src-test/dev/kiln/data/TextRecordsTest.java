@@ -55,19 +55,26 @@ class TextRecordsTest {
         Path p = file("d.jsonl", String.join("\n",
                 "{\"text\": \"good film\", \"label\": \"pos\", \"extra\": [1, 2]}",
                 "",
-                "{\"text\": \"bad\\nfilm \\u00e9\", \"label\": 0}",
+                "{\"text\": \"bad\\nfilm \\u00e9\", \"label\": \"neg\"}",
                 "   ",
-                "{\"label\": 1.0, \"text\": \"x\"}",
-                "{\"text\": \"y\", \"label\": true}\r",
                 ""));
         List<LabelledText> r = TextRecords.read(p, Format.JSONL, Fields.DEFAULT);
-        assertEquals(4, r.size());
+        assertEquals(2, r.size());
         assertRecord(r.get(0), "good film", null, "pos", 1);
-        assertRecord(r.get(1), "bad\nfilm \u00e9", null, "0", 3);
-        assertRecord(r.get(2), "x", null, "1", 5);
-        assertRecord(r.get(3), "y", null, "true", 6);
+        assertRecord(r.get(1), "bad\nfilm \u00e9", null, "neg", 3);
         assertEquals(p, r.get(0).file());
         assertEquals(p + ":3", r.get(1).where());
+        Path numbers = file("n.jsonl", "{\"text\": \"a\", \"label\": 0}\n{\"label\": 1.0, \"text\": \"x\"}\n");
+        r = TextRecords.read(numbers, Format.JSONL, Fields.DEFAULT);
+        assertRecord(r.get(0), "a", null, "0", 1);
+        assertRecord(r.get(1), "x", null, "1", 2);
+        Path bools = file("b.jsonl", "{\"text\": \"y\", \"label\": true}\r\n");
+        assertRecord(TextRecords.read(bools, Format.JSONL, Fields.DEFAULT).get(0), "y", null, "true", 1);
+        // an integer among string labels would silently become a third class
+        Path mixed = file("m.jsonl", "{\"text\": \"a\", \"label\": \"pos\"}\n{\"text\": \"b\", \"label\": \"neg\"}\n{\"text\": \"c\", \"label\": 1}\n");
+        DataException e = assertThrows(DataException.class, () -> TextRecords.read(mixed, Format.JSONL, Fields.DEFAULT));
+        assertEquals(mixed + ":3: label 1 is a number but line 1's label \"pos\" is a string; write every label the same way"
+                + " (all strings or all numbers)", e.getMessage());
 
         Path q = file("pairs.json", "{\"premise\":\"a\",\"hypothesis\":\"b\",\"gold\":\"entailment\"}\n");
         List<LabelledText> pr = TextRecords.read(q, Format.AUTO, Fields.pair("premise", "hypothesis", "gold"));
