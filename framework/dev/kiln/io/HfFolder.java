@@ -188,6 +188,8 @@ public final class HfFolder {
             } else {
                 Files.move(tmp, abs);
             }
+        } catch (IOException e) {
+            throw named(abs, e);
         } finally {
             if (Files.exists(tmp)) deleteTree(tmp);
         }
@@ -281,6 +283,13 @@ public final class HfFolder {
                 if (i > 100) throw e;
             }
         }
+    }
+
+    /** {@code e} with {@code target} in its message when it lacks a path ("No space left on device" alone). */
+    public static IOException named(Path target, IOException e) {
+        String m = String.valueOf(e.getMessage());
+        if (e instanceof java.nio.file.FileSystemException || m.contains(target.toString())) return e;
+        return new IOException("writing " + target + ": " + m, e);
     }
 
     public static void deleteTree(Path p) throws IOException {

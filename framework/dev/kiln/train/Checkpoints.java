@@ -53,6 +53,8 @@ public final class Checkpoints {
             }
             Files.writeString(tmp.resolve(STATE_FILE), new GsonBuilder().setPrettyPrinting().create().toJson(state.toJson()));
             Files.move(tmp, target);
+        } catch (IOException e) {
+            throw HfFolder.named(target, e);
         } finally {
             if (Files.exists(tmp)) HfFolder.deleteTree(tmp);
         }

@@ -102,6 +102,7 @@ public final class Runs {
              TrainableTask task = provider.create(cfg, manager)) {
             Trainer trainer = new Trainer(task, o);
             trainer.preflight(); // model-dependent config errors (freeze) before the first write
+            requireSpace(runDir, task.parameters().count(), o);
             RunFolder.claim(runDir);
             AtomicFiles.write(runDir.resolve("config.json"), (resolved + "\n").getBytes(StandardCharsets.UTF_8));
             AtomicFiles.write(runDir.resolve("manifest.json"), manifest(cfg, device, task).getBytes(StandardCharsets.UTF_8));
@@ -118,6 +119,51 @@ public final class Runs {
                 return new Outcome(runDir, r);
             }
         }
+    }
+
+    /**
+     * Refuses a run whose checkpoints, best/ and final/ will not fit on the output filesystem: found before
+     * training, not as "No space left on device" at the first checkpoint after all of it. fp32 weights; AdamW
+     * keeps two moments per weight (an upper bound for SGD); fp16-mixed adds fp32 masters to each checkpoint.
+     */
+    static void requireSpace(Path runDir, long parameters, TrainerOptions o) throws IOException {
+        Path probe = runDir.toAbsolutePath().normalize();
+        while (probe != null && !Files.exists(probe)) probe = probe.getParent();
+        if (probe == null) return;
+        long model = parameters * 4;
+        long optimizer = parameters * 4 * (o.optimizer.equals("sgd") ? 1 : 2);
+        long masters = o.precision.equals("fp16-mixed") ? model : 0;
+        String why = spaceShortfall(Files.getFileStore(probe).getUsableSpace(), ownBytes(runDir),
+                Math.max(1, o.keepLast), model + optimizer + masters, model, o.keepBest);
+        if (why != null) throw new IllegalArgumentException("output folder " + runDir + ": " + why);
+    }
+
+    /** The refusal for {@code usable} free bytes (plus what the run's own old files free), or null when it fits. */
+    static String spaceShortfall(long usable, long reclaimable, int keepLast, long checkpoint, long model, boolean keepBest) {
+        // one more checkpoint than kept exists while the newest is written and before the oldest is rotated out
+        long need = (keepLast + 1L) * checkpoint + (keepBest ? model : 0) + model;
+        if (usable + reclaimable >= need) return null;
+        return String.format(java.util.Locale.ROOT, "the filesystem has %s free but this run needs about %s"
+                        + " (%d checkpoints of %s, %sfinal/ of %s); free space, lower checkpointing.keep_last, or choose another --output",
+                gb(usable + reclaimable), gb(need), keepLast + 1, gb(checkpoint), keepBest ? "best/ and " : "", gb(model));
+    }
+
+    private static String gb(long bytes) {
+        return bytes >= 1L << 30 ? String.format(java.util.Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30))
+                : String.format(java.util.Locale.ROOT, "%.0f MiB", bytes / (double) (1L << 20));
+    }
+
+    /** Bytes a resumed or restarted run will replace: its checkpoints, best/ and final/. */
+    private static long ownBytes(Path runDir) throws IOException {
+        long n = 0;
+        for (String sub : new String[] {"checkpoints", "best", "final"}) {
+            Path p = runDir.resolve(sub);
+            if (!Files.isDirectory(p)) continue;
+            try (java.util.stream.Stream<Path> s = Files.walk(p)) {
+                for (Path f : (Iterable<Path>) s::iterator) if (Files.isRegularFile(f)) n += Files.size(f);
+            }
+        }
+        return n;
     }
 
     static void checkPrecision(RunConfig cfg, Device device) {
