@@ -681,7 +681,7 @@ public final class Kiln {
         try {
             return JsonParser.parseString(Files.readString(p)).getAsJsonObject();
         } catch (RuntimeException e) {
-            throw new IOException(p + ": not a JSON object (" + e.getMessage() + ")");
+            throw new IOException(p + ": not a JSON object (" + dev.kiln.util.JsonErrors.oneLine(e) + ")");
         }
     }
 

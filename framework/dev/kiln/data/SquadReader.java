@@ -71,7 +71,7 @@ public final class SquadReader {
         try {
             root = JsonParser.parseString(json);
         } catch (JsonParseException e) {
-            throw new DataException(file, 0, "not valid JSON (" + e.getMessage() + ")");
+            throw new DataException(file, 0, "not valid JSON (" + dev.kiln.util.JsonErrors.oneLine(e) + ")");
         }
         if (!root.isJsonObject() || !root.getAsJsonObject().has("data") || !root.getAsJsonObject().get("data").isJsonArray()) {
             throw new DataException(file, 0, "expected SQuAD JSON: an object with a \"data\" array of articles");

@@ -40,7 +40,7 @@ public final class HfFolder {
         try {
             return JsonParser.parseString(Files.readString(cfg)).getAsJsonObject();
         } catch (RuntimeException e) {
-            throw new IOException(cfg + ": not valid JSON (" + e.getMessage() + ")");
+            throw new IOException(cfg + ": not valid JSON (" + dev.kiln.util.JsonErrors.oneLine(e) + ")");
         }
     }
 

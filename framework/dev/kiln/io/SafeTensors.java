@@ -128,7 +128,7 @@ public final class SafeTensors {
             }
             weightMap = wm.getAsJsonObject();
         } catch (JsonParseException | CharacterCodingException e) {
-            throw new IOException(index + ": not valid JSON: " + e.getMessage(), e);
+            throw new IOException(index + ": not valid JSON: " + dev.kiln.util.JsonErrors.oneLine(e), e);
         }
         // shard file -> names the index places there; TreeMap gives model-00001.. order
         Map<String, Set<String>> byShard = new TreeMap<>();

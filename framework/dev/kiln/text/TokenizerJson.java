@@ -44,7 +44,7 @@ final class TokenizerJson {
             if (!e.isJsonObject()) throw new JsonParseException("top level is not an object");
             return e.getAsJsonObject();
         } catch (JsonParseException e) {
-            throw new IOException(file + ": not valid JSON (" + e.getMessage() + "); re-download or re-save it");
+            throw new IOException(file + ": not valid JSON (" + dev.kiln.util.JsonErrors.oneLine(e) + "); re-download or re-save it");
         }
     }
 
