@@ -159,6 +159,16 @@ public final class HfFolder {
      */
     public static void writeFolder(Path dir, JsonObject config, LinkedHashMap<String, HostTensor> tensors,
                                    Path tokenizerFrom) throws IOException {
+        writeFolder(dir, config, tensors, tokenizerFrom, Map.of());
+    }
+
+    /**
+     * As {@link #writeFolder(Path, JsonObject, LinkedHashMap, Path)}, with further safetensors files
+     * (file name → tensors) written into the folder before it is renamed into place.
+     */
+    public static void writeFolder(Path dir, JsonObject config, LinkedHashMap<String, HostTensor> tensors,
+                                   Path tokenizerFrom, Map<String, LinkedHashMap<String, HostTensor>> extraTensorFiles)
+            throws IOException {
         Path abs = dir.toAbsolutePath();
         Files.createDirectories(abs.getParent());
         Path tmp = Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".tmp-");
@@ -166,6 +176,9 @@ public final class HfFolder {
             Files.writeString(tmp.resolve("config.json"),
                     new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(config) + "\n");
             SafeTensors.write(tmp.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
+            for (Map.Entry<String, LinkedHashMap<String, HostTensor>> e : extraTensorFiles.entrySet()) {
+                SafeTensors.write(tmp.resolve(e.getKey()), e.getValue(), Map.of("format", "pt"));
+            }
             if (tokenizerFrom != null) {
                 for (String f : TOKENIZER_FILES) {
                     Path src = tokenizerFrom.resolve(f);

@@ -109,7 +109,7 @@ public final class Checkpoints {
         }
         for (Path p : list()) {
             JsonObject st = JsonParser.parseString(Files.readString(p.resolve(STATE_FILE))).getAsJsonObject();
-            Map<String, HostTensor> weights = SafeTensors.readCheckpoint(p.resolve("model"));
+            Map<String, HostTensor> weights = TaskFolder.readTensors(p.resolve("model"));
             var report = task.parameters().load(weights, k -> k);
             if (!report.missing.isEmpty()) {
                 throw new IOException(p + ": checkpoint does not match the model (missing " + report.missing.get(0)
