@@ -51,6 +51,8 @@ public final class Checkpoints {
             if (updater.masters() != null) {
                 SafeTensors.write(tmp.resolve(MASTERS_FILE), updater.weights(), Map.of("kind", "fp32-master-weights"));
             }
+            Path best = runDir.resolve("best");
+            state.bestModelCheckpoint = Files.isDirectory(best) ? best.toAbsolutePath().toString() : null;
             Files.writeString(tmp.resolve(STATE_FILE), new GsonBuilder().setPrettyPrinting().create().toJson(state.toJson()));
             Files.move(tmp, target);
         } finally {

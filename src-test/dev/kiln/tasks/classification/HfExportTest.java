@@ -132,6 +132,10 @@ class HfExportTest {
                  "output": {"dir": %s}}
                 """.formatted(g.toJson(model.toString()), pooling, g.toJson(train.toString()), g.toJson(run.toString()));
         Runs.train(RunConfig.parse(json, "t.json", tmp, List.of()), System.err, true);
+        JsonObject st = com.google.gson.JsonParser.parseString(
+                Files.readString(run.resolve("checkpoints/step-3/trainer_state.json"))).getAsJsonObject();
+        assertEquals(3, st.get("global_step").getAsLong());
+        assertTrue(st.has("log_history") && st.has("kiln"), st.toString());
         return run.resolve("final");
     }
 
