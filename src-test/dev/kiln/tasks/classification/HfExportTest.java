@@ -136,6 +136,8 @@ class HfExportTest {
                 Files.readString(run.resolve("checkpoints/step-3/trainer_state.json"))).getAsJsonObject();
         assertEquals(3, st.get("global_step").getAsLong());
         assertTrue(st.has("log_history") && st.has("kiln"), st.toString());
+        String card = Files.readString(run.resolve("final/README.md"));
+        assertTrue(card.contains("\n---\n") && card.contains("library_name: kiln") && card.contains("## Recipe"), card);
         return run.resolve("final");
     }
 
