@@ -636,7 +636,10 @@ public final class Kiln {
         if (dst.equals(src.toAbsolutePath().normalize())) throw new IOException("export: " + to + " is the source folder");
         HfFolder.requireNewTarget(dst);
         LinkedHashMap<String, HostTensor> tensors = new LinkedHashMap<>(SafeTensors.readCheckpoint(src));
-        HfFolder.writeFolder(dst, HfFolder.readConfig(src), tensors, src);
+        Path headFile = src.resolve(TaskFolder.HEAD_FILE);
+        java.util.Map<String, LinkedHashMap<String, HostTensor>> extra = !Files.isRegularFile(headFile) ? java.util.Map.of()
+                : java.util.Map.of(TaskFolder.HEAD_FILE, new LinkedHashMap<>(SafeTensors.readCheckpoint(headFile)));
+        HfFolder.writeFolder(dst, HfFolder.readConfig(src), tensors, src, extra);
         Path meta = src.resolve(TaskFolder.META_FILE);
         if (Files.isRegularFile(meta)) Files.copy(meta, dst.resolve(TaskFolder.META_FILE));
         return dst;

@@ -162,6 +162,16 @@ public final class HfFolder {
      */
     public static void writeFolder(Path dir, JsonObject config, LinkedHashMap<String, HostTensor> tensors,
                                    Path tokenizerFrom) throws IOException {
+        writeFolder(dir, config, tensors, tokenizerFrom, Map.of());
+    }
+
+    /**
+     * As {@link #writeFolder(Path, JsonObject, LinkedHashMap, Path)}, with further safetensors files
+     * (file name → tensors) written into the folder before it is renamed into place.
+     */
+    public static void writeFolder(Path dir, JsonObject config, LinkedHashMap<String, HostTensor> tensors,
+                                   Path tokenizerFrom, Map<String, LinkedHashMap<String, HostTensor>> extraTensorFiles)
+            throws IOException {
         Path abs = dir.toAbsolutePath();
         requireReplaceable(abs);
         Files.createDirectories(abs.getParent());
@@ -173,6 +183,9 @@ public final class HfFolder {
             Files.writeString(tmp.resolve("config.json"),
                     new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(written) + "\n");
             SafeTensors.write(tmp.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
+            for (Map.Entry<String, LinkedHashMap<String, HostTensor>> e : extraTensorFiles.entrySet()) {
+                SafeTensors.write(tmp.resolve(e.getKey()), e.getValue(), Map.of("format", "pt"));
+            }
             if (tokenizerFrom != null) {
                 for (String f : TOKENIZER_FILES) {
                     Path src = tokenizerFrom.resolve(f);
@@ -195,9 +208,20 @@ public final class HfFolder {
         }
     }
 
-    /** Files Kiln writes in a model folder: weights, config, tokenizer, task metadata, model card. */
-    public static boolean isOwnFile(String name) {
-        return name.equals("config.json") || name.equals("kiln_task.json") || name.equals("README.md")
+    /** The first line of a model card Kiln wrote; a README.md without it is the user's. */
+    public static final String CARD_MARKER = "<!-- written by Kiln: replaced when the run writes this folder again -->";
+
+    /** Files Kiln writes in a model folder: weights, head, config, tokenizer, task metadata, its model card. */
+    public static boolean isOwnFile(Path file) {
+        String name = file.getFileName().toString();
+        if (name.equals("README.md")) {
+            try (java.io.BufferedReader r = Files.newBufferedReader(file)) {
+                return CARD_MARKER.equals(r.readLine());
+            } catch (IOException | RuntimeException e) {
+                return false;
+            }
+        }
+        return name.equals("config.json") || name.equals("kiln_task.json") || name.equals("kiln_head.safetensors")
                 || name.equals("generation_config.json") || TOKENIZER_FILES.contains(name)
                 || OWN_WEIGHTS.matcher(name).matches();
     }
@@ -218,7 +242,7 @@ public final class HfFolder {
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : (Iterable<Path>) s::iterator) {
                 String n = p.getFileName().toString();
-                if (Files.isDirectory(p) || !isOwnFile(n)) foreign.add(n);
+                if (Files.isDirectory(p) || !isOwnFile(p)) foreign.add(n);
             }
         }
         if (!foreign.isEmpty()) {
@@ -261,7 +285,7 @@ public final class HfFolder {
         boolean left = false;
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : (Iterable<Path>) s::iterator) {
-                if (!Files.isDirectory(p) && isOwnFile(p.getFileName().toString())) Files.delete(p);
+                if (!Files.isDirectory(p) && isOwnFile(p)) Files.delete(p);
                 else left = true;
             }
         }

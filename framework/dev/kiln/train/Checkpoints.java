@@ -51,6 +51,8 @@ public final class Checkpoints {
             if (updater.masters() != null) {
                 SafeTensors.write(tmp.resolve(MASTERS_FILE), updater.weights(), Map.of("kind", "fp32-master-weights"));
             }
+            Path best = runDir.resolve("best");
+            state.bestModelCheckpoint = Files.isDirectory(best) ? best.toAbsolutePath().toString() : null;
             Files.writeString(tmp.resolve(STATE_FILE), new GsonBuilder().setPrettyPrinting().create().toJson(state.toJson()));
             Files.move(tmp, target);
         } catch (IOException e) {
@@ -133,7 +135,7 @@ public final class Checkpoints {
 
     private static Restored restore(Path p, TrainableTask task, Updater updater) throws IOException {
         JsonObject st = JsonParser.parseString(Files.readString(p.resolve(STATE_FILE))).getAsJsonObject();
-        Map<String, HostTensor> weights = SafeTensors.readCheckpoint(p.resolve("model"));
+        Map<String, HostTensor> weights = TaskFolder.readTensors(p.resolve("model"));
         var report = task.parameters().load(weights, k -> k);
         if (!report.missing.isEmpty()) {
             throw new IOException("it does not match the model (missing " + report.missing.get(0) + ")");

@@ -124,11 +124,18 @@ public final class Trainer {
             Checkpoints.Restored r = ckpt.restoreLatest(task, updater);
             if (r != null) state = r.state();
         }
+        state.maxSteps = total;
+        state.stepsPerEpoch = stepsPerEpoch();
+        state.trainBatchSize = o.batchSize * o.gradientAccumulationSteps;
+        state.loggingSteps = o.logEverySteps;
+        state.evalSteps = o.evalEverySteps;
+        state.saveSteps = o.checkpointEverySteps;
         Result result = new Result();
         result.bestEval = state.bestMetrics;
         result.bestStep = state.bestStep;
         String bestMetric = o.checkpointMetric != null ? o.checkpointMetric
                 : o.earlyStoppingMetric != null ? o.earlyStoppingMetric : task.mainMetric();
+        state.bestMetricName = bestMetric;
         for (Listener l : listeners) l.onStart(total, state.step);
 
         long spe = stepsPerEpoch();
@@ -195,6 +202,7 @@ public final class Trainer {
             } else {
                 result.finalLoss = loss;
             }
+            state.logTrain(applied ? loss : Double.NaN, lr, gradNorm);
             StepStats stats = new StepStats(loss, lr, gradNorm, tokens, secs, to - from);
             for (Listener l : listeners) l.onStep(state.step, epoch, stats);
 
@@ -205,6 +213,7 @@ public final class Trainer {
             if (evalNow) {
                 Map<String, Double> metrics = task.evaluate(params.manager());
                 result.lastEval = metrics;
+                if (!metrics.isEmpty()) state.logEval(metrics);
                 for (Listener l : listeners) l.onEval(state.step, epoch, metrics);
                 Double v = metrics.get(bestMetric);
                 if (v != null) {
@@ -269,7 +278,12 @@ public final class Trainer {
                 + metrics.keySet() + ")");
     }
 
-    /** Counters a checkpoint carries besides tensors. */
+    /**
+     * What a checkpoint carries besides tensors, written as HF's {@code trainer_state.json}: HF's fields
+     * ({@code global_step}, {@code epoch}, {@code best_metric}, {@code best_model_checkpoint}, {@code log_history},
+     * {@code max_steps}, ...) for tools that read HF checkpoints, and Kiln's exact-resume counters under the
+     * separate key {@code "kiln"}. {@link #fromJson} also reads the earlier Kiln-only format (counters at top level).
+     */
     public static final class TrainerState {
         public long step;
         public Double bestValue;
@@ -278,24 +292,91 @@ public final class Trainer {
         /** Best value of the early-stopping metric; evalsWithoutImprovement counts evals since it last improved. */
         public Double stopBestValue;
         public int evalsWithoutImprovement;
+        /** HF log_history: a train entry per log window (mean loss, last lr and grad norm), an eval_* entry per eval. */
+        public final List<JsonObject> logHistory = new ArrayList<>();
+        /** The open log window (resumed exactly, so windows do not depend on where a run was interrupted). */
+        double windowLoss;
+        int windowSteps;
+        /** Run facts for HF's fields (not needed to resume). */
+        long maxSteps, stepsPerEpoch = 1, saveSteps, evalSteps;
+        int trainBatchSize, loggingSteps;
+        String bestMetricName;
+        /** Absolute path of best/ when it exists; set by {@link Checkpoints}. */
+        String bestModelCheckpoint;
+
+        double epoch() {
+            return Math.round((double) step / Math.max(1, stepsPerEpoch) * 1e4) / 1e4;
+        }
+
+        void logTrain(double loss, float lr, double gradNorm) {
+            if (Double.isFinite(loss)) {
+                windowLoss += loss;
+                windowSteps++;
+            }
+            if (loggingSteps > 0 && step % loggingSteps == 0 && windowSteps > 0) {
+                JsonObject e = new JsonObject();
+                e.addProperty("epoch", epoch());
+                if (Double.isFinite(gradNorm)) e.addProperty("grad_norm", gradNorm);
+                e.addProperty("learning_rate", lr);
+                e.addProperty("loss", Math.round(windowLoss / windowSteps * 1e6) / 1e6);
+                e.addProperty("step", step);
+                logHistory.add(e);
+                windowLoss = 0;
+                windowSteps = 0;
+            }
+        }
+
+        void logEval(Map<String, Double> metrics) {
+            JsonObject e = new JsonObject();
+            e.addProperty("epoch", epoch());
+            metrics.forEach((k, v) -> e.addProperty("eval_" + k, v));
+            e.addProperty("step", step);
+            logHistory.add(e);
+        }
 
         public JsonObject toJson() {
             JsonObject o = new JsonObject();
-            o.addProperty("step", step);
-            if (bestValue != null) o.addProperty("best_value", bestValue);
-            o.addProperty("best_step", bestStep);
+            o.add("best_global_step", bestStep >= 0 ? new com.google.gson.JsonPrimitive(bestStep) : com.google.gson.JsonNull.INSTANCE);
+            o.add("best_metric", bestValue != null ? new com.google.gson.JsonPrimitive(bestValue) : com.google.gson.JsonNull.INSTANCE);
+            o.add("best_model_checkpoint", bestModelCheckpoint != null
+                    ? new com.google.gson.JsonPrimitive(bestModelCheckpoint) : com.google.gson.JsonNull.INSTANCE);
+            o.addProperty("epoch", epoch());
+            o.addProperty("eval_steps", evalSteps);
+            o.addProperty("global_step", step);
+            o.addProperty("is_hyper_param_search", false);
+            o.addProperty("is_local_process_zero", true);
+            o.addProperty("is_world_process_zero", true);
+            com.google.gson.JsonArray h = new com.google.gson.JsonArray();
+            logHistory.forEach(h::add);
+            o.add("log_history", h);
+            o.addProperty("logging_steps", loggingSteps);
+            o.addProperty("max_steps", maxSteps);
+            o.addProperty("num_train_epochs", (maxSteps + stepsPerEpoch - 1) / Math.max(1, stepsPerEpoch));
+            o.addProperty("save_steps", saveSteps);
+            o.addProperty("train_batch_size", trainBatchSize);
+            JsonObject k = new JsonObject();
+            k.addProperty("format", 2);
+            k.addProperty("step", step);
+            if (bestValue != null) k.addProperty("best_value", bestValue);
+            if (bestMetricName != null) k.addProperty("best_metric_name", bestMetricName);
+            k.addProperty("best_step", bestStep);
             if (bestMetrics != null) {
                 JsonObject m = new JsonObject();
                 bestMetrics.forEach(m::addProperty);
-                o.add("best_metrics", m);
+                k.add("best_metrics", m);
             }
-            if (stopBestValue != null) o.addProperty("early_stopping_best_value", stopBestValue);
-            o.addProperty("evals_without_improvement", evalsWithoutImprovement);
+            if (stopBestValue != null) k.addProperty("early_stopping_best_value", stopBestValue);
+            k.addProperty("evals_without_improvement", evalsWithoutImprovement);
+            k.addProperty("log_window_loss", windowLoss);
+            k.addProperty("log_window_steps", windowSteps);
+            o.add("kiln", k);
             return o;
         }
 
-        public static TrainerState fromJson(JsonObject o) {
+        /** Reads this format (Kiln's counters under "kiln") and the earlier one (the same counters at top level). */
+        public static TrainerState fromJson(JsonObject json) {
             TrainerState s = new TrainerState();
+            JsonObject o = json.has("kiln") ? json.getAsJsonObject("kiln") : json;
             s.step = o.get("step").getAsLong();
             if (o.has("best_value")) s.bestValue = o.get("best_value").getAsDouble();
             s.bestStep = o.get("best_step").getAsLong();
@@ -305,6 +386,9 @@ public final class Trainer {
             }
             if (o.has("early_stopping_best_value")) s.stopBestValue = o.get("early_stopping_best_value").getAsDouble();
             s.evalsWithoutImprovement = o.get("evals_without_improvement").getAsInt();
+            if (o.has("log_window_loss")) s.windowLoss = o.get("log_window_loss").getAsDouble();
+            if (o.has("log_window_steps")) s.windowSteps = o.get("log_window_steps").getAsInt();
+            if (json.has("log_history")) json.getAsJsonArray("log_history").forEach(e -> s.logHistory.add(e.getAsJsonObject()));
             return s;
         }
     }

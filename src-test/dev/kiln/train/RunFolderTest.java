@@ -139,6 +139,18 @@ class RunFolderTest {
     }
 
     @Test
+    void aModelCardIsKilnsOnlyWithItsMarker() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("final"));
+        Files.writeString(dir.resolve("config.json"), "{}");
+        Files.writeString(dir.resolve("kiln_head.safetensors"), "x");
+        Files.writeString(dir.resolve("README.md"), HfFolder.CARD_MARKER + "\n---\n");
+        HfFolder.requireReplaceable(dir);
+        Files.writeString(dir.resolve("README.md"), "# my notes on this model\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HfFolder.requireReplaceable(dir));
+        assertTrue(e.getMessage().contains("holds files Kiln did not write (README.md)"), e.getMessage());
+    }
+
+    @Test
     void runsFromBeforeTheMarkerAreStillRuns() throws IOException {
         Path old = Files.createDirectories(tmp.resolve("old-run"));
         Files.writeString(old.resolve("config.json"), "{}");
