@@ -250,6 +250,15 @@ class StrictLoadingTest {
             assertTrue(pe.getMessage().contains("lacks 1 tensor the model needs: cls.predictions.transform.dense.weight"),
                     pe.getMessage());
         }
+        // a classification run from MiniLM (a base checkpoint: the classifier head is new by design) starts and steps
+        List<String> lines = new java.util.ArrayList<>();
+        for (int i = 0; i < 8; i++) lines.add("{\"text\": \"item " + i + "\", \"label\": \"" + (i % 2) + "\"}");
+        Path train = Files.write(tmp.resolve("train.jsonl"), lines);
+        Path cfg = Files.writeString(tmp.resolve("cls.json"), "{\"model\": {\"name\": \"" + miniLm + "\", \"device\": \"cpu\"},"
+                + "\"task\": {\"type\": \"classification\"}, \"data\": {\"train\": \"" + train + "\", \"max_length\": 8},"
+                + "\"training\": {\"batch_size\": 4}, \"output\": {\"dir\": \"" + tmp.resolve("run") + "\"}}");
+        String dry = stderrOf(() -> assertTrue(dev.kiln.Kiln.training(cfg).dryRun().parameters() > 0));
+        assertFalse(dry.contains("note:"), dry);
         // the GPT-2 fixture as a fine-tuning backbone
         try (NDManager m = NDManager.newBaseManager()) {
             String err = stderrOf(() -> HfFolder.loadBackbone(TestSupport.shared("fixtures/gpt2-tiny"), m, null));
