@@ -150,6 +150,7 @@ public final class Gpt2Model implements Backbone {
         final long embd;
         final float attnDrop;
         final float residDrop;
+        final Gpt2Config config;
 
         Attention(Parameters params, String prefix, Gpt2Config c) {
             super(params, prefix);
@@ -159,6 +160,7 @@ public final class Gpt2Model implements Backbone {
             embd = c.nEmbd;
             attnDrop = c.attnPdrop;
             residDrop = c.residPdrop;
+            config = c;
         }
 
         NDArray forward(NDArray x, NDArray mask, KvCache cache, int layer, boolean training) {
@@ -171,7 +173,7 @@ public final class Gpt2Model implements Backbone {
                 k = kv[0];
                 v = kv[1];
             }
-            NDArray a = Functional.mergeHeads(Functional.attention(q, k, v, mask, attnDrop, training));
+            NDArray a = Functional.mergeHeads(Functional.attention(q, k, v, mask, config.attentionScale(layer), attnDrop, training));
             return Functional.dropout(cProj.forward(a), residDrop, training);
         }
     }

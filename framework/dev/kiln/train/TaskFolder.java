@@ -181,7 +181,7 @@ public final class TaskFolder {
         JsonObject meta = requireTask(dir, taskType);
         NDManager manager = NDManager.newBaseManager(Devices.parse(device));
         try {
-            Backbone b = HfFolder.loadBackbone(dir, manager, 0f);
+            Backbone b = HfFolder.loadBackbone(dir, manager, 0f, HfFolder.Strictness.TASK_FOLDER);
             return new Opened(dir, meta, manager, b, Tokenizer.load(dir));
         } catch (IOException | RuntimeException e) {
             manager.close();
