@@ -133,6 +133,10 @@ public final class Trainer {
         Result result = new Result();
         result.bestEval = state.bestMetrics;
         result.bestStep = state.bestStep;
+        // a resumed run reports the whole run: its last evaluation and time so far come from the checkpoint
+        if (state.lastEval != null) result.lastEval = state.lastEval;
+        final double priorSeconds = state.trainSeconds;
+        final long priorTokens = state.tokensSeen;
         String bestMetric = o.checkpointMetric != null ? o.checkpointMetric
                 : o.earlyStoppingMetric != null ? o.earlyStoppingMetric : task.mainMetric();
         state.bestMetricName = bestMetric;
@@ -213,6 +217,7 @@ public final class Trainer {
             if (evalNow) {
                 Map<String, Double> metrics = task.evaluate(params.manager());
                 result.lastEval = metrics;
+                state.lastEval = metrics;
                 if (!metrics.isEmpty()) state.logEval(metrics);
                 for (Listener l : listeners) l.onEval(state.step, epoch, metrics);
                 Double v = metrics.get(bestMetric);
@@ -250,13 +255,15 @@ public final class Trainer {
                     ? state.step % o.checkpointEverySteps == 0
                     : evalNow || epochEnd);
             if (ckptNow || (ckpt != null && (stop || state.step == total))) {
+                state.trainSeconds = priorSeconds + (System.nanoTime() - t0) / 1e9;
+                state.tokensSeen = priorTokens + tokensSeen;
                 ckpt.save(state.step, task, updater, state);
             }
             if (stop) break;
         }
         result.steps = state.step;
-        result.trainSeconds = (System.nanoTime() - t0) / 1e9;
-        result.tokensPerSecond = tokensSeen / Math.max(1e-9, result.trainSeconds);
+        result.trainSeconds = priorSeconds + (System.nanoTime() - t0) / 1e9;
+        result.tokensPerSecond = (priorTokens + tokensSeen) / Math.max(1e-9, result.trainSeconds);
         result.bestEval = state.bestMetrics;
         result.bestStep = state.bestStep;
         for (Listener l : listeners) l.onEnd(result);
@@ -301,6 +308,10 @@ public final class Trainer {
         long maxSteps, stepsPerEpoch = 1, saveSteps, evalSteps;
         int trainBatchSize, loggingSteps;
         String bestMetricName;
+        /** The whole run so far (all sessions), so summary.json after a resume covers the run, not the last session. */
+        double trainSeconds;
+        long tokensSeen;
+        Map<String, Double> lastEval;
         /** Absolute path of best/ when it exists; set by {@link Checkpoints}. */
         String bestModelCheckpoint;
 
@@ -369,6 +380,13 @@ public final class Trainer {
             k.addProperty("evals_without_improvement", evalsWithoutImprovement);
             k.addProperty("log_window_loss", windowLoss);
             k.addProperty("log_window_steps", windowSteps);
+            k.addProperty("train_seconds", trainSeconds);
+            k.addProperty("tokens_seen", tokensSeen);
+            if (lastEval != null) {
+                JsonObject m = new JsonObject();
+                lastEval.forEach(m::addProperty);
+                k.add("last_eval", m);
+            }
             o.add("kiln", k);
             return o;
         }
@@ -388,6 +406,12 @@ public final class Trainer {
             s.evalsWithoutImprovement = o.get("evals_without_improvement").getAsInt();
             if (o.has("log_window_loss")) s.windowLoss = o.get("log_window_loss").getAsDouble();
             if (o.has("log_window_steps")) s.windowSteps = o.get("log_window_steps").getAsInt();
+            if (o.has("train_seconds")) s.trainSeconds = o.get("train_seconds").getAsDouble();
+            if (o.has("tokens_seen")) s.tokensSeen = o.get("tokens_seen").getAsLong();
+            if (o.has("last_eval")) {
+                s.lastEval = new LinkedHashMap<>();
+                for (var e : o.getAsJsonObject("last_eval").entrySet()) s.lastEval.put(e.getKey(), e.getValue().getAsDouble());
+            }
             if (json.has("log_history")) json.getAsJsonArray("log_history").forEach(e -> s.logHistory.add(e.getAsJsonObject()));
             return s;
         }

@@ -213,4 +213,24 @@ class RunFolderTest {
             org.junit.jupiter.api.Assertions.assertArrayEquals(uninterrupted.get(k).toFloats(), resumed.get(k).toFloats(), k);
         }
     }
+
+    @Test
+    void aRunKilledWhileFinalWasWrittenResumesToTheWholeRunsSummary() throws IOException {
+        Path out = tmp.resolve("run");
+        String json = config(out);
+        Kiln.training(json).quiet().run();
+        com.google.gson.JsonObject first = com.google.gson.JsonParser.parseString(Files.readString(out.resolve("summary.json"))).getAsJsonObject();
+        // as a kill while final/ was written leaves it: no final/, no summary, a temporary folder
+        HfFolder.deleteTree(out.resolve("final"));
+        Files.delete(out.resolve("summary.json"));
+        Files.createDirectories(out.resolve(".final.tmp-k1ll3d"));
+        Kiln.training(json).quiet().run();
+        com.google.gson.JsonObject again = com.google.gson.JsonParser.parseString(Files.readString(out.resolve("summary.json"))).getAsJsonObject();
+        assertFalse(Files.exists(out.resolve(".final.tmp-k1ll3d")));
+        assertTrue(Files.isRegularFile(out.resolve("final/model.safetensors")));
+        assertEquals(first.get("final_eval"), again.get("final_eval"));
+        assertFalse(again.getAsJsonObject("final_eval").entrySet().isEmpty());
+        // the time of the session that did the training, not of the one that only wrote final/
+        assertTrue(again.get("train_seconds").getAsDouble() >= 0.5 * first.get("train_seconds").getAsDouble(), again.toString());
+    }
 }
