@@ -36,9 +36,9 @@ public final class Checkpoints {
         this.keepLast = Math.max(1, keepLast);
     }
 
-    public record Restored(Path dir, Trainer.TrainerState state) {}
+    public record Restored(Path dir, TrainerState state) {}
 
-    public void save(long step, TrainableTask task, Updater updater, Trainer.TrainerState state)
+    public void save(long step, TrainableTask task, Updater updater, TrainerState state)
             throws IOException {
         Files.createDirectories(dir);
         Path target = dir.resolve("step-" + step);
@@ -142,6 +142,6 @@ public final class Checkpoints {
         }
         updater.loadState(SafeTensors.readCheckpoint(p.resolve(OPTIMIZER_FILE)));
         if (updater.masters() != null) updater.masters().load(SafeTensors.readCheckpoint(p.resolve(MASTERS_FILE)));
-        return new Restored(p, Trainer.TrainerState.fromJson(st));
+        return new Restored(p, TrainerState.fromJson(st));
     }
 }

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TrainerStateTest {
     @Test
     void writesHfFieldsAndKilnCountersSeparately() {
-        Trainer.TrainerState s = new Trainer.TrainerState();
+        TrainerState s = new TrainerState();
         s.maxSteps = 10;
         s.stepsPerEpoch = 4;
         s.loggingSteps = 2;
@@ -41,7 +41,7 @@ class TrainerStateTest {
         assertTrue(o.getAsJsonObject("kiln").has("evals_without_improvement"));
 
         // round trip: resume continues the open log window (step 3) exactly
-        Trainer.TrainerState r = Trainer.TrainerState.fromJson(JsonParser.parseString(o.toString()).getAsJsonObject());
+        TrainerState r = TrainerState.fromJson(JsonParser.parseString(o.toString()).getAsJsonObject());
         assertEquals(3, r.step);
         assertEquals(3, r.bestStep);
         assertEquals(1, r.evalsWithoutImprovement);
@@ -57,7 +57,7 @@ class TrainerStateTest {
         JsonObject old = JsonParser.parseString("{\"step\": 40, \"best_value\": 0.9, \"best_step\": 20,"
                 + " \"best_metrics\": {\"accuracy\": 0.9}, \"early_stopping_best_value\": 0.9, \"evals_without_improvement\": 2}")
                 .getAsJsonObject();
-        Trainer.TrainerState s = Trainer.TrainerState.fromJson(old);
+        TrainerState s = TrainerState.fromJson(old);
         assertEquals(40, s.step);
         assertEquals(0.9, s.bestValue);
         assertEquals(20, s.bestStep);
