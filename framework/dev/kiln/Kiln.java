@@ -10,7 +10,7 @@ import dev.kiln.generate.Generator;
 import dev.kiln.inference.FillMask;
 import dev.kiln.inference.SentenceEncoder;
 import dev.kiln.io.HfFolder;
-import dev.kiln.io.HostTensor;
+import dev.kiln.nn.HostTensor;
 import dev.kiln.io.ModelZoo;
 import dev.kiln.io.SafeTensors;
 import dev.kiln.log.LossPlot;

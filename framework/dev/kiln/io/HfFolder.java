@@ -7,6 +7,7 @@ import dev.kiln.models.BertConfig;
 import dev.kiln.models.BertModel;
 import dev.kiln.models.Gpt2Config;
 import dev.kiln.models.Gpt2Model;
+import dev.kiln.nn.HostTensor;
 import dev.kiln.nn.Parameters;
 
 import java.io.IOException;

@@ -10,6 +10,7 @@ import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
 import com.google.gson.stream.MalformedJsonException;
+import dev.kiln.nn.HostTensor;
 import dev.kiln.util.AtomicFiles;
 
 import java.io.EOFException;

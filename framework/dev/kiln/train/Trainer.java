@@ -98,7 +98,7 @@ public final class Trainer {
      * refuse a run before it writes anything; {@link #train} runs them again.
      */
     public Predicate<String> preflight() {
-        Predicate<String> trainable = Freeze.trainable(o.freeze, task.backbone().numLayers());
+        Predicate<String> trainable = Freeze.trainable(o.freeze, task.backbone());
         Freeze.requireTrainable(task.parameters().all().keySet(), trainable, o.freeze);
         return trainable;
     }
@@ -106,13 +106,16 @@ public final class Trainer {
     public Result train() throws IOException {
         Parameters params = task.parameters();
         Predicate<String> trainable = preflight();
+        // nanoGPT's rule, read off the tree: matrices decay; biases, norms and other vectors do not
+        java.util.Set<String> decay = new java.util.HashSet<>(task.backbone().root().decayGroups().decay());
+        Predicate<String> noDecay = name -> !decay.contains(name);
 
         long total = totalSteps();
         long warmup = LrSchedule.warmupSteps(o.warmupSteps, o.warmupRatio, total);
         LrSchedule schedule = LrSchedule.of(o.schedule, o.lr, warmup, total);
         Optimizer opt = o.optimizer.equals("sgd")
-                ? new Sgd(o.momentum, o.nesterov, o.weightDecay)
-                : new AdamW(o.beta1, o.beta2, o.eps, o.weightDecay, AdamW::defaultNoDecay);
+                ? new Sgd(o.momentum, 0, o.nesterov, o.weightDecay, noDecay)
+                : new AdamW(o.beta1, o.beta2, o.eps, o.weightDecay, noDecay);
         boolean mixed = o.precision.equals("fp16-mixed");
         Updater updater = mixed
                 ? Updater.fp16Mixed(params, trainable, opt, schedule, o.maxGradNorm,

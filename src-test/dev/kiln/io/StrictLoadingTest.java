@@ -1,5 +1,6 @@
 package dev.kiln.io;
 
+import dev.kiln.nn.HostTensor;
 import ai.djl.ndarray.NDManager;
 import dev.kiln.TestSupport;
 import dev.kiln.TinyModels;

@@ -192,7 +192,7 @@ class RunFolderTest {
         Path out = tmp.resolve("run");
         String json = config(out);
         Kiln.training(json).quiet().run();
-        Map<String, dev.kiln.io.HostTensor> uninterrupted = dev.kiln.io.SafeTensors.readCheckpoint(out.resolve("final"));
+        Map<String, dev.kiln.nn.HostTensor> uninterrupted = dev.kiln.io.SafeTensors.readCheckpoint(out.resolve("final"));
         // the newest checkpoint is damaged (truncated weights): the run goes on from step-1 and ends where it ended
         Path weights = out.resolve("checkpoints/step-2/model/model.safetensors");
         byte[] b = Files.readAllBytes(weights);
@@ -207,7 +207,7 @@ class RunFolderTest {
         }
         assertTrue(err.toString().contains("resuming from step-1 instead"), err.toString());
         assertTrue(Files.isDirectory(out.resolve("checkpoints/step-2.unreadable")));
-        Map<String, dev.kiln.io.HostTensor> resumed = dev.kiln.io.SafeTensors.readCheckpoint(out.resolve("final"));
+        Map<String, dev.kiln.nn.HostTensor> resumed = dev.kiln.io.SafeTensors.readCheckpoint(out.resolve("final"));
         assertEquals(uninterrupted.keySet(), resumed.keySet());
         for (String k : uninterrupted.keySet()) {
             org.junit.jupiter.api.Assertions.assertArrayEquals(uninterrupted.get(k).toFloats(), resumed.get(k).toFloats(), k);

@@ -95,13 +95,7 @@ public final class ClassificationTask implements TrainableTask {
     /** Every parameter but the embedding tables: a classifier only looks them up (no vocabulary projection). */
     @Override
     public long flopParameters() {
-        long n = 0;
-        for (Map.Entry<String, NDArray> e : backbone.params().all().entrySet()) {
-            String k = e.getKey();
-            boolean table = k.endsWith("_embeddings.weight") || k.endsWith(".wte.weight") || k.endsWith(".wpe.weight");
-            if (!table) n += e.getValue().size();
-        }
-        return n;
+        return backbone.root().matmulParameterCount();
     }
     @Override public String mainMetric() { return "accuracy"; }
     @Override public boolean higherIsBetter(String metric) { return !metric.equals("loss"); }
