@@ -136,6 +136,11 @@ class RunFolderTest {
         for (String sub : new String[] {"checkpoints/step-2", "best", "final", "checkpoints/step-2/model"}) {
             assertEquals(expected, PosixFilePermissions.toString(Files.getPosixFilePermissions(out.resolve(sub))), sub);
         }
+        // files written through a temp file and a rename get the umask too, not owner-only or a fixed mode
+        String file = PosixFilePermissions.toString(Files.getPosixFilePermissions(Files.createFile(tmp.resolve("ref.txt"))));
+        for (String f : new String[] {"config.json", "manifest.json", "summary.json", "final/kiln_task.json"}) {
+            assertEquals(file, PosixFilePermissions.toString(Files.getPosixFilePermissions(out.resolve(f))), f);
+        }
     }
 
     @Test
