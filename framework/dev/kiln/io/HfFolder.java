@@ -3,10 +3,10 @@ package dev.kiln.io;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.kiln.models.BertConfig;
-import dev.kiln.models.BertModel;
-import dev.kiln.models.Gpt2Config;
-import dev.kiln.models.Gpt2Model;
+import dev.kiln.models.bert.BertConfig;
+import dev.kiln.models.bert.BertModel;
+import dev.kiln.models.gpt2.Gpt2Config;
+import dev.kiln.models.gpt2.Gpt2Model;
 import dev.kiln.nn.HostTensor;
 import dev.kiln.nn.Parameters;
 

@@ -8,7 +8,7 @@ import dev.kiln.config.RunConfig;
 import dev.kiln.data.ArticleSummary;
 import dev.kiln.io.HfFolder;
 import dev.kiln.io.ModelZoo;
-import dev.kiln.models.BertModel;
+import dev.kiln.models.bert.BertModel;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.PredictLines;
 import dev.kiln.train.TaskFolder;

@@ -3,7 +3,7 @@ package dev.kiln.tasks.summarization;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.kiln.io.HfFolder;
-import dev.kiln.models.BertModel;
+import dev.kiln.models.bert.BertModel;
 import dev.kiln.text.SentenceSplitter;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;

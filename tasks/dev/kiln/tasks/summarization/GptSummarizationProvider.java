@@ -8,7 +8,7 @@ import dev.kiln.data.ArticleSummary;
 import dev.kiln.io.HfFolder;
 import dev.kiln.io.ModelZoo;
 import dev.kiln.models.Backbone;
-import dev.kiln.models.Gpt2Model;
+import dev.kiln.models.gpt2.Gpt2Model;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.PredictLines;
 import dev.kiln.train.TaskFolder;

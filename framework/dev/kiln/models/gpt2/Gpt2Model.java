@@ -1,5 +1,6 @@
-package dev.kiln.models;
+package dev.kiln.models.gpt2;
 
+import dev.kiln.models.Backbone;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;

@@ -1,5 +1,6 @@
-package dev.kiln.models;
+package dev.kiln.models.bert;
 
+import dev.kiln.models.Backbone;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
