@@ -275,7 +275,7 @@ public final class BertModel extends Module implements Backbone {
         }
     }
 
-    @Override public String modelType() { return "bert"; }
+    @Override public dev.kiln.models.Architecture architecture() { return BertArchitecture.INSTANCE; }
     @Override public Parameters params() { return params; }
     @Override public Module root() { return this; }
     @Override public Module body() { return bert; }

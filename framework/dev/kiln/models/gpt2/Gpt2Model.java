@@ -227,7 +227,7 @@ public final class Gpt2Model extends Module implements Backbone {
         }
     }
 
-    @Override public String modelType() { return "gpt2"; }
+    @Override public dev.kiln.models.Architecture architecture() { return Gpt2Architecture.INSTANCE; }
     @Override public Parameters params() { return params; }
     @Override public Module root() { return this; }
     @Override public Module body() { return transformer; }
