@@ -3,6 +3,7 @@ package dev.kiln.tasks.pretraining;
 import dev.kiln.models.gpt2.Gpt2Architecture;
 import dev.kiln.models.bert.BertArchitecture;
 import dev.kiln.models.Architecture;
+import dev.kiln.models.Architectures;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonElement;
@@ -206,7 +207,7 @@ final class PretrainSetup implements AutoCloseable {
                 throw cfg.error("model.config." + k, "is not a " + arch.displayName() + " config.json field"
                         + Suggest.didYouMean(Suggest.similar(k, keys)));
             }
-            if (k.equals("model_type") && !e.getValue().getAsString().equals(arch.modelType())) {
+            if (k.equals("model_type") && !arch.getClass().isInstance(Architectures.all().get(e.getValue().getAsString()))) {
                 throw cfg.error("model.config.model_type", "is \"" + e.getValue().getAsString() + "\" but task " + cfg.task.type
                         + " builds a " + arch.modelType() + " model");
             }
