@@ -3,9 +3,9 @@ package dev.kiln;
 import ai.djl.ndarray.NDManager;
 import dev.kiln.io.HfFolder;
 import dev.kiln.io.ModelZoo;
-import dev.kiln.models.BertConfig;
-import dev.kiln.models.BertModel;
-import dev.kiln.models.Gpt2Config;
+import dev.kiln.models.bert.BertConfig;
+import dev.kiln.models.bert.BertModel;
+import dev.kiln.models.gpt2.Gpt2Config;
 import dev.kiln.nn.Parameters;
 import org.junit.jupiter.api.Assumptions;
 
@@ -51,13 +51,13 @@ public final class TinyModels {
 
     /** As {@link #gpt2(Path, int, int, long)} with {@code positions} positions. */
     public static Path gpt2(Path dir, int layers, int embd, int positions, long seed) throws IOException {
-        Path npm = dev.kiln.io.Gpt2Init.tokenizerDir();
+        Path npm = dev.kiln.models.gpt2.Gpt2Init.tokenizerDir();
         Assumptions.assumeTrue(java.nio.file.Files.isDirectory(npm), "skipped: " + npm + " absent; run scripts/fetch-assets");
         Gpt2Config c = new Gpt2Config();
         c.nLayer = layers;
         c.nEmbd = embd;
         c.nHead = 4;
         c.nPositions = positions;
-        return dev.kiln.io.Gpt2Init.write(dir, c, seed);
+        return dev.kiln.models.gpt2.Gpt2Init.write(dir, c, seed);
     }
 }

@@ -8,8 +8,8 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.kiln.io.HfFolder;
 import dev.kiln.io.ModelZoo;
-import dev.kiln.models.BertModel;
-import dev.kiln.models.Gpt2Model;
+import dev.kiln.models.bert.BertModel;
+import dev.kiln.models.gpt2.Gpt2Model;
 import dev.kiln.inference.FillMask;
 import dev.kiln.inference.LmScorer;
 import dev.kiln.inference.SentenceEncoder;
@@ -337,7 +337,7 @@ public final class Kiln {
     }
 
     static int initGpt2(Args a, PrintStream out) throws IOException {
-        dev.kiln.models.Gpt2Config c = new dev.kiln.models.Gpt2Config();
+        dev.kiln.models.gpt2.Gpt2Config c = new dev.kiln.models.gpt2.Gpt2Config();
         c.nLayer = a.intOption("--n-layer", 4);
         c.nEmbd = a.intOption("--n-embd", 256);
         c.nHead = a.intOption("--n-head", 4);
@@ -349,7 +349,7 @@ public final class Kiln {
         if (c.nLayer < 1 || c.nEmbd < 1 || c.nHead < 1 || c.nPositions < 1) {
             throw new UsageException("init-gpt2: --n-layer, --n-embd, --n-head and --n-positions must be at least 1");
         }
-        out.println(dev.kiln.io.Gpt2Init.write(Paths.get(dir), c, seed).toAbsolutePath());
+        out.println(dev.kiln.models.gpt2.Gpt2Init.write(Paths.get(dir), c, seed).toAbsolutePath());
         return 0;
     }
 

@@ -3,7 +3,7 @@ package dev.kiln.generate;
 import ai.djl.ndarray.NDManager;
 import dev.kiln.io.HfFolder;
 import dev.kiln.io.ModelZoo;
-import dev.kiln.models.Gpt2Model;
+import dev.kiln.models.gpt2.Gpt2Model;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.util.Devices;
 

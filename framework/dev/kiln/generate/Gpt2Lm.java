@@ -3,7 +3,7 @@ package dev.kiln.generate;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import dev.kiln.models.Gpt2Model;
+import dev.kiln.models.gpt2.Gpt2Model;
 
 /**
  * {@link CausalLm} over {@link Gpt2Model}. With the KV cache each step feeds one token per row;

@@ -3,7 +3,7 @@ package dev.kiln.inference;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import dev.kiln.models.BertModel;
+import dev.kiln.models.bert.BertModel;
 import dev.kiln.text.Encoding;
 import dev.kiln.text.Tokenizer;
 

@@ -2,7 +2,7 @@ package dev.kiln.inference;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.kiln.models.Gpt2Model;
+import dev.kiln.models.gpt2.Gpt2Model;
 
 /** Per-token log-probabilities of a sequence under a causal LM. */
 public final class LmScorer {

@@ -2,7 +2,7 @@ package dev.kiln.inference;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.kiln.models.BertModel;
+import dev.kiln.models.bert.BertModel;
 import dev.kiln.nn.Pooling;
 import dev.kiln.text.Batch;
 import dev.kiln.text.Tokenizer;

@@ -3,10 +3,12 @@ package dev.kiln.io;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.kiln.models.BertConfig;
-import dev.kiln.models.BertModel;
-import dev.kiln.models.Gpt2Config;
-import dev.kiln.models.Gpt2Model;
+import dev.kiln.models.Architectures;
+import dev.kiln.models.Backbone;
+import dev.kiln.models.bert.BertArchitecture;
+import dev.kiln.models.bert.BertModel;
+import dev.kiln.models.gpt2.Gpt2Architecture;
+import dev.kiln.models.gpt2.Gpt2Model;
 import dev.kiln.nn.HostTensor;
 import dev.kiln.nn.Parameters;
 
@@ -22,7 +24,8 @@ import java.util.stream.Stream;
 
 /**
  * A HuggingFace model folder: {@code config.json}, {@code model.safetensors} (or a sharded index) and
- * tokenizer files. Loads into our models by key name and writes them back in the same layout.
+ * tokenizer files. What every architecture's loader shares (reading config.json and checkpoints, strict
+ * checking, atomic writing); which architecture a folder holds and how it loads is {@link Architectures}'.
  */
 public final class HfFolder {
     private HfFolder() {}
@@ -43,15 +46,6 @@ public final class HfFolder {
         } catch (RuntimeException e) {
             throw new IOException(cfg + ": not valid JSON (" + dev.kiln.util.JsonErrors.oneLine(e) + ")");
         }
-    }
-
-    /** {@code model_type} from config.json ("bert", "gpt2"), guessed from the fields when absent. */
-    public static String modelType(Path dir) throws IOException {
-        JsonObject o = readConfig(dir);
-        if (o.has("model_type")) return o.get("model_type").getAsString();
-        if (o.has("n_embd")) return "gpt2";
-        if (o.has("hidden_size")) return "bert";
-        throw new IOException(dir.resolve("config.json") + ": no model_type and no known fields");
     }
 
     /**
@@ -75,6 +69,7 @@ public final class HfFolder {
     /**
      * Loads a BERT. {@code heads} null means: whatever the checkpoint has (pooler, MLM, NSP);
      * parts asked for but absent are an error (see {@link Strictness} for pre-training).
+     * Shorthand for {@link BertArchitecture#load}.
      */
     public static BertModel loadBert(Path dir, NDManager manager, BertModel.Heads heads) throws IOException {
         return loadBert(dir, manager, heads, null);
@@ -88,42 +83,10 @@ public final class HfFolder {
 
     public static BertModel loadBert(Path dir, NDManager manager, BertModel.Heads heads, JsonObject overrides,
                                      Strictness strictness) throws IOException {
-        BertConfig config;
-        try {
-            config = BertConfig.fromJson(merge(requireType(dir, "bert"), overrides));
-        } catch (IllegalArgumentException e) {
-            throw configError(dir, e);
-        }
-        Map<String, HostTensor> tensors = SafeTensors.readCheckpoint(dir);
-        if (heads == null) {
-            heads = new BertModel.Heads();
-            heads.pooler = tensors.keySet().stream().anyMatch(k -> k.contains("pooler."));
-            heads.mlm = tensors.keySet().stream().anyMatch(k -> k.startsWith("cls.predictions"));
-            heads.nsp = tensors.keySet().stream().anyMatch(k -> k.startsWith("cls.seq_relationship"));
-        } else if (heads.poolerIfPresent) {
-            heads.pooler = tensors.keySet().stream().anyMatch(k -> k.contains("pooler."));
-        }
-        BertModel model = new BertModel(config, new Parameters(manager, 42, config.initializerRange), heads);
-        final boolean mlm = heads.mlm;
-        final boolean nsp = heads.nsp;
-        final boolean pooler = heads.pooler;
-        // a pooler and pre-training heads that were not asked for are skipped on purpose, not "unexpected"
-        model.loadReport = load(dir, model.params, tensors, k -> {
-            String n = BertModel.mapCheckpointKey(k);
-            if (n == null) return null;
-            if (!pooler && n.startsWith("bert.pooler.")) return null;
-            if (!mlm && n.startsWith("cls.predictions")) return null;
-            if (!nsp && n.startsWith("cls.seq_relationship")) return null;
-            return n;
-        });
-        check(dir, model.params, model.loadReport, strictness, BERT_HEADS);
-        return model;
+        return BertArchitecture.load(dir, manager, heads, overrides, strictness);
     }
 
-    /** BERT's optional parts: parameter-name prefix → what it is, for messages. */
-    private static final Map<String, String> BERT_HEADS = Map.of(
-            "bert.pooler.", "pooler", "cls.predictions.", "masked-LM head", "cls.seq_relationship.", "next-sentence head");
-
+    /** Shorthand for {@link Gpt2Architecture#load}. */
     public static Gpt2Model loadGpt2(Path dir, NDManager manager) throws IOException {
         return loadGpt2(dir, manager, null);
     }
@@ -134,21 +97,11 @@ public final class HfFolder {
 
     public static Gpt2Model loadGpt2(Path dir, NDManager manager, JsonObject overrides, Strictness strictness)
             throws IOException {
-        Gpt2Config config;
-        try {
-            config = Gpt2Config.fromJson(merge(requireType(dir, "gpt2"), overrides));
-        } catch (IllegalArgumentException e) {
-            throw configError(dir, e);
-        }
-        Map<String, HostTensor> tensors = SafeTensors.readCheckpoint(dir);
-        Gpt2Model model = new Gpt2Model(config, new Parameters(manager, 42, config.initializerRange));
-        model.loadReport = load(dir, model.params, tensors, Gpt2Model::mapCheckpointKey);
-        check(dir, model.params, model.loadReport, strictness, Map.of());
-        return model;
+        return Gpt2Architecture.load(dir, manager, overrides, strictness);
     }
 
     /** {@link Parameters#load}, with the folder named in its errors (shape mismatch, NaN/Inf). */
-    private static Parameters.LoadReport load(Path dir, Parameters params, Map<String, HostTensor> tensors,
+    public static Parameters.LoadReport load(Path dir, Parameters params, Map<String, HostTensor> tensors,
                                               java.util.function.Function<String, String> keyMap) {
         try {
             return params.load(tensors, keyMap);
@@ -158,7 +111,7 @@ public final class HfFolder {
     }
 
     /** "config.json: field ..." from the config classes, with the file's full path. */
-    private static IllegalArgumentException configError(Path dir, IllegalArgumentException e) {
+    public static IllegalArgumentException configError(Path dir, IllegalArgumentException e) {
         String m = String.valueOf(e.getMessage());
         if (m.startsWith("config.json: ")) m = m.substring("config.json: ".length());
         return new IllegalArgumentException(dir.resolve("config.json") + ": " + m, e);
@@ -170,7 +123,7 @@ public final class HfFolder {
      * ({@code heads}: prefix → name) that are wholly absent are new by design when {@code strictness}
      * allows it, and named in one notice line; unused checkpoint tensors are named in one notice line.
      */
-    static void check(Path dir, Parameters params, Parameters.LoadReport r, Strictness strictness, Map<String, String> heads) {
+    public static void check(Path dir, Parameters params, Parameters.LoadReport r, Strictness strictness, Map<String, String> heads) {
         List<String> missing = new java.util.ArrayList<>(r.missing);
         List<String> fresh = new java.util.ArrayList<>();
         for (Map.Entry<String, String> h : new java.util.TreeMap<>(heads).entrySet()) {
@@ -202,65 +155,26 @@ public final class HfFolder {
     }
 
     /**
-     * A backbone for a task: BERT (encoder and pooler, no pre-training heads) or GPT-2, by model_type.
-     * {@code dropout} (nullable) replaces every dropout probability of the config.
+     * A backbone for a task, by the folder's model_type ({@link Architectures}): BERT's encoder and pooler
+     * (no pre-training heads), GPT-2's decoder. {@code dropout} (nullable) replaces every dropout probability of the config.
      */
-    public static dev.kiln.models.Backbone loadBackbone(Path dir, NDManager manager, Float dropout) throws IOException {
+    public static Backbone loadBackbone(Path dir, NDManager manager, Float dropout) throws IOException {
         return loadBackbone(dir, manager, dropout, Strictness.STRICT);
     }
 
     /** As {@link #loadBackbone(Path, NDManager, Float)}; {@link Strictness#TASK_FOLDER} for a fine-tuned folder. */
-    public static dev.kiln.models.Backbone loadBackbone(Path dir, NDManager manager, Float dropout, Strictness strictness)
+    public static Backbone loadBackbone(Path dir, NDManager manager, Float dropout, Strictness strictness)
             throws IOException {
-        String type = modelType(dir);
-        JsonObject o = new JsonObject();
-        switch (type) {
-            case "bert":
-                if (dropout != null) {
-                    o.addProperty("hidden_dropout_prob", dropout);
-                    o.addProperty("attention_probs_dropout_prob", dropout);
-                }
-                return loadBert(dir, manager, BertModel.Heads.forFineTuning(), o, strictness);
-            case "gpt2":
-                if (dropout != null) {
-                    o.addProperty("resid_pdrop", dropout);
-                    o.addProperty("embd_pdrop", dropout);
-                    o.addProperty("attn_pdrop", dropout);
-                }
-                return loadGpt2(dir, manager, o, strictness);
-            default:
-                throw new IOException(dir.resolve("config.json") + ": model_type '" + type + "' is not supported (bert, gpt2)");
-        }
-    }
-
-    private static JsonObject merge(JsonObject base, JsonObject overrides) {
-        if (overrides == null) return base;
-        JsonObject o = base.deepCopy();
-        for (Map.Entry<String, com.google.gson.JsonElement> e : overrides.entrySet()) o.add(e.getKey(), e.getValue());
-        return o;
-    }
-
-    private static JsonObject requireType(Path dir, String type) throws IOException {
-        String t = modelType(dir);
-        if (!t.equals(type)) {
-            throw new IOException(dir.resolve("config.json") + ": model_type is '" + t + "', expected '" + type + "'");
-        }
-        return readConfig(dir);
+        return Architectures.loadBackbone(dir, manager, dropout, strictness);
     }
 
     /** Writes config.json + model.safetensors (+ tokenizer files from {@code tokenizerFrom}) atomically. */
     public static void save(BertModel model, Path dir, Path tokenizerFrom) throws IOException {
-        JsonObject cfg = model.config.toJson();
-        if (model.mlm == null && model.nsp == null) {
-            com.google.gson.JsonArray a = new com.google.gson.JsonArray();
-            a.add("BertModel");
-            cfg.add("architectures", a);
-        }
-        writeFolder(dir, cfg, model.params.stateDict(), tokenizerFrom);
+        BertArchitecture.save(model, dir, tokenizerFrom);
     }
 
     public static void save(Gpt2Model model, Path dir, Path tokenizerFrom) throws IOException {
-        writeFolder(dir, model.config.toJson(), model.params.stateDict(), tokenizerFrom);
+        Gpt2Architecture.save(model, dir, tokenizerFrom);
     }
 
     /**

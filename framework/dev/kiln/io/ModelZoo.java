@@ -5,7 +5,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.kiln.models.BertConfig;
+import dev.kiln.models.bert.BertConfig;
 import dev.kiln.util.AtomicFiles;
 import dev.kiln.util.KilnHome;
 

@@ -1,8 +1,9 @@
 package dev.kiln.io;
 
+import dev.kiln.models.bert.BertLayout;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.WireFormat;
-import dev.kiln.models.BertConfig;
+import dev.kiln.models.bert.BertConfig;
 import dev.kiln.nn.HostTensor;
 
 import java.io.IOException;

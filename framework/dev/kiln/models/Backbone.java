@@ -14,8 +14,13 @@ import java.util.List;
  * folder is one checkpoint.
  */
 public interface Backbone {
-    /** "bert" or "gpt2". */
-    String modelType();
+    /** The architecture this backbone is ({@link Architecture}: templates, head names, HF classes). */
+    Architecture architecture();
+
+    /** config.json's model_type, for messages; never compare it: ask {@link #architecture()}. */
+    default String modelType() {
+        return architecture().modelType();
+    }
 
     Parameters params();
 

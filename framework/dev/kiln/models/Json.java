@@ -15,14 +15,14 @@ import java.util.List;
  * Small helpers for reading HF config.json files with defaults. A value of the wrong type is an error
  * naming the field ("config.json: n_layer is "two"; expected an integer"), never a Gson stack trace.
  */
-final class Json {
+public final class Json {
     private Json() {}
 
-    static IllegalArgumentException error(String field, String problem) {
+    public static IllegalArgumentException error(String field, String problem) {
         return new IllegalArgumentException("config.json: " + field + " " + problem);
     }
 
-    static int getInt(JsonObject o, String k, int dflt) {
+    public static int getInt(JsonObject o, String k, int dflt) {
         JsonElement e = o.get(k);
         if (e == null || e.isJsonNull()) return dflt;
         if (e.isJsonPrimitive() && e.getAsJsonPrimitive().isNumber()) {
@@ -32,21 +32,21 @@ final class Json {
         throw error(k, "is " + e + "; expected an integer");
     }
 
-    static float getFloat(JsonObject o, String k, float dflt) {
+    public static float getFloat(JsonObject o, String k, float dflt) {
         JsonElement e = o.get(k);
         if (e == null || e.isJsonNull()) return dflt;
         if (e.isJsonPrimitive() && e.getAsJsonPrimitive().isNumber()) return e.getAsFloat();
         throw error(k, "is " + e + "; expected a number");
     }
 
-    static String getString(JsonObject o, String k, String dflt) {
+    public static String getString(JsonObject o, String k, String dflt) {
         JsonElement e = o.get(k);
         if (e == null || e.isJsonNull()) return dflt;
         if (e.isJsonPrimitive() && e.getAsJsonPrimitive().isString()) return e.getAsString();
         throw error(k, "is " + e + "; expected a string");
     }
 
-    static boolean getBoolean(JsonObject o, String k, boolean dflt) {
+    public static boolean getBoolean(JsonObject o, String k, boolean dflt) {
         JsonElement e = o.get(k);
         if (e == null || e.isJsonNull()) return dflt;
         if (e.isJsonPrimitive() && ((JsonPrimitive) e).isBoolean()) return e.getAsBoolean();
@@ -54,33 +54,33 @@ final class Json {
     }
 
     /** {@code v >= 1}, else an error naming the field. */
-    static void atLeastOne(String field, int v) {
+    public static void atLeastOne(String field, int v) {
         if (v < 1) throw error(field, "is " + v + "; it must be at least 1");
     }
 
     /** A dropout probability: 0 <= p < 1. */
-    static void probability(String field, float p) {
+    public static void probability(String field, float p) {
         if (!(p >= 0 && p < 1)) throw error(field, "is " + p + "; a dropout probability must be in [0, 1)");
     }
 
-    static void positive(String field, float v) {
+    public static void positive(String field, float v) {
         if (!(v > 0) || Float.isInfinite(v)) throw error(field, "is " + v + "; it must be a positive number");
     }
 
-    static void oneOf(String field, String v, List<String> allowed) {
+    public static void oneOf(String field, String v, List<String> allowed) {
         if (!allowed.contains(v)) {
             throw error(field, "'" + v + "' is not supported (" + String.join(", ", allowed) + ")");
         }
     }
 
     /** A flag the model does not implement: only {@code allowed} is accepted. */
-    static void only(JsonObject o, String field, boolean allowed, String why) {
+    public static void only(JsonObject o, String field, boolean allowed, String why) {
         if (getBoolean(o, field, allowed) != allowed) {
             throw error(field, "is " + !allowed + " but Kiln supports only " + allowed + " (" + why + ")");
         }
     }
 
-    static void writeAtomic(Path file, JsonObject o) throws IOException {
+    public static void writeAtomic(Path file, JsonObject o) throws IOException {
         String s = new GsonBuilder().setPrettyPrinting().create().toJson(o) + "\n";
         AtomicFiles.write(file, s.getBytes(StandardCharsets.UTF_8));
     }

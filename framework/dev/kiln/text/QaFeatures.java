@@ -76,29 +76,20 @@ public final class QaFeatures {
         int[] best = Windows.maxContextWindow(spans, n);
         int[] answer = answerStart < 0 ? null : TokenSpans.covering(ctxOffsets, 0, n, answerStart, answerEnd);
 
-        boolean bert = tok.isWordPiece();
-        int contextStart = bert ? q.length + 2 : q.length + 1;
+        InputTemplate t = tok.template();
+        int contextStart = t.secondStart(q.length);
         List<Window> out = new ArrayList<>(spans.size());
         for (int w = 0; w < spans.size(); w++) {
             Windows.Span sp = spans.get(w);
-            int len = contextStart + sp.length() + (bert ? 1 : 0);
-            long[] ids = new long[len];
-            long[] types = new long[len];
+            Sequences.Input in = t.build(q, Arrays.copyOfRange(ctx.ids(), sp.start(), sp.end()), Integer.MAX_VALUE);
+            long[] ids = in.ids();
+            long[] types = in.typeIds();
+            int len = ids.length;
             int[][] offsets = new int[len][];
             boolean[] maxCtx = new boolean[len];
-            int p = 0;
-            if (bert) ids[p++] = tok.clsId();
-            for (long x : q) ids[p++] = x;
-            ids[p++] = bert ? tok.sepId() : tok.eosId();
-            for (int i = sp.start(); i < sp.end(); i++, p++) {
-                ids[p] = ctx.ids()[i];
-                if (bert) types[p] = 1;
+            for (int i = sp.start(), p = contextStart; i < sp.end(); i++, p++) {
                 offsets[p] = ctxOffsets[i];
                 maxCtx[p] = best[i] == w;
-            }
-            if (bert) {
-                types[p] = 1;
-                ids[p] = tok.sepId();
             }
             int startLabel = 0;
             int endLabel = 0;

@@ -4,8 +4,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Model inputs from token ids: special tokens for the backbone, truncation to a length budget and
- * dynamic padding of a batch. BERT gets [CLS] a [SEP] (b [SEP]); GPT-2 gets a (eos b) with no extras.
+ * Model inputs from token ids: special tokens for the backbone (its {@link InputTemplate}: BERT gets
+ * [CLS] a [SEP] (b [SEP]), GPT-2 a (eos b)), truncation to a length budget and dynamic padding of a batch.
  */
 public final class Sequences {
     private Sequences() {}
@@ -17,52 +17,22 @@ public final class Sequences {
         }
     }
 
-    /** Special tokens the builder adds for a sequence pair (or single when {@code pair} is false). */
+    /** Special tokens {@link #build} adds for a sequence pair (or single when {@code pair} is false). */
     public static int specialCount(Tokenizer tok, boolean pair) {
-        if (tok.isWordPiece()) return pair ? 3 : 2;
-        return pair ? 1 : 0;
+        return tok.template().specialCount(pair);
     }
 
     /** Special tokens {@link #build} puts before the first text's tokens ([CLS] for BERT, none for GPT-2). */
     public static int leadingSpecials(Tokenizer tok) {
-        return tok.isWordPiece() ? 1 : 0;
+        return tok.template().leadingSpecials();
     }
 
     /**
-     * Builds an input from raw token ids (no special tokens). Longest-first truncation for pairs,
-     * as HF does by default, so both texts keep as much as the budget allows.
+     * Builds an input from raw token ids (no special tokens) with the tokenizer's {@link Tokenizer#template()}.
+     * Longest-first truncation for pairs, as HF does by default, so both texts keep as much as the budget allows.
      */
     public static Input build(Tokenizer tok, long[] a, long[] b, int maxLength) {
-        int budget = maxLength - specialCount(tok, b != null);
-        if (budget < 1) throw new IllegalArgumentException("max_length " + maxLength + " leaves no room for tokens");
-        int la = a.length;
-        int lb = b == null ? 0 : b.length;
-        while (la + lb > budget) {
-            if (la >= lb) la--; else lb--;
-        }
-        long[] ta = Arrays.copyOf(a, la);
-        long[] tb = b == null ? null : Arrays.copyOf(b, lb);
-        int n = la + lb + specialCount(tok, b != null);
-        long[] ids = new long[n];
-        long[] types = new long[n];
-        int p = 0;
-        if (tok.isWordPiece()) {
-            ids[p++] = tok.clsId();
-            for (long x : ta) ids[p++] = x;
-            ids[p++] = tok.sepId();
-            if (tb != null) {
-                for (long x : tb) { types[p] = 1; ids[p++] = x; }
-                types[p] = 1;
-                ids[p++] = tok.sepId();
-            }
-        } else {
-            for (long x : ta) ids[p++] = x;
-            if (tb != null) {
-                ids[p++] = tok.eosId();
-                for (long x : tb) ids[p++] = x;
-            }
-        }
-        return new Input(ids, types);
+        return tok.template().build(a, b, maxLength);
     }
 
     /** Right-padded [B, T] arrays for a batch, T = the longest input. */

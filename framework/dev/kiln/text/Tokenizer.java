@@ -271,9 +271,31 @@ public final class Tokenizer implements AutoCloseable {
         return table;
     }
 
-    /** BERT-style WordPiece (true) or GPT-2 byte-level BPE (false). */
+    /**
+     * WordPiece (true) or byte-level BPE (false): a fact about the tokenizer only. Which special tokens a
+     * model wants is {@link #template()}, never this.
+     */
     public boolean isWordPiece() {
         return wordPiece;
+    }
+
+    private volatile InputTemplate template;
+
+    /**
+     * Where the model this tokenizer was opened for wants its special tokens: the template its architecture
+     * set ({@link #useTemplate}), else the one this tokenizer's own post-processor applies
+     * ({@link InputTemplate#of}).
+     */
+    public InputTemplate template() {
+        InputTemplate t = template;
+        if (t == null) template = t = InputTemplate.of(this);
+        return t;
+    }
+
+    /** Sets the input template of the model this tokenizer feeds ({@code Architecture.template}); returns this. */
+    public Tokenizer useTemplate(InputTemplate t) {
+        this.template = java.util.Objects.requireNonNull(t);
+        return this;
     }
 
     public Integer clsId() { return cls; }

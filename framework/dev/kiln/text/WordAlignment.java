@@ -36,8 +36,9 @@ public final class WordAlignment {
     }
 
     /**
-     * Pre-split words (CoNLL tokens). WordPiece: each word is tokenized alone, as HF does for
-     * {@code is_split_into_words}. GPT-2 byte-level BPE: every word but the first gets a leading space
+     * Pre-split words (CoNLL tokens), each tokenized alone, as HF does for {@code is_split_into_words}.
+     * Where the template says spaces are part of tokens ({@link InputTemplate#spaceBeforeWords}, GPT-2's
+     * byte-level BPE), every word but the first gets a leading space
      * (HF's {@code add_prefix_space}, which also spaces the first word; we don't, so training input
      * matches how raw text is tokenized, where the first word has no space before it). A word the
      * tokenizer drops entirely (control or format characters only) becomes [UNK] so it keeps its label.
@@ -46,9 +47,10 @@ public final class WordAlignment {
     public static Aligned ofWords(Tokenizer tok, List<String> words) {
         List<long[]> pieces = new ArrayList<>(words.size());
         int total = 0;
+        InputTemplate template = tok.template();
         for (int w = 0; w < words.size(); w++) {
             String word = words.get(w);
-            long[] p = tok.encode(w == 0 || tok.isWordPiece() ? word : " " + word, false).ids();
+            long[] p = tok.encode(template.wordText(w, word), false).ids();
             if (p.length == 0) {
                 if (tok.unkId() == null) throw new IllegalArgumentException("word " + w + " (\"" + word + "\") has no tokens");
                 p = new long[] {tok.unkId()};

@@ -24,6 +24,6 @@ public record Pretrained(Path dir, Backbone backbone, Tokenizer tokenizer) {
             throw cfg.error("data.max_length", "is " + cfg.data.maxLength + " but " + cfg.model.name
                     + " has only " + backbone.maxPositions() + " positions");
         }
-        return new Pretrained(dir, backbone, Tokenizer.load(dir));
+        return new Pretrained(dir, backbone, backbone.architecture().loadTokenizer(dir));
     }
 }

@@ -1,5 +1,6 @@
 package dev.kiln.train;
 
+import dev.kiln.models.Architecture;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
@@ -8,7 +9,6 @@ import com.google.gson.JsonParser;
 import dev.kiln.io.HfFolder;
 import dev.kiln.nn.HostTensor;
 import dev.kiln.models.Backbone;
-import dev.kiln.text.Sequences;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.util.AtomicFiles;
 import dev.kiln.util.Devices;
@@ -55,9 +55,12 @@ public final class TaskFolder {
                                         Path tokenizerFrom, JsonObject meta) throws IOException {
         JsonObject cfg = backbone.configJson();
         if (extraConfig != null) extraConfig.entrySet().forEach(e -> cfg.add(e.getKey(), e.getValue()));
-        JsonArray arch = new JsonArray();
-        arch.add(baseArchitecture(backbone));
-        cfg.add("architectures", arch);
+        String baseClass = baseArchitecture(backbone);
+        if (baseClass != null) {
+            JsonArray arch = new JsonArray();
+            arch.add(baseClass);
+            cfg.add("architectures", arch);
+        }
         LinkedHashMap<String, HostTensor> base = new LinkedHashMap<>();
         LinkedHashMap<String, HostTensor> head = new LinkedHashMap<>();
         tensors.forEach((k, v) -> (headPrefixes.stream().anyMatch(k::startsWith) ? head : base).put(k, v));
@@ -70,9 +73,9 @@ public final class TaskFolder {
                 (new GsonBuilder().setPrettyPrinting().create().toJson(m) + "\n").getBytes(StandardCharsets.UTF_8));
     }
 
-    /** The HF base class of a backbone: {@code BertModel} or {@code GPT2Model}. */
+    /** The HF base class of a backbone ({@code BertModel}, {@code GPT2Model}), or null for a non-HF architecture. */
     public static String baseArchitecture(Backbone backbone) {
-        return backbone.modelType().equals("gpt2") ? "GPT2Model" : "BertModel";
+        return backbone.architecture().hfClass(Architecture.HeadKind.BASE, backbone, null);
     }
 
     /**
@@ -119,17 +122,18 @@ public final class TaskFolder {
     }
 
     /**
-     * The backbone's config.json as a fine-tuned HF folder needs it: {@code architectures} (the HF
-     * class for this backbone's model type), {@code id2label}/{@code label2id} in logit order, and
-     * for GPT-2 the pad id (HF's GPT-2 heads need one to find the last real token).
+     * The backbone's config.json as a fine-tuned HF folder needs it: {@code architectures} ({@code hfClass},
+     * the architecture's HF class for the task's head; none when null), {@code id2label}/{@code label2id} in
+     * logit order, and what the architecture's HF task classes need besides
+     * ({@link Architecture#addTaskConfig}: GPT-2's pad id, by which HF finds the last real token).
      */
-    public static JsonObject labelledConfig(Backbone backbone, Tokenizer tok,
-                                            String bertArchitecture, String gpt2Architecture, List<String> labels) {
+    public static JsonObject labelledConfig(Backbone backbone, Tokenizer tok, String hfClass, List<String> labels) {
         JsonObject cfg = backbone.configJson();
-        boolean gpt = backbone.modelType().equals("gpt2");
-        JsonArray arch = new JsonArray();
-        arch.add(gpt ? gpt2Architecture : bertArchitecture);
-        cfg.add("architectures", arch);
+        if (hfClass != null) {
+            JsonArray arch = new JsonArray();
+            arch.add(hfClass);
+            cfg.add("architectures", arch);
+        }
         JsonObject id2label = new JsonObject();
         JsonObject label2id = new JsonObject();
         for (int i = 0; i < labels.size(); i++) {
@@ -138,7 +142,7 @@ public final class TaskFolder {
         }
         cfg.add("id2label", id2label);
         cfg.add("label2id", label2id);
-        if (gpt) cfg.addProperty("pad_token_id", Sequences.padId(tok));
+        backbone.architecture().addTaskConfig(cfg, tok);
         return cfg;
     }
 
@@ -182,7 +186,7 @@ public final class TaskFolder {
         NDManager manager = NDManager.newBaseManager(Devices.parse(device));
         try {
             Backbone b = HfFolder.loadBackbone(dir, manager, 0f, HfFolder.Strictness.TASK_FOLDER);
-            return new Opened(dir, meta, manager, b, Tokenizer.load(dir));
+            return new Opened(dir, meta, manager, b, b.architecture().loadTokenizer(dir));
         } catch (IOException | RuntimeException e) {
             manager.close();
             throw e;

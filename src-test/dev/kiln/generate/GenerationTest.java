@@ -3,7 +3,7 @@ package dev.kiln.generate;
 import ai.djl.ndarray.NDManager;
 import dev.kiln.TestSupport;
 import dev.kiln.io.HfFolder;
-import dev.kiln.models.Gpt2Model;
+import dev.kiln.models.gpt2.Gpt2Model;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDManager;
 import dev.kiln.TinyModels;
 import dev.kiln.cli.Kiln;
 import dev.kiln.io.HfFolder;
-import dev.kiln.models.Gpt2Model;
+import dev.kiln.models.gpt2.Gpt2Model;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

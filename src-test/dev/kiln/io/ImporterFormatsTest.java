@@ -1,7 +1,8 @@
 package dev.kiln.io;
 
+import dev.kiln.models.bert.BertLayout;
 import com.google.protobuf.CodedOutputStream;
-import dev.kiln.models.BertConfig;
+import dev.kiln.models.bert.BertConfig;
 import dev.kiln.nn.HostTensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,11 +1,12 @@
 package dev.kiln.io;
 
+import dev.kiln.models.bert.BertLayout;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.kiln.models.BertConfig;
+import dev.kiln.models.bert.BertConfig;
 import dev.kiln.nn.HostTensor;
 import dev.kiln.util.KilnHome;
 import org.junit.jupiter.api.AfterEach;

@@ -1,6 +1,6 @@
 package dev.kiln.io;
 
-import dev.kiln.models.BertConfig;
+import dev.kiln.models.bert.BertConfig;
 import dev.kiln.nn.HostTensor;
 
 import java.util.Map;

@@ -1,5 +1,6 @@
 package dev.kiln.models;
 
+import dev.kiln.models.bert.BertModel;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.onnxruntime.OnnxTensor;

@@ -1,5 +1,6 @@
 package dev.kiln.models;
 
+import dev.kiln.models.gpt2.Gpt2Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;

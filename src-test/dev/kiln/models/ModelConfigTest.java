@@ -1,5 +1,9 @@
 package dev.kiln.models;
 
+import dev.kiln.models.bert.BertModel;
+import dev.kiln.models.bert.BertConfig;
+import dev.kiln.models.gpt2.Gpt2Model;
+import dev.kiln.models.gpt2.Gpt2Config;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;

@@ -4,8 +4,8 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
-import dev.kiln.models.Gpt2Config;
-import dev.kiln.models.Gpt2Model;
+import dev.kiln.models.gpt2.Gpt2Config;
+import dev.kiln.models.gpt2.Gpt2Model;
 import dev.kiln.train.Gradients;
 import org.junit.jupiter.api.Test;
 

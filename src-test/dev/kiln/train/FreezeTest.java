@@ -2,10 +2,10 @@ package dev.kiln.train;
 
 import ai.djl.ndarray.NDManager;
 import dev.kiln.models.Backbone;
-import dev.kiln.models.BertConfig;
-import dev.kiln.models.BertModel;
-import dev.kiln.models.Gpt2Config;
-import dev.kiln.models.Gpt2Model;
+import dev.kiln.models.bert.BertConfig;
+import dev.kiln.models.bert.BertModel;
+import dev.kiln.models.gpt2.Gpt2Config;
+import dev.kiln.models.gpt2.Gpt2Model;
 import dev.kiln.nn.Linear;
 import dev.kiln.nn.Parameters;
 import org.junit.jupiter.api.Test;

@@ -5,7 +5,7 @@ import dev.kiln.TinyModels;
 import dev.kiln.config.RunConfig;
 import dev.kiln.io.HfFolder;
 import dev.kiln.io.HfReference;
-import dev.kiln.models.BertModel;
+import dev.kiln.models.bert.BertModel;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.Runs;
 import dev.kiln.train.TaskFolder;

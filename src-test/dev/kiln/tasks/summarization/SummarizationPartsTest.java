@@ -1,7 +1,7 @@
 package dev.kiln.tasks.summarization;
 
 import dev.kiln.TinyModels;
-import dev.kiln.io.Gpt2Init;
+import dev.kiln.models.gpt2.Gpt2Init;
 import dev.kiln.metrics.Rouge;
 import dev.kiln.text.Tokenizer;
 import org.junit.jupiter.api.Assumptions;

@@ -1,16 +1,18 @@
 package dev.kiln.tasks.classification;
 
+import dev.kiln.models.Architecture;
 import ai.djl.ndarray.NDArray;
 import dev.kiln.models.Backbone;
 import dev.kiln.nn.Functional;
 import dev.kiln.nn.Linear;
 
 /**
- * Sequence classification on a backbone: pooled vector → dropout → linear. Named as HF does
- * ({@code classifier.*} for BERT, {@code score.weight} without bias for GPT-2), so the fine-tuned
- * folder loads as BertForSequenceClassification / GPT2ForSequenceClassification.
+ * Sequence classification on a backbone: pooled vector → dropout → linear. Named as the architecture's HF
+ * class names it ({@link Architecture#headName}: {@code classifier.*} for BERT, {@code score.weight} without
+ * bias for GPT-2), so the fine-tuned folder loads as BertForSequenceClassification / GPT2ForSequenceClassification.
  */
 public final class ClassificationHead {
+    static final Architecture.HeadKind KIND = Architecture.HeadKind.SEQUENCE_CLASSIFICATION;
     final Backbone backbone;
     final Linear out;
     final String pooling;
@@ -20,13 +22,13 @@ public final class ClassificationHead {
         this.backbone = backbone;
         this.numLabels = numLabels;
         this.pooling = pooling;
-        boolean gpt = backbone.modelType().equals("gpt2");
-        out = new Linear(backbone.root(), gpt ? "score" : "classifier", backbone.hiddenSize(), numLabels, !gpt);
+        Architecture arch = backbone.architecture();
+        out = new Linear(backbone.root(), arch.headName(KIND), backbone.hiddenSize(), numLabels, arch.headBias(KIND));
     }
 
     /** Parameter-name prefix of the head. */
     public String prefix() {
-        return backbone.modelType().equals("gpt2") ? "score." : "classifier.";
+        return backbone.architecture().headPrefix(KIND);
     }
 
     /** Logits [B, numLabels]. */
@@ -37,6 +39,6 @@ public final class ClassificationHead {
     }
 
     public static String defaultPooling(Backbone b) {
-        return b.modelType().equals("gpt2") ? "last" : "cls";
+        return b.architecture().defaultPooling();
     }
 }

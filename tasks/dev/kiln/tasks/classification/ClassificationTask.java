@@ -157,12 +157,12 @@ public final class ClassificationTask implements TrainableTask {
         if (settings.dataSettings != null) meta.add("data", settings.dataSettings);
         String hf = hfClass(backbone, head.pooling);
         if (hf != null) {
-            JsonObject cfg = TaskFolder.labelledConfig(backbone, tok, hf, hf, names);
+            JsonObject cfg = TaskFolder.labelledConfig(backbone, tok, hf, names);
             cfg.addProperty("problem_type", "single_label_classification");
             TaskFolder.save(dir, TYPE, cfg, backbone.params().stateDict(), modelDir, meta);
         } else {
             // no HF class pools this way: an honest base model, the head beside it (docs/export.md)
-            JsonObject labelled = TaskFolder.labelledConfig(backbone, tok, "-", "-", names);
+            JsonObject labelled = TaskFolder.labelledConfig(backbone, tok, null, names);
             JsonObject extra = new JsonObject();
             extra.add("id2label", labelled.get("id2label"));
             extra.add("label2id", labelled.get("label2id"));
@@ -173,13 +173,12 @@ public final class ClassificationTask implements TrainableTask {
     }
 
     /**
-     * The HF class that computes what this head computes, or null: BERT "cls" through a pre-trained pooler is
-     * BertForSequenceClassification; GPT-2 "last" (last real token, right padding) is GPT2ForSequenceClassification.
-     * Mean pooling, BERT's raw [CLS] (no pooler in the checkpoint) and BERT "last" have no HF class.
+     * The HF class that computes what this head computes, or null (the architecture decides: BERT "cls" through a
+     * pre-trained pooler is BertForSequenceClassification; GPT-2 "last" (last real token, right padding) is
+     * GPT2ForSequenceClassification; mean pooling, BERT's raw [CLS] (no pooler in the checkpoint) and BERT "last"
+     * have no HF class).
      */
     static String hfClass(Backbone backbone, String pooling) {
-        if (backbone.modelType().equals("gpt2")) return pooling.equals("last") ? "GPT2ForSequenceClassification" : null;
-        boolean pooler = backbone.params().all().containsKey("bert.pooler.dense.weight");
-        return pooling.equals("cls") && pooler ? "BertForSequenceClassification" : null;
+        return backbone.architecture().hfClass(ClassificationHead.KIND, backbone, pooling);
     }
 }

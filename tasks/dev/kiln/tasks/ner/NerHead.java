@@ -1,5 +1,6 @@
 package dev.kiln.tasks.ner;
 
+import dev.kiln.models.Architecture;
 import ai.djl.ndarray.NDArray;
 import dev.kiln.models.Backbone;
 import dev.kiln.nn.Functional;
@@ -7,10 +8,12 @@ import dev.kiln.nn.Linear;
 
 /**
  * Token classification on a backbone: hidden states → dropout → linear, one logit per label and token.
- * Named {@code classifier.*} on BERT and on GPT-2 alike, as HF's BertForTokenClassification and
- * GPT2ForTokenClassification do, so the saved folder loads there.
+ * Named as the architecture's HF token-classification class names it ({@code classifier.*} on BERT and on
+ * GPT-2 alike: BertForTokenClassification, GPT2ForTokenClassification), so the saved folder loads there.
  */
 final class NerHead {
+    static final Architecture.HeadKind KIND = Architecture.HeadKind.TOKEN_CLASSIFICATION;
+    /** The head prefix of every HF architecture Kiln has; {@link #prefix()} is the backbone's own. */
     static final String PREFIX = "classifier.";
 
     final Backbone backbone;
@@ -20,7 +23,13 @@ final class NerHead {
     NerHead(Backbone backbone, int numLabels) {
         this.backbone = backbone;
         this.numLabels = numLabels;
-        out = new Linear(backbone.root(), "classifier", backbone.hiddenSize(), numLabels, true);
+        Architecture arch = backbone.architecture();
+        out = new Linear(backbone.root(), arch.headName(KIND), backbone.hiddenSize(), numLabels, arch.headBias(KIND));
+    }
+
+    /** Parameter-name prefix of the head. */
+    String prefix() {
+        return backbone.architecture().headPrefix(KIND);
     }
 
     /** Logits [B, T, numLabels]. */

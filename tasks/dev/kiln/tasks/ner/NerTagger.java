@@ -44,7 +44,7 @@ public final class NerTagger implements AutoCloseable {
             stride = folder.meta.get("stride").getAsInt();
             batchSize = folder.meta.has("eval_batch_size") ? folder.meta.get("eval_batch_size").getAsInt() : 32;
             head = new NerHead(folder.backbone, labels.size());
-            folder.loadHead(NerHead.PREFIX);
+            folder.loadHead(head.prefix());
             tok = folder.tokenizer;
         } catch (IOException | RuntimeException e) {
             folder.close();

@@ -162,7 +162,8 @@ public final class NerTask implements TrainableTask {
 
     @Override
     public void save(Path dir) throws IOException {
-        JsonObject cfg = TaskFolder.labelledConfig(backbone, tok, "BertForTokenClassification", "GPT2ForTokenClassification", labels);
+        JsonObject cfg = TaskFolder.labelledConfig(backbone, tok,
+                backbone.architecture().hfClass(NerHead.KIND, backbone, null), labels);
         JsonObject meta = new JsonObject();
         meta.addProperty("max_length", maxLength);
         meta.addProperty("stride", settings.stride);

@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.SparseFormat;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.kiln.models.Backbone;
-import dev.kiln.models.BertModel;
+import dev.kiln.models.bert.BertModel;
 import dev.kiln.nn.Functional;
 import dev.kiln.nn.Losses;
 import dev.kiln.nn.Parameters;

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.kiln.models.Backbone;
-import dev.kiln.models.Gpt2Model;
+import dev.kiln.models.gpt2.Gpt2Model;
 import dev.kiln.nn.Losses;
 import dev.kiln.nn.Parameters;
 import dev.kiln.train.TaskFolder;

@@ -1,5 +1,9 @@
 package dev.kiln.tasks.pretraining;
 
+import dev.kiln.models.gpt2.Gpt2Architecture;
+import dev.kiln.models.bert.BertArchitecture;
+import dev.kiln.models.Architecture;
+import dev.kiln.models.Architectures;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonElement;
@@ -10,10 +14,10 @@ import dev.kiln.data.TextSource;
 import dev.kiln.data.TokenStore;
 import dev.kiln.io.HfFolder;
 import dev.kiln.io.ModelZoo;
-import dev.kiln.models.BertConfig;
-import dev.kiln.models.BertModel;
-import dev.kiln.models.Gpt2Config;
-import dev.kiln.models.Gpt2Model;
+import dev.kiln.models.bert.BertConfig;
+import dev.kiln.models.bert.BertModel;
+import dev.kiln.models.gpt2.Gpt2Config;
+import dev.kiln.models.gpt2.Gpt2Model;
 import dev.kiln.nn.Parameters;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.util.KilnHome;
@@ -119,21 +123,19 @@ final class PretrainSetup implements AutoCloseable {
 
     /** A GPT-2: loaded from model.name or new from model.config (vocab from the tokenizer, n_positions = max_length). */
     Gpt2Model gpt(NDManager manager) throws IOException {
-        JsonObject drop = new JsonObject();
-        if (cfg.model.dropout != null) {
-            for (String k : new String[] {"resid_pdrop", "embd_pdrop", "attn_pdrop"}) drop.addProperty(k, cfg.model.dropout);
-        }
+        Gpt2Architecture arch = Gpt2Architecture.INSTANCE;
+        JsonObject drop = cfg.model.dropout == null ? new JsonObject() : arch.dropoutOverride(cfg.model.dropout);
         Gpt2Model g;
         if (cfg.model.name != null) {
             Path dir = ModelZoo.resolve(cfg.model.name);
-            g = HfFolder.loadGpt2(dir, manager, drop);
+            g = Gpt2Architecture.load(dir, manager, drop, HfFolder.Strictness.STRICT);
         } else {
             JsonObject base = new JsonObject();
             base.addProperty("vocab_size", tok.vocabSize());
             base.addProperty("n_positions", cfg.data.maxLength);
             base.addProperty("bos_token_id", tok.eosId());
             base.addProperty("eos_token_id", tok.eosId());
-            JsonObject c = newConfig("gpt2", new Gpt2Config().toJson().keySet(), Set.of("n_inner"), base, drop);
+            JsonObject c = newConfig(arch, new Gpt2Config().toJson().keySet(), Set.of("n_inner"), base, drop);
             Gpt2Config gc;
             try {
                 gc = Gpt2Config.fromJson(c);
@@ -158,11 +160,8 @@ final class PretrainSetup implements AutoCloseable {
 
     /** A BERT with the MLM head (and NSP head and pooler when {@code nsp}). */
     BertModel bert(NDManager manager, boolean nsp) throws IOException {
-        JsonObject drop = new JsonObject();
-        if (cfg.model.dropout != null) {
-            drop.addProperty("hidden_dropout_prob", cfg.model.dropout);
-            drop.addProperty("attention_probs_dropout_prob", cfg.model.dropout);
-        }
+        BertArchitecture arch = BertArchitecture.INSTANCE;
+        JsonObject drop = cfg.model.dropout == null ? new JsonObject() : arch.dropoutOverride(cfg.model.dropout);
         BertModel.Heads heads = new BertModel.Heads();
         heads.mlm = true;
         heads.nsp = nsp;
@@ -171,14 +170,14 @@ final class PretrainSetup implements AutoCloseable {
             Path dir = ModelZoo.resolve(cfg.model.name);
             heads.poolerIfPresent = !nsp; // keep a pretrained pooler for later fine-tuning even without NSP
             // an encoder-only checkpoint (e.g. sentence-transformers) gets new MLM/NSP heads: one notice line
-            b = HfFolder.loadBert(dir, manager, heads, drop, HfFolder.Strictness.NEW_HEADS);
+            b = BertArchitecture.load(dir, manager, heads, drop, HfFolder.Strictness.NEW_HEADS);
         } else {
             heads.pooler = nsp;
             JsonObject base = new JsonObject();
             base.addProperty("vocab_size", tok.vocabSize());
             base.addProperty("max_position_embeddings", cfg.data.maxLength);
             base.addProperty("pad_token_id", tok.padId() == null ? 0 : tok.padId());
-            JsonObject c = newConfig("bert", new BertConfig().toJson().keySet(), Set.of("do_lower_case"), base, drop);
+            JsonObject c = newConfig(arch, new BertConfig().toJson().keySet(), Set.of("do_lower_case"), base, drop);
             BertConfig bc;
             try {
                 bc = BertConfig.fromJson(c);
@@ -198,19 +197,19 @@ final class PretrainSetup implements AutoCloseable {
     }
 
     /** defaults ← model.config ← dropout override; unknown keys are errors with a suggestion. */
-    private JsonObject newConfig(String type, Set<String> known, Set<String> extra, JsonObject base, JsonObject drop) {
+    private JsonObject newConfig(Architecture arch, Set<String> known, Set<String> extra, JsonObject base, JsonObject drop) {
         Set<String> keys = new LinkedHashSet<>(known);
         keys.addAll(extra);
         JsonObject c = base.deepCopy();
         for (Map.Entry<String, JsonElement> e : cfg.model.config.entrySet()) {
             String k = e.getKey();
             if (!keys.contains(k)) {
-                throw cfg.error("model.config." + k, "is not a " + (type.equals("gpt2") ? "GPT-2" : "BERT") + " config.json field"
+                throw cfg.error("model.config." + k, "is not a " + arch.displayName() + " config.json field"
                         + Suggest.didYouMean(Suggest.similar(k, keys)));
             }
-            if (k.equals("model_type") && !e.getValue().getAsString().equals(type)) {
+            if (k.equals("model_type") && !arch.getClass().isInstance(Architectures.all().get(e.getValue().getAsString()))) {
                 throw cfg.error("model.config.model_type", "is \"" + e.getValue().getAsString() + "\" but task " + cfg.task.type
-                        + " builds a " + type + " model");
+                        + " builds a " + arch.modelType() + " model");
             }
             c.add(k, e.getValue());
         }

@@ -73,7 +73,7 @@ public final class QaProvider implements TaskProvider {
             throw cfg.error("data.max_length", "is " + cfg.data.maxLength + " but " + cfg.model.name
                     + " has only " + backbone.maxPositions() + " positions");
         }
-        Tokenizer tok = Tokenizer.load(dir);
+        Tokenizer tok = backbone.architecture().loadTokenizer(dir);
         QaTask.Settings s = new QaTask.Settings();
         s.maxLength = cfg.data.maxLength;
         s.docStride = opts.docStride;

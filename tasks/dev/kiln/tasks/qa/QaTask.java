@@ -177,10 +177,13 @@ public final class QaTask implements TrainableTask {
     @Override
     public void save(Path dir) throws IOException {
         JsonObject cfg = backbone.configJson();
-        JsonArray arch = new JsonArray();
-        arch.add(QaHead.architecture(backbone));
-        cfg.add("architectures", arch);
-        if (backbone.modelType().equals("gpt2")) cfg.addProperty("pad_token_id", Sequences.padId(tok));
+        String hf = QaHead.architecture(backbone);
+        if (hf != null) {
+            JsonArray arch = new JsonArray();
+            arch.add(hf);
+            cfg.add("architectures", arch);
+        }
+        backbone.architecture().addTaskConfig(cfg, tok);
         JsonObject meta = settings.toJson();
         meta.addProperty("train_questions", trainQuestions);
         meta.addProperty("train_windows", train.size());

@@ -42,8 +42,8 @@ public final class QuestionAnswerer implements AutoCloseable {
         try {
             Backbone b = HfFolder.loadBackbone(this.dir, manager, 0f, HfFolder.Strictness.TASK_FOLDER);
             head = new QaHead(b);
-            TaskFolder.loadHead(b.params(), this.dir, QaHead.PREFIX);
-            tok = Tokenizer.load(this.dir);
+            TaskFolder.loadHead(b.params(), this.dir, head.prefix());
+            tok = b.architecture().loadTokenizer(this.dir);
         } catch (IOException | RuntimeException e) {
             manager.close();
             throw e;

@@ -1,5 +1,8 @@
 package dev.kiln.tasks.summarization;
 
+import dev.kiln.models.bert.BertArchitecture;
+import dev.kiln.models.Architectures;
+import dev.kiln.models.Architecture;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
@@ -8,8 +11,7 @@ import dev.kiln.config.RunConfig;
 import dev.kiln.data.ArticleSummary;
 import dev.kiln.io.HfFolder;
 import dev.kiln.io.ModelZoo;
-import dev.kiln.models.BertModel;
-import dev.kiln.text.Tokenizer;
+import dev.kiln.models.bert.BertModel;
 import dev.kiln.train.PredictLines;
 import dev.kiln.train.TaskFolder;
 import dev.kiln.train.TaskProvider;
@@ -44,22 +46,19 @@ public final class ExtractiveProvider implements TaskProvider {
         SummaryDataSet ds = SummaryDataSet.of(cfg);
         SummaryDataSet.Parts parts = ds.load(cfg);
         Path dir = ModelZoo.resolve(cfg.model.name);
-        if (!HfFolder.modelType(dir).equals("bert")) {
-            throw cfg.error("model.name", "is a " + HfFolder.modelType(dir) + " model; " + ExtractiveTask.TYPE
+        Architecture arch = Architectures.of(dir);
+        if (!(arch instanceof BertArchitecture)) {
+            throw cfg.error("model.name", "is a " + arch.displayName() + " model; " + ExtractiveTask.TYPE
                     + " needs a BERT-style encoder (e.g. all-MiniLM-L6-v2, bert-base-uncased)");
         }
-        JsonObject over = new JsonObject();
-        if (cfg.model.dropout != null) {
-            over.addProperty("hidden_dropout_prob", cfg.model.dropout);
-            over.addProperty("attention_probs_dropout_prob", cfg.model.dropout);
-        }
+        JsonObject over = cfg.model.dropout == null ? new JsonObject() : arch.dropoutOverride(cfg.model.dropout);
         // no pooler: sentence states come from the [CLS] tokens of the last layer
         BertModel bert = HfFolder.loadBert(dir, manager, BertModel.Heads.encoderOnly(), over);
         if (cfg.data.maxLength > bert.config.maxPositionEmbeddings) {
             throw cfg.error("data.max_length", "is " + cfg.data.maxLength + " but " + cfg.model.name
                     + " has only " + bert.config.maxPositionEmbeddings + " positions");
         }
-        SentenceScorer scorer = new SentenceScorer(bert, Tokenizer.load(dir), cfg.data.maxLength);
+        SentenceScorer scorer = new SentenceScorer(bert, arch.loadTokenizer(dir), cfg.data.maxLength);
         return new ExtractiveTask(scorer, dir, opts, ds, parts.train(), parts.dev());
     }
 

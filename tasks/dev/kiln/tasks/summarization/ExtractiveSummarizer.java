@@ -1,11 +1,11 @@
 package dev.kiln.tasks.summarization;
 
+import dev.kiln.models.bert.BertArchitecture;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.kiln.io.HfFolder;
-import dev.kiln.models.BertModel;
+import dev.kiln.models.bert.BertModel;
 import dev.kiln.text.SentenceSplitter;
-import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
 import dev.kiln.util.Devices;
 
@@ -55,7 +55,7 @@ public final class ExtractiveSummarizer implements AutoCloseable {
             noDropout.addProperty("attention_probs_dropout_prob", 0f);
             BertModel bert = HfFolder.loadBert(this.dir, manager, BertModel.Heads.encoderOnly(), noDropout,
                     HfFolder.Strictness.TASK_FOLDER);
-            scorer = new SentenceScorer(bert, Tokenizer.load(this.dir), meta.get("max_length").getAsInt());
+            scorer = new SentenceScorer(bert, BertArchitecture.INSTANCE.loadTokenizer(this.dir), meta.get("max_length").getAsInt());
             TaskFolder.loadHead(bert.params, this.dir, SentenceScorer.HEAD + ".");
         } catch (IOException | RuntimeException e) {
             manager.close();

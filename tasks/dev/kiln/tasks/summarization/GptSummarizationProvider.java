@@ -1,5 +1,8 @@
 package dev.kiln.tasks.summarization;
 
+import dev.kiln.models.gpt2.Gpt2Architecture;
+import dev.kiln.models.Architectures;
+import dev.kiln.models.Architecture;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.kiln.config.ConfigRegistry;
@@ -8,7 +11,7 @@ import dev.kiln.data.ArticleSummary;
 import dev.kiln.io.HfFolder;
 import dev.kiln.io.ModelZoo;
 import dev.kiln.models.Backbone;
-import dev.kiln.models.Gpt2Model;
+import dev.kiln.models.gpt2.Gpt2Model;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.PredictLines;
 import dev.kiln.train.TaskFolder;
@@ -44,8 +47,9 @@ public final class GptSummarizationProvider implements TaskProvider {
         SummaryDataSet ds = SummaryDataSet.of(cfg);
         SummaryDataSet.Parts parts = ds.load(cfg);
         Path dir = ModelZoo.resolve(cfg.model.name);
-        if (!HfFolder.modelType(dir).equals("gpt2")) {
-            throw cfg.error("model.name", "is a " + HfFolder.modelType(dir) + " model; " + GptSummarizationTask.TYPE
+        Architecture arch = Architectures.of(dir);
+        if (!(arch instanceof Gpt2Architecture)) {
+            throw cfg.error("model.name", "is a " + arch.displayName() + " model; " + GptSummarizationTask.TYPE
                     + " needs a GPT-2 (causal LM) folder, e.g. one from kiln init-gpt2 or from pretraining");
         }
         Backbone b = HfFolder.loadBackbone(dir, manager, cfg.model.dropout == null ? null : cfg.model.dropout.floatValue());
@@ -54,7 +58,7 @@ public final class GptSummarizationProvider implements TaskProvider {
             throw cfg.error("data.max_length", "is " + cfg.data.maxLength + " but " + cfg.model.name
                     + " has only " + model.config.nPositions + " positions");
         }
-        Tokenizer tok = Tokenizer.load(dir);
+        Tokenizer tok = arch.loadTokenizer(dir);
         GptPrompt prompt = new GptPrompt(tok, opts.promptTemplate);
         int left = cfg.data.maxLength - prompt.overhead() - opts.maxSummaryTokens - 1;
         if (left < MIN_ARTICLE_TOKENS) {

@@ -8,7 +8,7 @@ import dev.kiln.data.ArticleSummary;
 import dev.kiln.generate.GenerationOptions;
 import dev.kiln.generate.Generator;
 import dev.kiln.models.Backbone;
-import dev.kiln.models.Gpt2Model;
+import dev.kiln.models.gpt2.Gpt2Model;
 import dev.kiln.nn.Losses;
 import dev.kiln.nn.Parameters;
 import dev.kiln.nn.Pooling;

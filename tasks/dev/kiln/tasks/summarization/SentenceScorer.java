@@ -2,7 +2,7 @@ package dev.kiln.tasks.summarization;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.kiln.models.BertModel;
+import dev.kiln.models.bert.BertModel;
 import dev.kiln.nn.Functional;
 import dev.kiln.nn.Linear;
 import dev.kiln.nn.Pooling;

@@ -1,5 +1,6 @@
-package dev.kiln.models;
+package dev.kiln.models.bert;
 
+import dev.kiln.models.Backbone;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -274,7 +275,7 @@ public final class BertModel extends Module implements Backbone {
         }
     }
 
-    @Override public String modelType() { return "bert"; }
+    @Override public dev.kiln.models.Architecture architecture() { return BertArchitecture.INSTANCE; }
     @Override public Parameters params() { return params; }
     @Override public Module root() { return this; }
     @Override public Module body() { return bert; }

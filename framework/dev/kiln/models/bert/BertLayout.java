@@ -1,6 +1,6 @@
-package dev.kiln.io;
+package dev.kiln.models.bert;
 
-import dev.kiln.models.BertConfig;
+import dev.kiln.models.bert.BertConfig;
 import dev.kiln.nn.HostTensor;
 
 import java.nio.ByteBuffer;
@@ -15,10 +15,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** HF Transformers BERT parameter names and shapes, shared by the importers. */
-final class BertLayout {
+public final class BertLayout {
     private BertLayout() {}
 
-    static final String[] LAYER_SUFFIXES = {
+    public static final String[] LAYER_SUFFIXES = {
         "attention.self.query.weight", "attention.self.query.bias",
         "attention.self.key.weight", "attention.self.key.bias",
         "attention.self.value.weight", "attention.self.value.bias",
@@ -29,37 +29,37 @@ final class BertLayout {
         "output.LayerNorm.weight", "output.LayerNorm.bias",
     };
 
-    static final String[] EMBEDDINGS = {
+    public static final String[] EMBEDDINGS = {
         "embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
         "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias",
     };
 
-    static final String[] POOLER = {"pooler.dense.weight", "pooler.dense.bias"};
+    public static final String[] POOLER = {"pooler.dense.weight", "pooler.dense.bias"};
 
     /** BertForPreTraining heads (besides the tied decoder weight, which is not stored). */
-    static final String[] MLM_HEAD = {
+    public static final String[] MLM_HEAD = {
         "cls.predictions.transform.dense.weight", "cls.predictions.transform.dense.bias",
         "cls.predictions.transform.LayerNorm.weight", "cls.predictions.transform.LayerNorm.bias",
         "cls.predictions.bias",
     };
-    static final String[] NSP_HEAD = {"cls.seq_relationship.weight", "cls.seq_relationship.bias"};
+    public static final String[] NSP_HEAD = {"cls.seq_relationship.weight", "cls.seq_relationship.bias"};
 
     private static final Pattern LAYER = Pattern.compile("encoder\\.layer\\.(\\d+)\\.(.+)");
 
     /** The layer index of an {@code encoder.layer.N.*} name (without {@code bert.}), or -1. */
-    static int layerOf(String name) {
+    public static int layerOf(String name) {
         Matcher m = LAYER.matcher(name);
         if (!m.matches() || !Arrays.asList(LAYER_SUFFIXES).contains(m.group(2))) return -1;
         return Integer.parseInt(m.group(1));
     }
 
     /** Whether {@code name} (without {@code bert.}) is a BertModel parameter name. */
-    static boolean isBertModelName(String name) {
+    public static boolean isBertModelName(String name) {
         return layerOf(name) >= 0 || Arrays.asList(EMBEDDINGS).contains(name) || Arrays.asList(POOLER).contains(name);
     }
 
     /** BertModel names in HF order (no {@code bert.} prefix). */
-    static List<String> bertModelKeys(int layers, boolean pooler) {
+    public static List<String> bertModelKeys(int layers, boolean pooler) {
         List<String> keys = new ArrayList<>(Arrays.asList(EMBEDDINGS));
         for (int l = 0; l < layers; l++) {
             for (String s : LAYER_SUFFIXES) keys.add("encoder.layer." + l + "." + s);
@@ -69,7 +69,7 @@ final class BertLayout {
     }
 
     /** Expected shape of a parameter (name without {@code bert.}), or null when the name is unknown. */
-    static long[] expectedShape(String name, BertConfig c) {
+    public static long[] expectedShape(String name, BertConfig c) {
         long h = c.hiddenSize, i = c.intermediateSize;
         switch (name) {
             case "embeddings.word_embeddings.weight": return new long[] {c.vocabSize, h};
@@ -107,7 +107,7 @@ final class BertLayout {
      * Checks that {@code tensors} holds exactly {@code expected} with the shapes {@code c} implies, and
      * returns them in that order. {@code prefix} is stripped before looking up shapes.
      */
-    static LinkedHashMap<String, HostTensor> ordered(Map<String, HostTensor> tensors, List<String> expected,
+    public static LinkedHashMap<String, HostTensor> ordered(Map<String, HostTensor> tensors, List<String> expected,
                                                      String prefix, BertConfig c, String source) {
         LinkedHashMap<String, HostTensor> out = new LinkedHashMap<>();
         List<String> missing = new ArrayList<>();
@@ -139,7 +139,7 @@ final class BertLayout {
     }
 
     /** A 2-D F32 tensor (rows, cols) transposed to (cols, rows), into a new heap buffer. */
-    static HostTensor transpose(HostTensor t) {
+    public static HostTensor transpose(HostTensor t) {
         long[] s = t.shape();
         if (s.length != 2 || t.dtype() != HostTensor.DType.F32) {
             throw new IllegalArgumentException("transpose needs a 2-D F32 tensor, got " + t);

@@ -1,8 +1,9 @@
-package dev.kiln.io;
+package dev.kiln.models.gpt2;
 
+import dev.kiln.io.HfFolder;
 import ai.djl.ndarray.NDManager;
-import dev.kiln.models.Gpt2Config;
-import dev.kiln.models.Gpt2Model;
+import dev.kiln.models.gpt2.Gpt2Config;
+import dev.kiln.models.gpt2.Gpt2Model;
 import dev.kiln.nn.Parameters;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.util.KilnHome;

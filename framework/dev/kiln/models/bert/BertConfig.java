@@ -1,5 +1,6 @@
-package dev.kiln.models;
+package dev.kiln.models.bert;
 
+import dev.kiln.models.Json;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;

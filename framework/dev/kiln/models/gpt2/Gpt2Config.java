@@ -1,5 +1,6 @@
-package dev.kiln.models;
+package dev.kiln.models.gpt2;
 
+import dev.kiln.models.Json;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;

@@ -1,5 +1,6 @@
-package dev.kiln.models;
+package dev.kiln.models.gpt2;
 
+import dev.kiln.models.Backbone;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -226,7 +227,7 @@ public final class Gpt2Model extends Module implements Backbone {
         }
     }
 
-    @Override public String modelType() { return "gpt2"; }
+    @Override public dev.kiln.models.Architecture architecture() { return Gpt2Architecture.INSTANCE; }
     @Override public Parameters params() { return params; }
     @Override public Module root() { return this; }
     @Override public Module body() { return transformer; }
