@@ -101,11 +101,14 @@ public final class HfFolder {
     }
 
     /**
-     * A backbone for a task: BERT (encoder and pooler, no pre-training heads) or GPT-2, by model_type.
+     * A backbone for a task: BERT (encoder and pooler, no pre-training heads), GPT-2 or a classic model, by model_type.
      * {@code dropout} (nullable) replaces every dropout probability of the config.
      */
     public static dev.kiln.models.Backbone loadBackbone(Path dir, NDManager manager, Float dropout) throws IOException {
         String type = modelType(dir);
+        if (dev.kiln.models.classic.ClassicModels.isClassic(type)) {
+            return dev.kiln.models.classic.ClassicModels.load(dir, manager, dropout);
+        }
         JsonObject o = new JsonObject();
         switch (type) {
             case "bert":

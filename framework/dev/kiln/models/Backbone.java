@@ -10,7 +10,7 @@ import dev.kiln.nn.Parameters;
  * ({@code classifier.*} for BERT, {@code score.*} for GPT-2), so a fine-tuned folder is one checkpoint.
  */
 public interface Backbone {
-    /** "bert" or "gpt2". */
+    /** "bert" or "gpt2", or a classic model's name ("mlp", "textcnn", "bilstm"; see models.classic.ClassicModels). */
     String modelType();
 
     Parameters params();
@@ -30,6 +30,14 @@ public interface Backbone {
      * "mean" (over real tokens), "last" (last real token; GPT-2's default).
      */
     NDArray sequenceVector(NDArray hidden, NDArray attentionMask, String pooling);
+
+    /**
+     * One vector per sequence from the inputs: {@link #sequenceVector} of {@link #hiddenStates}. A model whose
+     * pooling comes before its layers (the classic MLP averages word vectors, then applies them) overrides it.
+     */
+    default NDArray pooled(NDArray ids, NDArray typeIds, NDArray attentionMask, boolean training, String pooling) {
+        return sequenceVector(hiddenStates(ids, typeIds, attentionMask, training), attentionMask, pooling);
+    }
 
     /** The backbone's config.json, to which tasks add their fields (labels, architectures). */
     JsonObject configJson();

@@ -73,16 +73,18 @@ public final class TaskFolder {
 
     /**
      * The backbone's config.json as a fine-tuned HF folder needs it: {@code architectures} (the HF
-     * class for this backbone's model type), {@code id2label}/{@code label2id} in logit order, and
+     * class for this backbone's model type; none for the classic models), {@code id2label}/{@code label2id} in logit order, and
      * for GPT-2 the pad id (HF's GPT-2 heads need one to find the last real token).
      */
     public static JsonObject labelledConfig(Backbone backbone, Tokenizer tok,
                                             String bertArchitecture, String gpt2Architecture, List<String> labels) {
         JsonObject cfg = backbone.configJson();
         boolean gpt = backbone.modelType().equals("gpt2");
-        JsonArray arch = new JsonArray();
-        arch.add(gpt ? gpt2Architecture : bertArchitecture);
-        cfg.add("architectures", arch);
+        if (gpt || backbone.modelType().equals("bert")) { // the classic models are no HF class: no claim
+            JsonArray arch = new JsonArray();
+            arch.add(gpt ? gpt2Architecture : bertArchitecture);
+            cfg.add("architectures", arch);
+        }
         JsonObject id2label = new JsonObject();
         JsonObject label2id = new JsonObject();
         for (int i = 0; i < labels.size(); i++) {
