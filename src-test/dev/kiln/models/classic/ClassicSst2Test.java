@@ -129,4 +129,20 @@ class ClassicSst2Test {
         assertTrue(acc > 0.65, "dev accuracy " + acc);
         reopens(o, "textcnn");
     }
+
+    @Test
+    void biLstmLearnsSst2AndItsRunFolderReopens() throws IOException {
+        Runs.Outcome o = train("bilstm", null, 4, 2e-3);
+        double acc = o.result().bestEval.get("accuracy");
+        assertTrue(acc > 0.65, "dev accuracy " + acc);
+        reopens(o, "bilstm");
+    }
+
+    @Test
+    void mlpLearnsSst2AndItsRunFolderReopens() throws IOException {
+        Runs.Outcome o = train("mlp", null, 6, 1e-3);
+        double acc = o.result().bestEval.get("accuracy");
+        assertTrue(acc > 0.65, "dev accuracy " + acc);
+        reopens(o, "mlp");
+    }
 }
