@@ -14,7 +14,7 @@ import java.util.List;
 
 /**
  * A bidirectional LSTM (Hochreiter &amp; Schmidhuber 1997; bidirectional: Schuster &amp; Paliwal 1997, Graves
- * &amp; Schmidhuber 2005), one or more layers, written out step by step from NDArray ops.
+ * &amp; Schmidhuber 2005), one or more layers; each direction's recurrence runs in libtorch's LSTM kernel.
  *
  * <p>At each step t of one direction, with input x_t and the previous state (h, c):
  * <pre>
@@ -31,11 +31,10 @@ import java.util.List;
  * both directions' states of the layer below, [B, T, 2H]. Dropout (model.dropout) is applied to the word
  * vectors and between layers; the task head applies it to the output.
  *
- * <p>Padding is handled by masking the recurrence: at a padded step the state is carried over unchanged
- * (h = m·h' + (1 − m)·h). Sequences are right-padded, so the forward direction has finished a sentence before
- * its padding starts, and the backward direction crosses the padding first, with its zero initial state
- * unchanged, and so starts at the sentence's last word from zero, as it would alone. Outputs at padded
- * positions are zero. {@link #hiddenStates} is [B, T, 2H] (the tagger's input); the sentence vector is the
+ * <p>Padding: sequences are right-padded, so the forward direction has finished a sentence before its padding
+ * starts. The backward direction reads each sentence reversed within its own length (padding left where it is),
+ * so it too starts at the sentence's last word from a zero state, as it would alone, and its states are put back
+ * in order. Outputs at padded positions are zero. {@link #hiddenStates} is [B, T, 2H] (the tagger's input); the sentence vector is the
  * final forward state (at the last real token) joined with the final backward state (at the first token), [B, 2H].
  */
 public final class BiLstm extends ClassicBackbone {
@@ -83,49 +82,55 @@ public final class BiLstm extends ClassicBackbone {
     @Override
     public NDArray hiddenStates(NDArray ids, NDArray typeIds, NDArray attentionMask, boolean training) {
         NDArray mask = mask3(attentionMask);                 // [B, T, 1]
-        int t = (int) mask.getShape().get(1);
-        NDList m = mask.split(t, 1);                         // per step [B, 1, 1]
-        NDArray[] keep = new NDArray[t];
-        NDArray[] carry = new NDArray[t];
-        for (int s = 0; s < t; s++) {
-            keep[s] = m.get(s).squeeze(2);                   // [B, 1]
-            carry[s] = keep[s].neg().add(1f);                // 1 - m (no gradient flows through masks)
-        }
+        NDArray reversal = reversal(attentionMask);
         NDArray x = dropout(embed(ids, mask), dropout, training);
         for (int l = 0; l < layers; l++) {
             if (l > 0) x = dropout(x, dropout, training);
-            NDArray fwd = direction(x, l, "", keep, carry, false);
-            NDArray bwd = direction(x, l, "_reverse", keep, carry, true);
+            NDArray fwd = direction(x, l, "");
+            NDArray bwd = reorder(direction(reorder(x, reversal), l, "_reverse"), reversal);
             x = NDArrays.concat(new NDList(fwd, bwd), 2);
         }
         return x.mul(mask);
     }
 
-    /** One direction of one layer over [B, T, in]: the states h_t, [B, T, H]. */
-    private NDArray direction(NDArray x, int l, String dir, NDArray[] keep, NDArray[] carry, boolean reverse) {
+    /**
+     * One direction of one layer over right-padded [B, T, in], reading t = 1..T: the states h_t, [B, T, H]. The
+     * recurrence is libtorch's LSTM kernel (torch.nn.LSTM's, one call per direction and layer, with the equations
+     * above) rather than a loop of small ops: a state at a real position depends only on the positions before it,
+     * so what the kernel computes past a sentence's end never reaches its real positions.
+     */
+    private NDArray direction(NDArray x, int l, String dir) {
         Shape s = x.getShape();
-        int t = (int) s.get(1);
-        // W_i· x_t + b_i· + b_h· for every t at once: [B, T, 4H]
-        NDArray xw = linear(x, name("weight_ih", l, dir), name("bias_ih", l, dir)).add(params.get(name("bias_hh", l, dir)));
-        NDList steps = xw.split(t, 1);
-        NDArray h = x.getManager().zeros(new Shape(s.get(0), hidden));
-        NDArray c = h;
-        NDArray[] out = new NDArray[t];
-        for (int k = 0; k < t; k++) {
-            int step = reverse ? t - 1 - k : k;
-            NDArray gates = steps.get(step).squeeze(1).add(linear(h, name("weight_hh", l, dir), null));
-            NDList g = gates.split(4, 1);
-            NDArray i = Activation.sigmoid(g.get(0));
-            NDArray f = Activation.sigmoid(g.get(1));
-            NDArray cand = g.get(2).tanh();
-            NDArray o = Activation.sigmoid(g.get(3));
-            NDArray c2 = f.mul(c).add(i.mul(cand));
-            NDArray h2 = o.mul(c2.tanh());
-            c = keep[step].mul(c2).add(carry[step].mul(c));
-            h = keep[step].mul(h2).add(carry[step].mul(h));
-            out[step] = h;
+        NDArray h0 = x.getManager().zeros(new Shape(1, s.get(0), hidden));
+        NDList weights = new NDList(params.get(name("weight_ih", l, dir)), params.get(name("weight_hh", l, dir)),
+                params.get(name("bias_ih", l, dir)), params.get(name("bias_hh", l, dir)));
+        return x.getNDArrayInternal().lstm(x, new NDList(h0, h0), weights, true, 1, 0.0, false, false, true).get(0);
+    }
+
+    /**
+     * Row indexes into [B·T] that reverse each sentence within its own length and leave its padding in place:
+     * the backward direction then reads every sentence from its last word, with the padding after it as for the
+     * forward one. The same permutation undoes itself.
+     */
+    private static NDArray reversal(NDArray attentionMask) {
+        long[] m = attentionMask.toLongArray();
+        int b = (int) attentionMask.getShape().get(0);
+        int t = (int) attentionMask.getShape().get(1);
+        long[] idx = new long[b * t];
+        for (int r = 0; r < b; r++) {
+            int len = 0;
+            for (int k = 0; k < t; k++) len += (int) m[r * t + k];
+            for (int k = 0; k < t; k++) idx[r * t + k] = (long) r * t + (k < len ? len - 1 - k : k);
         }
-        return NDArrays.stack(new NDList(out), 1);
+        return attentionMask.getManager().create(idx).toDevice(attentionMask.getDevice(), false);
+    }
+
+    /** x[b, idx] for [B, T, D] (a row gather, so gradients flow back to x). */
+    private static NDArray reorder(NDArray x, NDArray rows) {
+        Shape s = x.getShape();
+        NDArray flat = x.reshape(s.get(0) * s.get(1), s.get(2));
+        return ai.djl.nn.core.Embedding.embedding(rows, flat, ai.djl.ndarray.types.SparseFormat.DENSE).singletonOrThrow()
+                .reshape(s);
     }
 
     /** [final forward state ; final backward state]: the forward half at the last real token, the backward half at the first. */

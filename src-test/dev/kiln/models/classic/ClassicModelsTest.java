@@ -3,6 +3,7 @@ package dev.kiln.models.classic;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import dev.kiln.TestSupport;
 import dev.kiln.TinyModels;
 import dev.kiln.config.ConfigException;
 import dev.kiln.config.RunConfig;
@@ -214,6 +215,17 @@ class ClassicModelsTest {
             c.tokenizer().close();
             assertEquals(300, c.backbone().hiddenSize());
             assertEquals(4 * 300L, c.backbone().params().get("convs.1.weight").getShape().get(1));
+        }
+    }
+
+    @Test
+    void shippedClassicConfigsLoad() {
+        TestSupport.shared("datasets/sst2/stsa.binary.train");
+        TestSupport.shared("datasets/conll2003/train.txt");
+        for (String name : List.of("sst2-textcnn", "sst2-bilstm", "sst2-mlp", "conll03-bilstm")) {
+            RunConfig c = RunConfig.load(Path.of("configs/" + name + ".json"));
+            assertTrue(c.model.isClassic(), name);
+            assertEquals(name.substring(name.indexOf('-') + 1), c.model.name);
         }
     }
 }

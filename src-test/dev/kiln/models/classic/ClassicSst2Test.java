@@ -126,6 +126,7 @@ class ClassicSst2Test {
     void textCnnLearnsSst2AndItsRunFolderReopens() throws IOException {
         Runs.Outcome o = train("textcnn", null, 4, 1e-3);
         double acc = o.result().bestEval.get("accuracy");
+        // Measured 0.714 in 12 s (the others: BiLSTM 0.720 in 21-24 s, MLP 0.725 in 3 s); chance is 0.51.
         assertTrue(acc > 0.65, "dev accuracy " + acc);
         reopens(o, "textcnn");
     }
