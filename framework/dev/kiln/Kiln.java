@@ -10,7 +10,7 @@ import dev.kiln.generate.Generator;
 import dev.kiln.inference.FillMask;
 import dev.kiln.inference.SentenceEncoder;
 import dev.kiln.io.HfFolder;
-import dev.kiln.io.HostTensor;
+import dev.kiln.nn.HostTensor;
 import dev.kiln.io.ModelZoo;
 import dev.kiln.io.SafeTensors;
 import dev.kiln.log.LossPlot;
@@ -636,7 +636,10 @@ public final class Kiln {
         if (dst.equals(src.toAbsolutePath().normalize())) throw new IOException("export: " + to + " is the source folder");
         HfFolder.requireNewTarget(dst);
         LinkedHashMap<String, HostTensor> tensors = new LinkedHashMap<>(SafeTensors.readCheckpoint(src));
-        HfFolder.writeFolder(dst, HfFolder.readConfig(src), tensors, src);
+        Path headFile = src.resolve(TaskFolder.HEAD_FILE);
+        java.util.Map<String, LinkedHashMap<String, HostTensor>> extra = !Files.isRegularFile(headFile) ? java.util.Map.of()
+                : java.util.Map.of(TaskFolder.HEAD_FILE, new LinkedHashMap<>(SafeTensors.readCheckpoint(headFile)));
+        HfFolder.writeFolder(dst, HfFolder.readConfig(src), tensors, src, extra);
         Path meta = src.resolve(TaskFolder.META_FILE);
         if (Files.isRegularFile(meta)) Files.copy(meta, dst.resolve(TaskFolder.META_FILE));
         return dst;

@@ -2,7 +2,7 @@ package dev.kiln;
 
 import com.google.gson.JsonObject;
 import dev.kiln.config.ConfigException;
-import dev.kiln.io.HostTensor;
+import dev.kiln.nn.HostTensor;
 import dev.kiln.io.SafeTensors;
 import dev.kiln.generate.Generator;
 import dev.kiln.tasks.classification.TextClassifier;

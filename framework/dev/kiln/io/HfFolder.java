@@ -7,6 +7,7 @@ import dev.kiln.models.BertConfig;
 import dev.kiln.models.BertModel;
 import dev.kiln.models.Gpt2Config;
 import dev.kiln.models.Gpt2Model;
+import dev.kiln.nn.HostTensor;
 import dev.kiln.nn.Parameters;
 
 import java.io.IOException;
@@ -54,8 +55,26 @@ public final class HfFolder {
     }
 
     /**
+     * What a load tolerates besides an exact match of checkpoint and model. Tensors the model needs
+     * and the checkpoint lacks are always an error, except whole heads that are new by design.
+     *
+     * @param newHeads      BERT pooler / MLM / NSP heads asked for but wholly absent from the checkpoint are
+     *                      initialised and named in one notice line (pre-training from an encoder-only
+     *                      checkpoint); otherwise they are an error
+     * @param headTensorsLater checkpoint tensors the backbone does not use belong to a task head that the
+     *                      caller loads afterwards (a fine-tuned folder): no notice about them
+     */
+    public record Strictness(boolean newHeads, boolean headTensorsLater) {
+        public static final Strictness STRICT = new Strictness(false, false);
+        /** Pre-training: heads the checkpoint does not have start from their initial values. */
+        public static final Strictness NEW_HEADS = new Strictness(true, false);
+        /** A fine-tuned folder: its head tensors are loaded by the task head afterwards. */
+        public static final Strictness TASK_FOLDER = new Strictness(false, true);
+    }
+
+    /**
      * Loads a BERT. {@code heads} null means: whatever the checkpoint has (pooler, MLM, NSP);
-     * parts asked for but absent keep their initial values and are listed in the report.
+     * parts asked for but absent are an error (see {@link Strictness} for pre-training).
      */
     public static BertModel loadBert(Path dir, NDManager manager, BertModel.Heads heads) throws IOException {
         return loadBert(dir, manager, heads, null);
@@ -64,7 +83,17 @@ public final class HfFolder {
     /** As {@link #loadBert(Path, NDManager, BertModel.Heads)}, with config.json fields replaced by {@code overrides}. */
     public static BertModel loadBert(Path dir, NDManager manager, BertModel.Heads heads, JsonObject overrides)
             throws IOException {
-        BertConfig config = BertConfig.fromJson(merge(requireType(dir, "bert"), overrides));
+        return loadBert(dir, manager, heads, overrides, Strictness.STRICT);
+    }
+
+    public static BertModel loadBert(Path dir, NDManager manager, BertModel.Heads heads, JsonObject overrides,
+                                     Strictness strictness) throws IOException {
+        BertConfig config;
+        try {
+            config = BertConfig.fromJson(merge(requireType(dir, "bert"), overrides));
+        } catch (IllegalArgumentException e) {
+            throw configError(dir, e);
+        }
         Map<String, HostTensor> tensors = SafeTensors.readCheckpoint(dir);
         if (heads == null) {
             heads = new BertModel.Heads();
@@ -77,27 +106,99 @@ public final class HfFolder {
         BertModel model = new BertModel(config, new Parameters(manager, 42, config.initializerRange), heads);
         final boolean mlm = heads.mlm;
         final boolean nsp = heads.nsp;
-        // pre-training heads that were not asked for are skipped on purpose, not "unexpected"
-        model.loadReport = model.params.load(tensors, k -> {
+        final boolean pooler = heads.pooler;
+        // a pooler and pre-training heads that were not asked for are skipped on purpose, not "unexpected"
+        model.loadReport = load(dir, model.params, tensors, k -> {
             String n = BertModel.mapCheckpointKey(k);
             if (n == null) return null;
+            if (!pooler && n.startsWith("bert.pooler.")) return null;
             if (!mlm && n.startsWith("cls.predictions")) return null;
             if (!nsp && n.startsWith("cls.seq_relationship")) return null;
             return n;
         });
+        check(dir, model.params, model.loadReport, strictness, BERT_HEADS);
         return model;
     }
+
+    /** BERT's optional parts: parameter-name prefix → what it is, for messages. */
+    private static final Map<String, String> BERT_HEADS = Map.of(
+            "bert.pooler.", "pooler", "cls.predictions.", "masked-LM head", "cls.seq_relationship.", "next-sentence head");
 
     public static Gpt2Model loadGpt2(Path dir, NDManager manager) throws IOException {
         return loadGpt2(dir, manager, null);
     }
 
     public static Gpt2Model loadGpt2(Path dir, NDManager manager, JsonObject overrides) throws IOException {
-        Gpt2Config config = Gpt2Config.fromJson(merge(requireType(dir, "gpt2"), overrides));
+        return loadGpt2(dir, manager, overrides, Strictness.STRICT);
+    }
+
+    public static Gpt2Model loadGpt2(Path dir, NDManager manager, JsonObject overrides, Strictness strictness)
+            throws IOException {
+        Gpt2Config config;
+        try {
+            config = Gpt2Config.fromJson(merge(requireType(dir, "gpt2"), overrides));
+        } catch (IllegalArgumentException e) {
+            throw configError(dir, e);
+        }
         Map<String, HostTensor> tensors = SafeTensors.readCheckpoint(dir);
         Gpt2Model model = new Gpt2Model(config, new Parameters(manager, 42, config.initializerRange));
-        model.loadReport = model.params.load(tensors, Gpt2Model::mapCheckpointKey);
+        model.loadReport = load(dir, model.params, tensors, Gpt2Model::mapCheckpointKey);
+        check(dir, model.params, model.loadReport, strictness, Map.of());
         return model;
+    }
+
+    /** {@link Parameters#load}, with the folder named in its errors (shape mismatch, NaN/Inf). */
+    private static Parameters.LoadReport load(Path dir, Parameters params, Map<String, HostTensor> tensors,
+                                              java.util.function.Function<String, String> keyMap) {
+        try {
+            return params.load(tensors, keyMap);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** "config.json: field ..." from the config classes, with the file's full path. */
+    private static IllegalArgumentException configError(Path dir, IllegalArgumentException e) {
+        String m = String.valueOf(e.getMessage());
+        if (m.startsWith("config.json: ")) m = m.substring("config.json: ".length());
+        return new IllegalArgumentException(dir.resolve("config.json") + ": " + m, e);
+    }
+
+    /**
+     * Strict loading: tensors the model needs and the checkpoint lacks are an error naming them, so a
+     * model that is not the one asked for never runs on freshly initialised weights. Optional heads
+     * ({@code heads}: prefix → name) that are wholly absent are new by design when {@code strictness}
+     * allows it, and named in one notice line; unused checkpoint tensors are named in one notice line.
+     */
+    static void check(Path dir, Parameters params, Parameters.LoadReport r, Strictness strictness, Map<String, String> heads) {
+        List<String> missing = new java.util.ArrayList<>(r.missing);
+        List<String> fresh = new java.util.ArrayList<>();
+        for (Map.Entry<String, String> h : new java.util.TreeMap<>(heads).entrySet()) {
+            String prefix = h.getKey();
+            long inModel = params.all().keySet().stream().filter(k -> k.startsWith(prefix)).count();
+            List<String> absent = missing.stream().filter(k -> k.startsWith(prefix)).collect(java.util.stream.Collectors.toList());
+            if (absent.isEmpty() || absent.size() < inModel) continue; // complete, or partly there: the names go in the error
+            if (!strictness.newHeads()) {
+                throw new IllegalArgumentException(dir + ": the checkpoint has no " + h.getValue() + " (" + prefix
+                        + "* tensors), which this use needs; pick a model that was trained with one");
+            }
+            missing.removeAll(absent);
+            fresh.add(prefix + "* (" + h.getValue() + ")");
+        }
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException(dir + ": the checkpoint lacks " + missing.size() + " tensor"
+                    + (missing.size() == 1 ? "" : "s") + " the model needs: " + Parameters.LoadReport.summary(missing)
+                    + "; it is incomplete or config.json describes another model");
+        }
+        if (!fresh.isEmpty()) {
+            System.err.println("note: " + dir + ": not in the checkpoint, new and randomly initialised: "
+                    + String.join(", ", fresh));
+        }
+        if (!r.unexpected.isEmpty() && !strictness.headTensorsLater()) {
+            System.err.println("note: " + dir + ": " + r.unexpected.size() + " checkpoint tensor"
+                    + (r.unexpected.size() == 1 ? "" : "s") + " not used by the model: "
+                    + Parameters.LoadReport.summary(r.unexpected));
+        }
     }
 
     /**
@@ -105,6 +206,12 @@ public final class HfFolder {
      * {@code dropout} (nullable) replaces every dropout probability of the config.
      */
     public static dev.kiln.models.Backbone loadBackbone(Path dir, NDManager manager, Float dropout) throws IOException {
+        return loadBackbone(dir, manager, dropout, Strictness.STRICT);
+    }
+
+    /** As {@link #loadBackbone(Path, NDManager, Float)}; {@link Strictness#TASK_FOLDER} for a fine-tuned folder. */
+    public static dev.kiln.models.Backbone loadBackbone(Path dir, NDManager manager, Float dropout, Strictness strictness)
+            throws IOException {
         String type = modelType(dir);
         if (dev.kiln.models.classic.ClassicModels.isClassic(type)) {
             return dev.kiln.models.classic.ClassicModels.load(dir, manager, dropout);
@@ -116,14 +223,14 @@ public final class HfFolder {
                     o.addProperty("hidden_dropout_prob", dropout);
                     o.addProperty("attention_probs_dropout_prob", dropout);
                 }
-                return loadBert(dir, manager, BertModel.Heads.forFineTuning(), o);
+                return loadBert(dir, manager, BertModel.Heads.forFineTuning(), o, strictness);
             case "gpt2":
                 if (dropout != null) {
                     o.addProperty("resid_pdrop", dropout);
                     o.addProperty("embd_pdrop", dropout);
                     o.addProperty("attn_pdrop", dropout);
                 }
-                return loadGpt2(dir, manager, o);
+                return loadGpt2(dir, manager, o, strictness);
             default:
                 throw new IOException(dir.resolve("config.json") + ": model_type '" + type + "' is not supported (bert, gpt2)");
         }
@@ -165,6 +272,16 @@ public final class HfFolder {
      */
     public static void writeFolder(Path dir, JsonObject config, LinkedHashMap<String, HostTensor> tensors,
                                    Path tokenizerFrom) throws IOException {
+        writeFolder(dir, config, tensors, tokenizerFrom, Map.of());
+    }
+
+    /**
+     * As {@link #writeFolder(Path, JsonObject, LinkedHashMap, Path)}, with further safetensors files
+     * (file name → tensors) written into the folder before it is renamed into place.
+     */
+    public static void writeFolder(Path dir, JsonObject config, LinkedHashMap<String, HostTensor> tensors,
+                                   Path tokenizerFrom, Map<String, LinkedHashMap<String, HostTensor>> extraTensorFiles)
+            throws IOException {
         Path abs = dir.toAbsolutePath();
         requireReplaceable(abs);
         Files.createDirectories(abs.getParent());
@@ -176,6 +293,9 @@ public final class HfFolder {
             Files.writeString(tmp.resolve("config.json"),
                     new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(written) + "\n");
             SafeTensors.write(tmp.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
+            for (Map.Entry<String, LinkedHashMap<String, HostTensor>> e : extraTensorFiles.entrySet()) {
+                SafeTensors.write(tmp.resolve(e.getKey()), e.getValue(), Map.of("format", "pt"));
+            }
             if (tokenizerFrom != null) {
                 for (String f : TOKENIZER_FILES) {
                     Path src = tokenizerFrom.resolve(f);
@@ -198,9 +318,20 @@ public final class HfFolder {
         }
     }
 
-    /** Files Kiln writes in a model folder: weights, config, tokenizer, task metadata, model card. */
-    public static boolean isOwnFile(String name) {
-        return name.equals("config.json") || name.equals("kiln_task.json") || name.equals("README.md")
+    /** The first line of a model card Kiln wrote; a README.md without it is the user's. */
+    public static final String CARD_MARKER = "<!-- written by Kiln: replaced when the run writes this folder again -->";
+
+    /** Files Kiln writes in a model folder: weights, head, config, tokenizer, task metadata, its model card. */
+    public static boolean isOwnFile(Path file) {
+        String name = file.getFileName().toString();
+        if (name.equals("README.md")) {
+            try (java.io.BufferedReader r = Files.newBufferedReader(file)) {
+                return CARD_MARKER.equals(r.readLine());
+            } catch (IOException | RuntimeException e) {
+                return false;
+            }
+        }
+        return name.equals("config.json") || name.equals("kiln_task.json") || name.equals("kiln_head.safetensors")
                 || name.equals("generation_config.json") || TOKENIZER_FILES.contains(name)
                 || OWN_WEIGHTS.matcher(name).matches();
     }
@@ -221,7 +352,7 @@ public final class HfFolder {
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : (Iterable<Path>) s::iterator) {
                 String n = p.getFileName().toString();
-                if (Files.isDirectory(p) || !isOwnFile(n)) foreign.add(n);
+                if (Files.isDirectory(p) || !isOwnFile(p)) foreign.add(n);
             }
         }
         if (!foreign.isEmpty()) {
@@ -264,7 +395,7 @@ public final class HfFolder {
         boolean left = false;
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : (Iterable<Path>) s::iterator) {
-                if (!Files.isDirectory(p) && isOwnFile(p.getFileName().toString())) Files.delete(p);
+                if (!Files.isDirectory(p) && isOwnFile(p)) Files.delete(p);
                 else left = true;
             }
         }

@@ -1,6 +1,7 @@
 package dev.kiln.io;
 
 import dev.kiln.models.BertConfig;
+import dev.kiln.nn.HostTensor;
 
 import java.util.LinkedHashMap;
 

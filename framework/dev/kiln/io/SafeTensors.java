@@ -10,6 +10,7 @@ import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
 import com.google.gson.stream.MalformedJsonException;
+import dev.kiln.nn.HostTensor;
 import dev.kiln.util.AtomicFiles;
 
 import java.io.EOFException;
@@ -112,7 +113,33 @@ public final class SafeTensors {
         if (Files.isRegularFile(single)) return read(single);
         Path index = dirOrFile.resolve(INDEX_FILE);
         if (Files.isRegularFile(index)) return readIndexed(index);
+        List<String> pickles = pickleFiles(dirOrFile);
+        if (!pickles.isEmpty()) {
+            throw new IOException(dirOrFile + ": has only pickle weights (" + String.join(", ", pickles)
+                    + ") and no " + SINGLE_FILE + "; pickle checkpoints are not loaded (unpickling can run code). "
+                    + "Convert once in Python: " + convertSnippet(dirOrFile, pickles)
+                    + "  (or model.save_pretrained(DIR, safe_serialization=True) with transformers)");
+        }
         throw new NoSuchFileException(dirOrFile + ": folder has neither " + SINGLE_FILE + " nor " + INDEX_FILE);
+    }
+
+    /** PyTorch pickle weight files in {@code dir} (pytorch_model.bin, *.pt, ...), sorted by name. */
+    static List<String> pickleFiles(Path dir) throws IOException {
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString())
+                    .filter(n -> n.endsWith(".bin") || n.endsWith(".pt") || n.endsWith(".pth") || n.endsWith(".ckpt"))
+                    .sorted().collect(java.util.stream.Collectors.toList());
+        }
+    }
+
+    /** One line of Python that rewrites the pickle state dict (all pytorch_model*.bin shards) as model.safetensors. */
+    static String convertSnippet(Path dir, List<String> pickles) {
+        String d = dir.toAbsolutePath().toString().replace("'", "\\'");
+        String glob = pickles.stream().anyMatch(n -> n.startsWith("pytorch_model")) ? "pytorch_model*.bin" : pickles.get(0);
+        return "python -c \"import glob, torch; from safetensors.torch import save_file; "
+                + "sd = {k: v.clone().contiguous() for f in sorted(glob.glob('" + d + "/" + glob + "')) "
+                + "for k, v in torch.load(f, map_location='cpu', weights_only=True).items()}; "
+                + "save_file(sd, '" + d + "/" + SINGLE_FILE + "', metadata={'format': 'pt'})\"";
     }
 
     private static Map<String, HostTensor> readIndexed(Path index) throws IOException {

@@ -3,6 +3,7 @@ package dev.kiln.io;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.WireFormat;
 import dev.kiln.models.BertConfig;
+import dev.kiln.nn.HostTensor;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -2,18 +2,34 @@ package dev.kiln.models;
 
 import ai.djl.ndarray.NDArray;
 import com.google.gson.JsonObject;
+import dev.kiln.nn.Module;
 import dev.kiln.nn.Parameters;
+
+import java.util.List;
 
 /**
  * What a task head needs from a pretrained encoder or decoder, so one head serves BERT and GPT-2.
- * Head parameters go into the same {@link #params()} store under HF head names
- * ({@code classifier.*} for BERT, {@code score.*} for GPT-2), so a fine-tuned folder is one checkpoint.
+ * Heads are modules attached to {@link #root()} under HF head names ({@code classifier} for BERT,
+ * {@code score} for GPT-2), so their parameters share the {@link #params()} store and a fine-tuned
+ * folder is one checkpoint.
  */
 public interface Backbone {
     /** "bert" or "gpt2", or a classic model's name ("mlp", "textcnn", "bilstm"; see models.classic.ClassicModels). */
     String modelType();
 
     Parameters params();
+
+    /** The model's module tree (the model itself); task heads attach to it as children ({@code classifier}, ...). */
+    Module root();
+
+    /** The pretrained subtree ({@code bert}, {@code transformer}); every other child of {@link #root()} is a head. */
+    Module body();
+
+    /** The embedding modules (what freezing "embeddings" freezes): BERT's {@code bert.embeddings}, GPT-2's wte and wpe. */
+    List<? extends Module> embeddingModules();
+
+    /** The Transformer layers, bottom first ({@code bert.encoder.layer.N}, {@code transformer.h.N}). */
+    List<? extends Module> layerModules();
 
     int hiddenSize();
 

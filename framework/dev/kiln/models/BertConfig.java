@@ -8,6 +8,7 @@ import com.google.gson.JsonParser;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /** HF {@code BertConfig}: the fields of config.json that shape the network. */
 public final class BertConfig {
@@ -42,12 +43,11 @@ public final class BertConfig {
         c.layerNormEps = Json.getFloat(o, "layer_norm_eps", c.layerNormEps);
         c.padTokenId = Json.getInt(o, "pad_token_id", c.padTokenId);
         c.initializerRange = Json.getFloat(o, "initializer_range", c.initializerRange);
-        if (o.has("do_lower_case")) c.doLowerCase = o.get("do_lower_case").getAsBoolean();
-        String pet = Json.getString(o, "position_embedding_type", "absolute");
-        if (!"absolute".equals(pet)) {
-            throw new IllegalArgumentException("config.json: position_embedding_type '" + pet
-                    + "' is not supported (only 'absolute')");
-        }
+        if (o.has("do_lower_case") && !o.get("do_lower_case").isJsonNull()) c.doLowerCase = Json.getBoolean(o, "do_lower_case", true);
+        // HF variants our encoder does not implement: refused, so no other model runs in their place
+        Json.oneOf("position_embedding_type", Json.getString(o, "position_embedding_type", "absolute"), List.of("absolute"));
+        Json.only(o, "is_decoder", false, "Kiln's BERT is a bidirectional encoder; use a GPT-2 model for causal LM");
+        Json.only(o, "add_cross_attention", false, "encoder-decoder BERT is not implemented");
         c.validate();
         return c;
     }
@@ -56,14 +56,28 @@ public final class BertConfig {
         return fromJson(JsonParser.parseString(Files.readString(configJson)).getAsJsonObject());
     }
 
+    /**
+     * Throws a one-line error naming the config.json field for any value the model cannot honour
+     * (also called for configs built in code, before a model is made from them).
+     */
     public void validate() {
+        Json.atLeastOne("vocab_size", vocabSize);
+        Json.atLeastOne("hidden_size", hiddenSize);
+        Json.atLeastOne("num_hidden_layers", numHiddenLayers);
+        Json.atLeastOne("num_attention_heads", numAttentionHeads);
+        Json.atLeastOne("intermediate_size", intermediateSize);
+        Json.atLeastOne("max_position_embeddings", maxPositionEmbeddings);
+        Json.atLeastOne("type_vocab_size", typeVocabSize);
         if (hiddenSize % numAttentionHeads != 0) {
-            throw new IllegalArgumentException("config.json: hidden_size " + hiddenSize
-                    + " is not a multiple of num_attention_heads " + numAttentionHeads);
+            throw Json.error("hidden_size", hiddenSize + " is not a multiple of num_attention_heads " + numAttentionHeads
+                    + "; each head gets hidden_size / num_attention_heads dimensions");
         }
-        if (!hiddenAct.equals("gelu") && !hiddenAct.equals("gelu_new") && !hiddenAct.equals("relu")) {
-            throw new IllegalArgumentException("config.json: hidden_act '" + hiddenAct
-                    + "' is not supported (gelu, gelu_new, relu)");
+        Json.oneOf("hidden_act", hiddenAct, List.of("gelu", "gelu_new", "relu"));
+        Json.probability("hidden_dropout_prob", hiddenDropoutProb);
+        Json.probability("attention_probs_dropout_prob", attentionProbsDropoutProb);
+        Json.positive("layer_norm_eps", layerNormEps);
+        if (!(initializerRange >= 0) || Float.isInfinite(initializerRange)) {
+            throw Json.error("initializer_range", "is " + initializerRange + "; it must be a number >= 0");
         }
     }
 

@@ -19,10 +19,12 @@ import java.util.List;
  * BERT (Devlin et al. 2018): a post-LN Transformer encoder, with the optional pre-training heads
  * (masked-LM with the decoder tied to the word embeddings, and next-sentence prediction).
  *
- * <p>Parameter names are HF {@code BertForPreTraining} keys ({@code bert.encoder.layer.0.attention.self.query.weight},
- * {@code cls.predictions.transform.dense.weight}, ...), so checkpoints load by name.
+ * <p>The model is the root of a module tree laid out as HF {@code BertForPreTraining}: {@code bert} (embeddings,
+ * encoder.layer.N, pooler) and {@code cls} (predictions, seq_relationship); task heads attach beside them
+ * ({@code classifier}, {@code qa_outputs}). Parameter paths are the HF keys
+ * ({@code bert.encoder.layer.0.attention.self.query.weight}), so checkpoints load by name.
  */
-public final class BertModel implements Backbone {
+public final class BertModel extends Module implements Backbone {
 
     /** Which parts beyond the encoder exist. */
     public static final class Heads {
@@ -55,6 +57,8 @@ public final class BertModel implements Backbone {
 
     public final BertConfig config;
     public final Parameters params;
+    /** {@code bert}: the pretrained encoder (embeddings, encoder, pooler); everything else is a head. */
+    public final Module bert;
     public final BertEmbeddings embeddings;
     public final List<BertLayer> layers = new ArrayList<>();
     public final Linear pooler;
@@ -64,16 +68,20 @@ public final class BertModel implements Backbone {
     public Parameters.LoadReport loadReport;
 
     public BertModel(BertConfig config, Parameters params, Heads heads) {
+        super(params);
         this.config = config;
         this.params = params;
         int h = config.hiddenSize;
-        embeddings = new BertEmbeddings(params, "bert.embeddings", config);
+        bert = new Module(this, "bert");
+        embeddings = new BertEmbeddings(bert, "embeddings", config);
+        Module layer = new Module(new Module(bert, "encoder"), "layer");
         for (int i = 0; i < config.numHiddenLayers; i++) {
-            layers.add(new BertLayer(params, "bert.encoder.layer." + i, config));
+            layers.add(new BertLayer(layer, String.valueOf(i), config));
         }
-        pooler = heads.pooler ? new Linear(params, "bert.pooler.dense", h, h, true) : null;
-        mlm = heads.mlm ? new MlmHead(params, "cls.predictions", config, embeddings.word) : null;
-        nsp = heads.nsp ? new Linear(params, "cls.seq_relationship", h, 2, true) : null;
+        pooler = heads.pooler ? new Linear(new Module(bert, "pooler"), "dense", h, h, true) : null;
+        Module cls = heads.mlm || heads.nsp ? new Module(this, "cls") : null;
+        mlm = heads.mlm ? new MlmHead(cls, "predictions", config, embeddings.word) : null;
+        nsp = heads.nsp ? new Linear(cls, "seq_relationship", h, 2, true) : null;
     }
 
     /** What a forward pass returns; absent parts are null. */
@@ -141,12 +149,12 @@ public final class BertModel implements Backbone {
         final LayerNorm layerNorm;
         final float dropout;
 
-        BertEmbeddings(Parameters params, String prefix, BertConfig c) {
-            super(params, prefix);
-            word = new Embedding(params, prefix + ".word_embeddings", c.vocabSize, c.hiddenSize);
-            position = new Embedding(params, prefix + ".position_embeddings", c.maxPositionEmbeddings, c.hiddenSize);
-            tokenType = new Embedding(params, prefix + ".token_type_embeddings", c.typeVocabSize, c.hiddenSize);
-            layerNorm = new LayerNorm(params, prefix + ".LayerNorm", c.hiddenSize, c.layerNormEps);
+        BertEmbeddings(Module parent, String name, BertConfig c) {
+            super(parent, name);
+            word = new Embedding(this, "word_embeddings", c.vocabSize, c.hiddenSize);
+            position = new Embedding(this, "position_embeddings", c.maxPositionEmbeddings, c.hiddenSize);
+            tokenType = new Embedding(this, "token_type_embeddings", c.typeVocabSize, c.hiddenSize);
+            layerNorm = new LayerNorm(this, "LayerNorm", c.hiddenSize, c.layerNormEps);
             dropout = c.hiddenDropoutProb;
         }
 
@@ -168,12 +176,12 @@ public final class BertModel implements Backbone {
         final int heads;
         final float dropout;
 
-        BertSelfAttention(Parameters params, String prefix, BertConfig c) {
-            super(params, prefix);
+        BertSelfAttention(Module parent, String name, BertConfig c) {
+            super(parent, name);
             int h = c.hiddenSize;
-            query = new Linear(params, prefix + ".query", h, h, true);
-            key = new Linear(params, prefix + ".key", h, h, true);
-            value = new Linear(params, prefix + ".value", h, h, true);
+            query = new Linear(this, "query", h, h, true);
+            key = new Linear(this, "key", h, h, true);
+            value = new Linear(this, "value", h, h, true);
             heads = c.numAttentionHeads;
             dropout = c.attentionProbsDropoutProb;
         }
@@ -192,10 +200,10 @@ public final class BertModel implements Backbone {
         final LayerNorm layerNorm;
         final float dropout;
 
-        BertSublayerOutput(Parameters params, String prefix, long in, long out, BertConfig c) {
-            super(params, prefix);
-            dense = new Linear(params, prefix + ".dense", in, out, true);
-            layerNorm = new LayerNorm(params, prefix + ".LayerNorm", out, c.layerNormEps);
+        BertSublayerOutput(Module parent, String name, long in, long out, BertConfig c) {
+            super(parent, name);
+            dense = new Linear(this, "dense", in, out, true);
+            layerNorm = new LayerNorm(this, "LayerNorm", out, c.layerNormEps);
             dropout = c.hiddenDropoutProb;
         }
 
@@ -204,25 +212,39 @@ public final class BertModel implements Backbone {
         }
     }
 
+    /** The attention sublayer: self-attention, then the post-LN output step. */
+    public static final class BertAttention extends Module {
+        final BertSelfAttention self;
+        final BertSublayerOutput output;
+
+        BertAttention(Module parent, String name, BertConfig c) {
+            super(parent, name);
+            self = new BertSelfAttention(this, "self", c);
+            output = new BertSublayerOutput(this, "output", c.hiddenSize, c.hiddenSize, c);
+        }
+
+        NDArray forward(NDArray x, NDArray mask, boolean training) {
+            return output.forward(self.forward(x, mask, training), x, training);
+        }
+    }
+
     /** One encoder layer: x → LN(x + Attn(x)) → LN(· + FFN(·)). */
     public static final class BertLayer extends Module {
-        final BertSelfAttention attention;
-        final BertSublayerOutput attentionOutput;
+        final BertAttention attention;
         final Linear intermediate;
         final BertSublayerOutput output;
         final String act;
 
-        BertLayer(Parameters params, String prefix, BertConfig c) {
-            super(params, prefix);
-            attention = new BertSelfAttention(params, prefix + ".attention.self", c);
-            attentionOutput = new BertSublayerOutput(params, prefix + ".attention.output", c.hiddenSize, c.hiddenSize, c);
-            intermediate = new Linear(params, prefix + ".intermediate.dense", c.hiddenSize, c.intermediateSize, true);
-            output = new BertSublayerOutput(params, prefix + ".output", c.intermediateSize, c.hiddenSize, c);
+        BertLayer(Module parent, String name, BertConfig c) {
+            super(parent, name);
+            attention = new BertAttention(this, "attention", c);
+            intermediate = new Linear(new Module(this, "intermediate"), "dense", c.hiddenSize, c.intermediateSize, true);
+            output = new BertSublayerOutput(this, "output", c.intermediateSize, c.hiddenSize, c);
             act = c.hiddenAct;
         }
 
         NDArray forward(NDArray x, NDArray mask, boolean training) {
-            NDArray a = attentionOutput.forward(attention.forward(x, mask, training), x, training);
+            NDArray a = attention.forward(x, mask, training);
             NDArray f = Functional.activation(act, intermediate.forward(a));
             return output.forward(f, a, training);
         }
@@ -236,10 +258,11 @@ public final class BertModel implements Backbone {
         final Embedding decoder;
         final String act;
 
-        MlmHead(Parameters params, String prefix, BertConfig c, Embedding tiedDecoder) {
-            super(params, prefix);
-            transform = new Linear(params, prefix + ".transform.dense", c.hiddenSize, c.hiddenSize, true);
-            layerNorm = new LayerNorm(params, prefix + ".transform.LayerNorm", c.hiddenSize, c.layerNormEps);
+        MlmHead(Module parent, String name, BertConfig c, Embedding tiedDecoder) {
+            super(parent, name);
+            Module t = new Module(this, "transform");
+            transform = new Linear(t, "dense", c.hiddenSize, c.hiddenSize, true);
+            layerNorm = new LayerNorm(t, "LayerNorm", c.hiddenSize, c.layerNormEps);
             bias = param("bias", Parameters.Init.ZEROS, c.vocabSize);
             decoder = tiedDecoder;
             act = c.hiddenAct;
@@ -253,6 +276,10 @@ public final class BertModel implements Backbone {
 
     @Override public String modelType() { return "bert"; }
     @Override public Parameters params() { return params; }
+    @Override public Module root() { return this; }
+    @Override public Module body() { return bert; }
+    @Override public List<Module> embeddingModules() { return List.of(embeddings); }
+    @Override public List<BertLayer> layerModules() { return layers; }
     @Override public int hiddenSize() { return config.hiddenSize; }
     @Override public int numLayers() { return config.numHiddenLayers; }
     @Override public int maxPositions() { return config.maxPositionEmbeddings; }

@@ -18,12 +18,16 @@ import java.util.List;
  * GPT-2 (Radford et al. 2019): a pre-LN causal Transformer decoder with a language-model head tied
  * to the token embeddings, and a key/value cache for incremental decoding.
  *
- * <p>Parameter names are HF {@code GPT2LMHeadModel} keys ({@code transformer.h.0.attn.c_attn.weight}, ...);
- * projections are {@link Conv1D}, stored (in, out) exactly as in the checkpoint.
+ * <p>The model is the root of a module tree laid out as HF {@code GPT2LMHeadModel}: {@code transformer} (wte, wpe,
+ * h.N, ln_f); task heads attach beside it ({@code score}, {@code classifier}, {@code qa_outputs}). Parameter
+ * paths are the HF keys ({@code transformer.h.0.attn.c_attn.weight}, ...); projections are {@link Conv1D},
+ * stored (in, out) exactly as in the checkpoint.
  */
-public final class Gpt2Model implements Backbone {
+public final class Gpt2Model extends Module implements Backbone {
     public final Gpt2Config config;
     public final Parameters params;
+    /** {@code transformer}: the pretrained decoder; everything else is a head. */
+    public final Module transformer;
     public final Embedding wte;
     public final Embedding wpe;
     public final List<Block> h = new ArrayList<>();
@@ -32,12 +36,15 @@ public final class Gpt2Model implements Backbone {
     public Parameters.LoadReport loadReport;
 
     public Gpt2Model(Gpt2Config config, Parameters params) {
+        super(params);
         this.config = config;
         this.params = params;
-        wte = new Embedding(params, "transformer.wte", config.vocabSize, config.nEmbd);
-        wpe = new Embedding(params, "transformer.wpe", config.nPositions, config.nEmbd);
-        for (int i = 0; i < config.nLayer; i++) h.add(new Block(params, "transformer.h." + i, config));
-        lnF = new LayerNorm(params, "transformer.ln_f", config.nEmbd, config.layerNormEpsilon);
+        transformer = new Module(this, "transformer");
+        wte = new Embedding(transformer, "wte", config.vocabSize, config.nEmbd);
+        wpe = new Embedding(transformer, "wpe", config.nPositions, config.nEmbd);
+        Module blocks = new Module(transformer, "h");
+        for (int i = 0; i < config.nLayer; i++) h.add(new Block(blocks, String.valueOf(i), config));
+        lnF = new LayerNorm(transformer, "ln_f", config.nEmbd, config.layerNormEpsilon);
     }
 
     /** Keys and values of every layer seen so far, [B, heads, T_past, d] each. */
@@ -150,15 +157,17 @@ public final class Gpt2Model implements Backbone {
         final long embd;
         final float attnDrop;
         final float residDrop;
+        final Gpt2Config config;
 
-        Attention(Parameters params, String prefix, Gpt2Config c) {
-            super(params, prefix);
-            cAttn = new Conv1D(params, prefix + ".c_attn", c.nEmbd, 3L * c.nEmbd);
-            cProj = new Conv1D(params, prefix + ".c_proj", c.nEmbd, c.nEmbd);
+        Attention(Module parent, String name, Gpt2Config c) {
+            super(parent, name);
+            cAttn = new Conv1D(this, "c_attn", c.nEmbd, 3L * c.nEmbd);
+            cProj = new Conv1D(this, "c_proj", c.nEmbd, c.nEmbd);
             heads = c.nHead;
             embd = c.nEmbd;
             attnDrop = c.attnPdrop;
             residDrop = c.residPdrop;
+            config = c;
         }
 
         NDArray forward(NDArray x, NDArray mask, KvCache cache, int layer, boolean training) {
@@ -171,7 +180,7 @@ public final class Gpt2Model implements Backbone {
                 k = kv[0];
                 v = kv[1];
             }
-            NDArray a = Functional.mergeHeads(Functional.attention(q, k, v, mask, attnDrop, training));
+            NDArray a = Functional.mergeHeads(Functional.attention(q, k, v, mask, config.attentionScale(layer), attnDrop, training));
             return Functional.dropout(cProj.forward(a), residDrop, training);
         }
     }
@@ -183,10 +192,10 @@ public final class Gpt2Model implements Backbone {
         final String act;
         final float drop;
 
-        Mlp(Parameters params, String prefix, Gpt2Config c) {
-            super(params, prefix);
-            cFc = new Conv1D(params, prefix + ".c_fc", c.nEmbd, c.innerSize());
-            cProj = new Conv1D(params, prefix + ".c_proj", c.innerSize(), c.nEmbd);
+        Mlp(Module parent, String name, Gpt2Config c) {
+            super(parent, name);
+            cFc = new Conv1D(this, "c_fc", c.nEmbd, c.innerSize());
+            cProj = new Conv1D(this, "c_proj", c.innerSize(), c.nEmbd);
             act = c.activationFunction;
             drop = c.residPdrop;
         }
@@ -203,12 +212,12 @@ public final class Gpt2Model implements Backbone {
         final LayerNorm ln2;
         final Mlp mlp;
 
-        Block(Parameters params, String prefix, Gpt2Config c) {
-            super(params, prefix);
-            ln1 = new LayerNorm(params, prefix + ".ln_1", c.nEmbd, c.layerNormEpsilon);
-            attn = new Attention(params, prefix + ".attn", c);
-            ln2 = new LayerNorm(params, prefix + ".ln_2", c.nEmbd, c.layerNormEpsilon);
-            mlp = new Mlp(params, prefix + ".mlp", c);
+        Block(Module parent, String name, Gpt2Config c) {
+            super(parent, name);
+            ln1 = new LayerNorm(this, "ln_1", c.nEmbd, c.layerNormEpsilon);
+            attn = new Attention(this, "attn", c);
+            ln2 = new LayerNorm(this, "ln_2", c.nEmbd, c.layerNormEpsilon);
+            mlp = new Mlp(this, "mlp", c);
         }
 
         NDArray forward(NDArray x, NDArray mask, KvCache cache, int layer, boolean training) {
@@ -219,6 +228,10 @@ public final class Gpt2Model implements Backbone {
 
     @Override public String modelType() { return "gpt2"; }
     @Override public Parameters params() { return params; }
+    @Override public Module root() { return this; }
+    @Override public Module body() { return transformer; }
+    @Override public List<Module> embeddingModules() { return List.of(wte, wpe); }
+    @Override public List<Block> layerModules() { return h; }
     @Override public int hiddenSize() { return config.nEmbd; }
     @Override public int numLayers() { return config.nLayer; }
     @Override public int maxPositions() { return config.nPositions; }

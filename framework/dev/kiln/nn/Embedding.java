@@ -8,8 +8,8 @@ public final class Embedding extends Module {
     public final long num;
     public final long dim;
 
-    public Embedding(Parameters params, String prefix, long num, long dim) {
-        super(params, prefix);
+    public Embedding(Module parent, String name, long num, long dim) {
+        super(parent, name);
         weight = param("weight", Parameters.Init.NORMAL, num, dim);
         this.num = num;
         this.dim = dim;

@@ -82,7 +82,12 @@ public final class Functional {
      */
     public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray additiveMask,
                                     float dropoutP, boolean training) {
-        float scale = (float) (1.0 / Math.sqrt(q.getShape().get(3)));
+        return attention(q, k, v, additiveMask, (float) (1.0 / Math.sqrt(q.getShape().get(3))), dropoutP, training);
+    }
+
+    /** As above with the score factor given: softmax(scale · q kᵀ + mask) v. */
+    public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray additiveMask, float scale,
+                                    float dropoutP, boolean training) {
         NDArray scores = q.mul(scalar(q, scale)).matMul(k.transpose(0, 1, 3, 2));
         if (additiveMask != null) scores = scores.addi(additiveMask);
         NDArray probs = dropout(scores.softmax(-1), dropoutP, training);

@@ -10,8 +10,8 @@ public final class LayerNorm extends Module {
     private final Shape normalized;
     private final float eps;
 
-    public LayerNorm(Parameters params, String prefix, long size, float eps) {
-        super(params, prefix);
+    public LayerNorm(Module parent, String name, long size, float eps) {
+        super(parent, name);
         weight = param("weight", Parameters.Init.ONES, size);
         bias = param("bias", Parameters.Init.ZEROS, size);
         normalized = new Shape(size);

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.kiln.io.HostTensor;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -99,16 +98,18 @@ public final class Parameters implements AutoCloseable {
             return sb.toString();
         }
 
-        private static String summary(List<String> names) {
-            if (names.size() <= 8) return String.join(", ", names);
-            return String.join(", ", names.subList(0, 8)) + " … (" + names.size() + " in all)";
+        /** The first few names, and the count when there are more: for one-line messages. */
+        public static String summary(List<String> names) {
+            if (names.size() <= 5) return String.join(", ", names);
+            return String.join(", ", names.subList(0, 5)) + " … (" + names.size() + " in all)";
         }
     }
 
     /**
      * Copies checkpoint tensors into the parameters. {@code keyMap} turns a checkpoint key into a
      * parameter name, or null for keys that are known and deliberately skipped (tied weights, buffers).
-     * A shape mismatch is an error naming the key: silently skipping it would hide a wrong config.
+     * A shape mismatch or a NaN/Inf value is an error naming the key: silently skipping it would
+     * hide a wrong config, and a non-finite weight makes every output NaN.
      */
     public LoadReport load(Map<String, HostTensor> tensors, Function<String, String> keyMap) {
         LoadReport r = new LoadReport();
@@ -130,6 +131,14 @@ public final class Parameters implements AutoCloseable {
             try (NDManager tmp = manager.newSubManager()) {
                 NDArray src = t.toNDArray(tmp);
                 if (src.getDataType() != p.getDataType()) src = src.toType(p.getDataType(), false);
+                if (src.getDataType().isFloating()) {
+                    long bad = src.isNaN().logicalOr(src.isInfinite()).countNonzero().getLong();
+                    if (bad > 0) {
+                        throw new IllegalArgumentException("checkpoint tensor " + e.getKey() + " has " + bad + " NaN/Inf value"
+                                + (bad == 1 ? "" : "s") + " (of " + src.size() + "): the weights are corrupt or come from a "
+                                + "diverged run; use an earlier checkpoint");
+                    }
+                }
                 p.set(src.toByteBuffer());
             }
             filled.add(name);

@@ -50,8 +50,10 @@ public final class AdamW extends StatefulOptimizer {
     }
 
     /**
-     * Biases ({@code *.bias}) and LayerNorm weights: a {@code LayerNorm} name segment (HF BERT) or one
-     * starting with {@code ln_} (GPT-2's ln_1, ln_2, ln_f).
+     * The name rule for an optimizer used without a model (the convenience constructors, tests): biases
+     * ({@code *.bias}) and LayerNorm weights, a {@code LayerNorm} name segment (HF BERT) or one starting with
+     * {@code ln_} (GPT-2's ln_1, ln_2, ln_f). The trainer does not use it: it takes nanoGPT's rule from the
+     * module tree ({@link dev.kiln.nn.Module#decayGroups()}), which gives the same groups on BERT and GPT-2.
      */
     public static boolean defaultNoDecay(String name) {
         if (name.equals("bias") || name.endsWith(".bias")) return true;

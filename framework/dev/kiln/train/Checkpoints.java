@@ -4,7 +4,7 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.io.HfFolder;
-import dev.kiln.io.HostTensor;
+import dev.kiln.nn.HostTensor;
 import dev.kiln.io.SafeTensors;
 
 import java.io.IOException;
@@ -36,9 +36,9 @@ public final class Checkpoints {
         this.keepLast = Math.max(1, keepLast);
     }
 
-    public record Restored(Path dir, Trainer.TrainerState state) {}
+    public record Restored(Path dir, TrainerState state) {}
 
-    public void save(long step, TrainableTask task, Updater updater, Trainer.TrainerState state)
+    public void save(long step, TrainableTask task, Updater updater, TrainerState state)
             throws IOException {
         Files.createDirectories(dir);
         Path target = dir.resolve("step-" + step);
@@ -51,6 +51,8 @@ public final class Checkpoints {
             if (updater.masters() != null) {
                 SafeTensors.write(tmp.resolve(MASTERS_FILE), updater.weights(), Map.of("kind", "fp32-master-weights"));
             }
+            Path best = runDir.resolve("best");
+            state.bestModelCheckpoint = Files.isDirectory(best) ? best.toAbsolutePath().toString() : null;
             Files.writeString(tmp.resolve(STATE_FILE), new GsonBuilder().setPrettyPrinting().create().toJson(state.toJson()));
             Files.move(tmp, target);
         } catch (IOException e) {
@@ -133,13 +135,13 @@ public final class Checkpoints {
 
     private static Restored restore(Path p, TrainableTask task, Updater updater) throws IOException {
         JsonObject st = JsonParser.parseString(Files.readString(p.resolve(STATE_FILE))).getAsJsonObject();
-        Map<String, HostTensor> weights = SafeTensors.readCheckpoint(p.resolve("model"));
+        Map<String, HostTensor> weights = TaskFolder.readTensors(p.resolve("model"));
         var report = task.parameters().load(weights, k -> k);
         if (!report.missing.isEmpty()) {
             throw new IOException("it does not match the model (missing " + report.missing.get(0) + ")");
         }
         updater.loadState(SafeTensors.readCheckpoint(p.resolve(OPTIMIZER_FILE)));
         if (updater.masters() != null) updater.masters().load(SafeTensors.readCheckpoint(p.resolve(MASTERS_FILE)));
-        return new Restored(p, Trainer.TrainerState.fromJson(st));
+        return new Restored(p, TrainerState.fromJson(st));
     }
 }

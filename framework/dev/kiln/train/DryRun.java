@@ -48,7 +48,7 @@ public record DryRun(String task, String model, String device, int trainExamples
             Trainer plan = new Trainer(task, planned);
             long total = plan.totalSteps();
             long spe = plan.stepsPerEpoch();
-            Predicate<String> trainable = Freeze.trainable(planned.freeze, task.backbone().numLayers());
+            Predicate<String> trainable = Freeze.trainable(planned.freeze, task.backbone());
             long all = 0, train = 0;
             for (Map.Entry<String, NDArray> e : task.parameters().all().entrySet()) {
                 long n = e.getValue().size();

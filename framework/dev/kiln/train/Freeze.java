@@ -1,35 +1,45 @@
 package dev.kiln.train;
 
+import dev.kiln.models.Backbone;
+import dev.kiln.nn.Module;
+
 import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.function.Predicate;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
- * Which parameters train, by strategy, on HF names (Kiln keeps the {@code bert.}/{@code transformer.}
- * prefixes even when a checkpoint lacks them):
- * {@code none}; {@code embeddings} (names with {@code embeddings.}, {@code wte}, {@code wpe});
- * {@code bottom:N} (embeddings plus layers {@code encoder.layer.K.} / {@code h.K.} with K &lt; N);
- * {@code all-but-head} (everything under {@code bert.} / {@code transformer.}).
+ * Which parameters train, by strategy, read off the model's module tree (the model names its parts, so no
+ * parameter name is matched): {@code none}; {@code embeddings} (the {@link Backbone#embeddingModules()});
+ * {@code bottom:N} (embeddings plus the lowest N of {@link Backbone#layerModules()});
+ * {@code all-but-head} (the whole {@link Backbone#body()}: everything but the heads beside it).
  */
 public final class Freeze {
     public static final String ALLOWED = "none, embeddings, bottom:N (0 <= N <= number of layers), all-but-head";
-    private static final Pattern LAYER = Pattern.compile("(?:^|\\.)(?:encoder\\.layer|h)\\.(\\d+)\\.");
 
     private Freeze() {}
 
     /** True for parameters that train under {@code strategy}. */
-    public static Predicate<String> trainable(String strategy, int numLayers) {
-        return frozen(strategy, numLayers).negate();
+    public static Predicate<String> trainable(String strategy, Backbone model) {
+        Set<String> frozen = frozen(strategy, model);
+        return name -> !frozen.contains(name);
     }
 
-    /** True for parameters that {@code strategy} freezes. */
-    public static Predicate<String> frozen(String strategy, int numLayers) {
+    /** The keys of the parameters that {@code strategy} freezes, in the model's order. */
+    public static Set<String> frozen(String strategy, Backbone model) {
+        Set<String> out = new LinkedHashSet<>();
+        for (Module m : frozenModules(strategy, model)) out.addAll(m.parameterKeys());
+        return out;
+    }
+
+    /** The subtrees {@code strategy} freezes. */
+    public static List<Module> frozenModules(String strategy, Backbone model) {
         String s = strategy == null ? "" : strategy.trim().toLowerCase(Locale.ROOT);
-        if (s.equals("none")) return n -> false;
-        if (s.equals("embeddings")) return Freeze::isEmbedding;
-        if (s.equals("all-but-head")) return n -> n.startsWith("bert.") || n.startsWith("transformer.");
+        if (s.equals("none")) return List.of();
+        if (s.equals("embeddings")) return List.copyOf(model.embeddingModules());
+        if (s.equals("all-but-head")) return List.of(model.body());
         if (s.startsWith("bottom:")) {
             int n;
             try {
@@ -37,29 +47,16 @@ public final class Freeze {
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("freeze strategy '" + strategy + "': N in bottom:N must be an integer (allowed: " + ALLOWED + ")");
             }
-            if (n < 0 || n > numLayers) {
-                throw new IllegalArgumentException("freeze strategy '" + strategy + "': the model has " + numLayers
-                        + " layers, so N must be in 0.." + numLayers);
+            List<? extends Module> layers = model.layerModules();
+            if (n < 0 || n > layers.size()) {
+                throw new IllegalArgumentException("freeze strategy '" + strategy + "': the model has " + layers.size()
+                        + " layers, so N must be in 0.." + layers.size());
             }
-            return name -> {
-                if (isEmbedding(name)) return true;
-                int k = layerIndex(name);
-                return k >= 0 && k < n;
-            };
+            List<Module> out = new java.util.ArrayList<>(model.embeddingModules());
+            out.addAll(layers.subList(0, n));
+            return out;
         }
         throw new IllegalArgumentException("unknown freeze strategy '" + strategy + "' (allowed: " + ALLOWED + ")");
-    }
-
-    public static boolean isEmbedding(String name) {
-        if (name.contains("embeddings.")) return true;
-        for (String seg : name.split("\\.")) if (seg.equals("wte") || seg.equals("wpe")) return true;
-        return false;
-    }
-
-    /** K of {@code encoder.layer.K.} or {@code h.K.}, or -1. */
-    public static int layerIndex(String name) {
-        Matcher m = LAYER.matcher(name);
-        return m.find() ? Integer.parseInt(m.group(1)) : -1;
     }
 
     /**

@@ -1,7 +1,7 @@
 package dev.kiln.train;
 
 import ai.djl.ndarray.NDArray;
-import dev.kiln.io.HostTensor;
+import dev.kiln.nn.HostTensor;
 import dev.kiln.nn.Parameters;
 
 import java.util.Map;

@@ -112,6 +112,7 @@ public final class Runs {
                 for (Trainer.Listener l : listeners) trainer.addListener(l);
                 Trainer.Result r = trainer.train();
                 task.save(runDir.resolve("final"));
+                ModelCard.writeForRun(runDir, resolved, r);
                 JsonObject extra = new JsonObject();
                 extra.addProperty("peak_matmul_gflops", peak / 1e9);
                 extra.addProperty("device", device.toString());

@@ -3,7 +3,7 @@ package dev.kiln.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import dev.kiln.io.HostTensor;
+import dev.kiln.nn.HostTensor;
 import dev.kiln.nn.Parameters;
 
 import java.nio.ByteBuffer;

@@ -6,7 +6,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.io.HfFolder;
-import dev.kiln.io.HostTensor;
+import dev.kiln.nn.HostTensor;
 import dev.kiln.models.Backbone;
 import dev.kiln.text.Sequences;
 import dev.kiln.text.Tokenizer;
@@ -26,6 +26,11 @@ import java.util.List;
  */
 public final class TaskFolder {
     public static final String META_FILE = "kiln_task.json";
+    /**
+     * Head parameters of a task whose computation is no HF class (mean pooling, sentence scoring): kept out of
+     * model.safetensors, so the folder is an honest base model (BertModel / GPT2Model) for HF.
+     */
+    public static final String HEAD_FILE = "kiln_head.safetensors";
 
     private TaskFolder() {}
 
@@ -37,6 +42,48 @@ public final class TaskFolder {
         HfFolder.writeFolder(dir, hfConfig, tensors, tokenizerFrom);
         AtomicFiles.write(dir.resolve(META_FILE),
                 (new GsonBuilder().setPrettyPrinting().create().toJson(m) + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Saves a task whose head computes something no HF class does: config.json names the base class
+     * ({@code BertModel} / {@code GPT2Model}, plus {@code extraConfig} fields such as labels), model.safetensors
+     * holds the backbone only, and the parameters whose names start with one of {@code headPrefixes} go to
+     * {@link #HEAD_FILE} (same names). kiln_task.json records the head file.
+     */
+    public static void saveWithKilnHead(Path dir, String taskType, Backbone backbone, JsonObject extraConfig,
+                                        LinkedHashMap<String, HostTensor> tensors, List<String> headPrefixes,
+                                        Path tokenizerFrom, JsonObject meta) throws IOException {
+        JsonObject cfg = backbone.configJson();
+        if (extraConfig != null) extraConfig.entrySet().forEach(e -> cfg.add(e.getKey(), e.getValue()));
+        JsonArray arch = new JsonArray();
+        arch.add(baseArchitecture(backbone));
+        cfg.add("architectures", arch);
+        LinkedHashMap<String, HostTensor> base = new LinkedHashMap<>();
+        LinkedHashMap<String, HostTensor> head = new LinkedHashMap<>();
+        tensors.forEach((k, v) -> (headPrefixes.stream().anyMatch(k::startsWith) ? head : base).put(k, v));
+        JsonObject m = meta.deepCopy();
+        m.addProperty("task", taskType);
+        m.addProperty("kiln_version", dev.kiln.util.Versions.kiln());
+        m.addProperty("head_file", HEAD_FILE);
+        HfFolder.writeFolder(dir, cfg, base, tokenizerFrom, java.util.Map.of(HEAD_FILE, head));
+        AtomicFiles.write(dir.resolve(META_FILE),
+                (new GsonBuilder().setPrettyPrinting().create().toJson(m) + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The HF base class of a backbone: {@code BertModel} or {@code GPT2Model}. */
+    public static String baseArchitecture(Backbone backbone) {
+        return backbone.modelType().equals("gpt2") ? "GPT2Model" : "BertModel";
+    }
+
+    /**
+     * Every tensor of a Kiln model folder: model.safetensors (or its shards) plus {@link #HEAD_FILE} when
+     * there is one (folders written before the head file existed have their head in model.safetensors).
+     */
+    public static java.util.Map<String, HostTensor> readTensors(Path dir) throws IOException {
+        java.util.Map<String, HostTensor> t = new LinkedHashMap<>(dev.kiln.io.SafeTensors.readCheckpoint(dir));
+        Path head = dir.resolve(HEAD_FILE);
+        if (Files.isRegularFile(head)) t.putAll(dev.kiln.io.SafeTensors.readCheckpoint(head));
+        return t;
     }
 
     /**
@@ -62,7 +109,7 @@ public final class TaskFolder {
      * parameter must be there, or the folder is not the model it claims to be.
      */
     public static void loadHead(dev.kiln.nn.Parameters params, Path dir, String prefix) throws IOException {
-        var tensors = dev.kiln.io.SafeTensors.readCheckpoint(dir);
+        var tensors = readTensors(dir);
         var report = params.load(tensors, k -> k.startsWith(prefix) ? k : null);
         for (String missing : report.missing) {
             if (missing.startsWith(prefix)) {
@@ -136,7 +183,7 @@ public final class TaskFolder {
         JsonObject meta = requireTask(dir, taskType);
         NDManager manager = NDManager.newBaseManager(Devices.parse(device));
         try {
-            Backbone b = HfFolder.loadBackbone(dir, manager, 0f);
+            Backbone b = HfFolder.loadBackbone(dir, manager, 0f, HfFolder.Strictness.TASK_FOLDER);
             return new Opened(dir, meta, manager, b, Tokenizer.load(dir));
         } catch (IOException | RuntimeException e) {
             manager.close();

@@ -39,10 +39,12 @@ public interface TrainableTask extends AutoCloseable {
     /**
      * The N of MFU's 6N FLOPs per token: parameters that take part in a matmul for every token. Embedding
      * tables that are only looked up (BERT's word/position/type tables, GPT-2's wte/wpe without a tied LM
-     * head) cost no FLOPs, so a task without a vocabulary projection leaves them out. Default: all parameters.
+     * head) cost no FLOPs, so a task without a vocabulary projection returns
+     * {@code backbone().root().matmulParameterCount()}. Default: every parameter of the model tree (a tied LM
+     * head multiplies by the word table).
      */
     default long flopParameters() {
-        return parameters().count();
+        return backbone().root().parameterCount();
     }
 
     int trainSize();

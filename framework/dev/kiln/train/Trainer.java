@@ -98,7 +98,7 @@ public final class Trainer {
      * refuse a run before it writes anything; {@link #train} runs them again.
      */
     public Predicate<String> preflight() {
-        Predicate<String> trainable = Freeze.trainable(o.freeze, task.backbone().numLayers());
+        Predicate<String> trainable = Freeze.trainable(o.freeze, task.backbone());
         Freeze.requireTrainable(task.parameters().all().keySet(), trainable, o.freeze);
         return trainable;
     }
@@ -106,13 +106,16 @@ public final class Trainer {
     public Result train() throws IOException {
         Parameters params = task.parameters();
         Predicate<String> trainable = preflight();
+        // nanoGPT's rule, read off the tree: matrices decay; biases, norms and other vectors do not
+        java.util.Set<String> decay = new java.util.HashSet<>(task.backbone().root().decayGroups().decay());
+        Predicate<String> noDecay = name -> !decay.contains(name);
 
         long total = totalSteps();
         long warmup = LrSchedule.warmupSteps(o.warmupSteps, o.warmupRatio, total);
         LrSchedule schedule = LrSchedule.of(o.schedule, o.lr, warmup, total);
         Optimizer opt = o.optimizer.equals("sgd")
-                ? new Sgd(o.momentum, o.nesterov, o.weightDecay)
-                : new AdamW(o.beta1, o.beta2, o.eps, o.weightDecay, AdamW::defaultNoDecay);
+                ? new Sgd(o.momentum, 0, o.nesterov, o.weightDecay, noDecay)
+                : new AdamW(o.beta1, o.beta2, o.eps, o.weightDecay, noDecay);
         boolean mixed = o.precision.equals("fp16-mixed");
         Updater updater = mixed
                 ? Updater.fp16Mixed(params, trainable, opt, schedule, o.maxGradNorm,
@@ -124,11 +127,22 @@ public final class Trainer {
             Checkpoints.Restored r = ckpt.restoreLatest(task, updater);
             if (r != null) state = r.state();
         }
+        state.maxSteps = total;
+        state.stepsPerEpoch = stepsPerEpoch();
+        state.trainBatchSize = o.batchSize * o.gradientAccumulationSteps;
+        state.loggingSteps = o.logEverySteps;
+        state.evalSteps = o.evalEverySteps;
+        state.saveSteps = o.checkpointEverySteps;
         Result result = new Result();
         result.bestEval = state.bestMetrics;
         result.bestStep = state.bestStep;
+        // a resumed run reports the whole run: its last evaluation and time so far come from the checkpoint
+        if (state.lastEval != null) result.lastEval = state.lastEval;
+        final double priorSeconds = state.trainSeconds;
+        final long priorTokens = state.tokensSeen;
         String bestMetric = o.checkpointMetric != null ? o.checkpointMetric
                 : o.earlyStoppingMetric != null ? o.earlyStoppingMetric : task.mainMetric();
+        state.bestMetricName = bestMetric;
         for (Listener l : listeners) l.onStart(total, state.step);
 
         long spe = stepsPerEpoch();
@@ -195,6 +209,7 @@ public final class Trainer {
             } else {
                 result.finalLoss = loss;
             }
+            state.logTrain(applied ? loss : Double.NaN, lr, gradNorm);
             StepStats stats = new StepStats(loss, lr, gradNorm, tokens, secs, to - from);
             for (Listener l : listeners) l.onStep(state.step, epoch, stats);
 
@@ -205,6 +220,8 @@ public final class Trainer {
             if (evalNow) {
                 Map<String, Double> metrics = task.evaluate(params.manager());
                 result.lastEval = metrics;
+                state.lastEval = metrics;
+                if (!metrics.isEmpty()) state.logEval(metrics);
                 for (Listener l : listeners) l.onEval(state.step, epoch, metrics);
                 Double v = metrics.get(bestMetric);
                 if (v != null) {
@@ -241,13 +258,15 @@ public final class Trainer {
                     ? state.step % o.checkpointEverySteps == 0
                     : evalNow || epochEnd);
             if (ckptNow || (ckpt != null && (stop || state.step == total))) {
+                state.trainSeconds = priorSeconds + (System.nanoTime() - t0) / 1e9;
+                state.tokensSeen = priorTokens + tokensSeen;
                 ckpt.save(state.step, task, updater, state);
             }
             if (stop) break;
         }
         result.steps = state.step;
-        result.trainSeconds = (System.nanoTime() - t0) / 1e9;
-        result.tokensPerSecond = tokensSeen / Math.max(1e-9, result.trainSeconds);
+        result.trainSeconds = priorSeconds + (System.nanoTime() - t0) / 1e9;
+        result.tokensPerSecond = (priorTokens + tokensSeen) / Math.max(1e-9, result.trainSeconds);
         result.bestEval = state.bestMetrics;
         result.bestStep = state.bestStep;
         for (Listener l : listeners) l.onEnd(result);
@@ -267,45 +286,5 @@ public final class Trainer {
     private static IllegalArgumentException missingMetric(String metric, Map<String, Double> metrics) {
         return new IllegalArgumentException("metric '" + metric + "' is not reported by the task (it reports "
                 + metrics.keySet() + ")");
-    }
-
-    /** Counters a checkpoint carries besides tensors. */
-    public static final class TrainerState {
-        public long step;
-        public Double bestValue;
-        public long bestStep = -1;
-        public Map<String, Double> bestMetrics;
-        /** Best value of the early-stopping metric; evalsWithoutImprovement counts evals since it last improved. */
-        public Double stopBestValue;
-        public int evalsWithoutImprovement;
-
-        public JsonObject toJson() {
-            JsonObject o = new JsonObject();
-            o.addProperty("step", step);
-            if (bestValue != null) o.addProperty("best_value", bestValue);
-            o.addProperty("best_step", bestStep);
-            if (bestMetrics != null) {
-                JsonObject m = new JsonObject();
-                bestMetrics.forEach(m::addProperty);
-                o.add("best_metrics", m);
-            }
-            if (stopBestValue != null) o.addProperty("early_stopping_best_value", stopBestValue);
-            o.addProperty("evals_without_improvement", evalsWithoutImprovement);
-            return o;
-        }
-
-        public static TrainerState fromJson(JsonObject o) {
-            TrainerState s = new TrainerState();
-            s.step = o.get("step").getAsLong();
-            if (o.has("best_value")) s.bestValue = o.get("best_value").getAsDouble();
-            s.bestStep = o.get("best_step").getAsLong();
-            if (o.has("best_metrics")) {
-                s.bestMetrics = new LinkedHashMap<>();
-                for (var e : o.getAsJsonObject("best_metrics").entrySet()) s.bestMetrics.put(e.getKey(), e.getValue().getAsDouble());
-            }
-            if (o.has("early_stopping_best_value")) s.stopBestValue = o.get("early_stopping_best_value").getAsDouble();
-            s.evalsWithoutImprovement = o.get("evals_without_improvement").getAsInt();
-            return s;
-        }
     }
 }

@@ -22,18 +22,27 @@ public final class AtomicFiles {
     public static void write(Path target, Writer writer) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        Path tmp = newTempFile(dir, "." + target.getFileName() + ".");
         try {
             writer.writeTo(tmp);
-            // temp files are created owner-only; the final file gets ordinary rw-r--r--
-            try {
-                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-            } catch (UnsupportedOperationException ignored) {
-                // not a POSIX file system
-            }
             move(tmp, target);
         } finally {
             Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * A new empty file {@code prefix + random + ".tmp"} in {@code dir}, created with the user's umask:
+     * {@link Files#createTempFile} makes it owner-only, and renamed into place that would leak into run folders.
+     */
+    static Path newTempFile(Path dir, String prefix) throws IOException {
+        java.util.SplittableRandom r = new java.util.SplittableRandom();
+        for (int i = 0; ; i++) {
+            try {
+                return Files.createFile(dir.resolve(prefix + Long.toUnsignedString(r.nextLong(), 36) + ".tmp"));
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                if (i > 100) throw e;
+            }
         }
     }
 

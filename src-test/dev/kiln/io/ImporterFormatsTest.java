@@ -2,6 +2,7 @@ package dev.kiln.io;
 
 import com.google.protobuf.CodedOutputStream;
 import dev.kiln.models.BertConfig;
+import dev.kiln.nn.HostTensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

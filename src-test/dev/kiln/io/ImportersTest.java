@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtSession;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.models.BertConfig;
+import dev.kiln.nn.HostTensor;
 import dev.kiln.util.KilnHome;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;

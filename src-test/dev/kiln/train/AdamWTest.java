@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.kiln.io.HostTensor;
+import dev.kiln.nn.HostTensor;
 import dev.kiln.io.SafeTensors;
 import dev.kiln.nn.Parameters;
 import org.junit.jupiter.api.Test;

@@ -136,6 +136,23 @@ class RunFolderTest {
         for (String sub : new String[] {"checkpoints/step-2", "best", "final", "checkpoints/step-2/model"}) {
             assertEquals(expected, PosixFilePermissions.toString(Files.getPosixFilePermissions(out.resolve(sub))), sub);
         }
+        // files written through a temp file and a rename get the umask too, not owner-only or a fixed mode
+        String file = PosixFilePermissions.toString(Files.getPosixFilePermissions(Files.createFile(tmp.resolve("ref.txt"))));
+        for (String f : new String[] {"config.json", "manifest.json", "summary.json", "final/kiln_task.json"}) {
+            assertEquals(file, PosixFilePermissions.toString(Files.getPosixFilePermissions(out.resolve(f))), f);
+        }
+    }
+
+    @Test
+    void aModelCardIsKilnsOnlyWithItsMarker() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("final"));
+        Files.writeString(dir.resolve("config.json"), "{}");
+        Files.writeString(dir.resolve("kiln_head.safetensors"), "x");
+        Files.writeString(dir.resolve("README.md"), HfFolder.CARD_MARKER + "\n---\n");
+        HfFolder.requireReplaceable(dir);
+        Files.writeString(dir.resolve("README.md"), "# my notes on this model\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HfFolder.requireReplaceable(dir));
+        assertTrue(e.getMessage().contains("holds files Kiln did not write (README.md)"), e.getMessage());
     }
 
     @Test
@@ -180,7 +197,7 @@ class RunFolderTest {
         Path out = tmp.resolve("run");
         String json = config(out);
         Kiln.training(json).quiet().run();
-        Map<String, dev.kiln.io.HostTensor> uninterrupted = dev.kiln.io.SafeTensors.readCheckpoint(out.resolve("final"));
+        Map<String, dev.kiln.nn.HostTensor> uninterrupted = dev.kiln.io.SafeTensors.readCheckpoint(out.resolve("final"));
         // the newest checkpoint is damaged (truncated weights): the run goes on from step-1 and ends where it ended
         Path weights = out.resolve("checkpoints/step-2/model/model.safetensors");
         byte[] b = Files.readAllBytes(weights);
@@ -195,10 +212,30 @@ class RunFolderTest {
         }
         assertTrue(err.toString().contains("resuming from step-1 instead"), err.toString());
         assertTrue(Files.isDirectory(out.resolve("checkpoints/step-2.unreadable")));
-        Map<String, dev.kiln.io.HostTensor> resumed = dev.kiln.io.SafeTensors.readCheckpoint(out.resolve("final"));
+        Map<String, dev.kiln.nn.HostTensor> resumed = dev.kiln.io.SafeTensors.readCheckpoint(out.resolve("final"));
         assertEquals(uninterrupted.keySet(), resumed.keySet());
         for (String k : uninterrupted.keySet()) {
             org.junit.jupiter.api.Assertions.assertArrayEquals(uninterrupted.get(k).toFloats(), resumed.get(k).toFloats(), k);
         }
+    }
+
+    @Test
+    void aRunKilledWhileFinalWasWrittenResumesToTheWholeRunsSummary() throws IOException {
+        Path out = tmp.resolve("run");
+        String json = config(out);
+        Kiln.training(json).quiet().run();
+        com.google.gson.JsonObject first = com.google.gson.JsonParser.parseString(Files.readString(out.resolve("summary.json"))).getAsJsonObject();
+        // as a kill while final/ was written leaves it: no final/, no summary, a temporary folder
+        HfFolder.deleteTree(out.resolve("final"));
+        Files.delete(out.resolve("summary.json"));
+        Files.createDirectories(out.resolve(".final.tmp-k1ll3d"));
+        Kiln.training(json).quiet().run();
+        com.google.gson.JsonObject again = com.google.gson.JsonParser.parseString(Files.readString(out.resolve("summary.json"))).getAsJsonObject();
+        assertFalse(Files.exists(out.resolve(".final.tmp-k1ll3d")));
+        assertTrue(Files.isRegularFile(out.resolve("final/model.safetensors")));
+        assertEquals(first.get("final_eval"), again.get("final_eval"));
+        assertFalse(again.getAsJsonObject("final_eval").entrySet().isEmpty());
+        // the time of the session that did the training, not of the one that only wrote final/
+        assertTrue(again.get("train_seconds").getAsDouble() >= 0.5 * first.get("train_seconds").getAsDouble(), again.toString());
     }
 }

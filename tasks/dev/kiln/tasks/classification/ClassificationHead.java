@@ -21,7 +21,7 @@ public final class ClassificationHead {
         this.numLabels = numLabels;
         this.pooling = pooling;
         boolean gpt = backbone.modelType().equals("gpt2");
-        out = new Linear(backbone.params(), gpt ? "score" : "classifier", backbone.hiddenSize(), numLabels, !gpt);
+        out = new Linear(backbone.root(), gpt ? "score" : "classifier", backbone.hiddenSize(), numLabels, !gpt);
     }
 
     /** Parameter-name prefix of the head. */

@@ -95,13 +95,7 @@ public final class ClassificationTask implements TrainableTask {
     /** Every parameter but the embedding tables: a classifier only looks them up (no vocabulary projection). */
     @Override
     public long flopParameters() {
-        long n = 0;
-        for (Map.Entry<String, NDArray> e : backbone.params().all().entrySet()) {
-            String k = e.getKey();
-            boolean table = k.endsWith("_embeddings.weight") || k.endsWith(".wte.weight") || k.endsWith(".wpe.weight");
-            if (!table) n += e.getValue().size();
-        }
-        return n;
+        return backbone.root().matmulParameterCount();
     }
     @Override public String mainMetric() { return "accuracy"; }
     @Override public boolean higherIsBetter(String metric) { return !metric.equals("loss"); }
@@ -153,9 +147,6 @@ public final class ClassificationTask implements TrainableTask {
     @Override
     public void save(Path dir) throws IOException {
         List<String> names = labels.names();
-        JsonObject cfg = TaskFolder.labelledConfig(backbone, tok, "BertForSequenceClassification",
-                "GPT2ForSequenceClassification", names);
-        cfg.addProperty("problem_type", "single_label_classification");
         JsonObject meta = new JsonObject();
         meta.addProperty("pooling", head.pooling);
         meta.addProperty("max_length", Math.min(settings.maxLength, backbone.maxPositions()));
@@ -164,6 +155,31 @@ public final class ClassificationTask implements TrainableTask {
         names.forEach(l::add);
         meta.add("labels", l);
         if (settings.dataSettings != null) meta.add("data", settings.dataSettings);
-        TaskFolder.save(dir, TYPE, cfg, backbone.params().stateDict(), modelDir, meta);
+        String hf = hfClass(backbone, head.pooling);
+        if (hf != null) {
+            JsonObject cfg = TaskFolder.labelledConfig(backbone, tok, hf, hf, names);
+            cfg.addProperty("problem_type", "single_label_classification");
+            TaskFolder.save(dir, TYPE, cfg, backbone.params().stateDict(), modelDir, meta);
+        } else {
+            // no HF class pools this way: an honest base model, the head beside it (docs/export.md)
+            JsonObject labelled = TaskFolder.labelledConfig(backbone, tok, "-", "-", names);
+            JsonObject extra = new JsonObject();
+            extra.add("id2label", labelled.get("id2label"));
+            extra.add("label2id", labelled.get("label2id"));
+            if (labelled.has("pad_token_id")) extra.add("pad_token_id", labelled.get("pad_token_id"));
+            TaskFolder.saveWithKilnHead(dir, TYPE, backbone, extra, backbone.params().stateDict(),
+                    List.of(head.prefix()), modelDir, meta);
+        }
+    }
+
+    /**
+     * The HF class that computes what this head computes, or null: BERT "cls" through a pre-trained pooler is
+     * BertForSequenceClassification; GPT-2 "last" (last real token, right padding) is GPT2ForSequenceClassification.
+     * Mean pooling, BERT's raw [CLS] (no pooler in the checkpoint) and BERT "last" have no HF class.
+     */
+    static String hfClass(Backbone backbone, String pooling) {
+        if (backbone.modelType().equals("gpt2")) return pooling.equals("last") ? "GPT2ForSequenceClassification" : null;
+        boolean pooler = backbone.params().all().containsKey("bert.pooler.dense.weight");
+        return pooling.equals("cls") && pooler ? "BertForSequenceClassification" : null;
     }
 }

@@ -20,7 +20,7 @@ final class NerHead {
     NerHead(Backbone backbone, int numLabels) {
         this.backbone = backbone;
         this.numLabels = numLabels;
-        out = new Linear(backbone.params(), "classifier", backbone.hiddenSize(), numLabels, true);
+        out = new Linear(backbone.root(), "classifier", backbone.hiddenSize(), numLabels, true);
     }
 
     /** Logits [B, T, numLabels]. */

@@ -193,7 +193,7 @@ public final class PretrainProviders {
             try (NDManager m = NDManager.newBaseManager(Devices.parse(device)); Tokenizer tok = Tokenizer.load(dir)) {
                 BertModel.Heads h = BertModel.Heads.encoderOnly();
                 h.mlm = true;
-                BertModel bert = HfFolder.loadBert(dir, m, h);
+                BertModel bert = HfFolder.loadBert(dir, m, h, null, HfFolder.Strictness.TASK_FOLDER);
                 for (String line; (line = in.readLine()) != null; ) {
                     if (line.isBlank()) continue;
                     JsonObject r = new JsonObject();
@@ -224,7 +224,7 @@ public final class PretrainProviders {
                 h.mlm = true;
                 h.nsp = nsp;
                 h.pooler = nsp;
-                BertModel bert = HfFolder.loadBert(dir, m, h);
+                BertModel bert = HfFolder.loadBert(dir, m, h, null, HfFolder.Strictness.TASK_FOLDER);
                 TokenStore st = tempStore("bert", dir, meta, data, tok, tmp);
                 BertPretrainOptions o = new BertPretrainOptions();
                 o.nsp = nsp;

@@ -127,7 +127,6 @@ final class PretrainSetup implements AutoCloseable {
         if (cfg.model.name != null) {
             Path dir = ModelZoo.resolve(cfg.model.name);
             g = HfFolder.loadGpt2(dir, manager, drop);
-            report(g.loadReport, dir);
         } else {
             JsonObject base = new JsonObject();
             base.addProperty("vocab_size", tok.vocabSize());
@@ -139,7 +138,7 @@ final class PretrainSetup implements AutoCloseable {
             try {
                 gc = Gpt2Config.fromJson(c);
             } catch (RuntimeException e) {
-                throw cfg.error("model.config", "is not a valid GPT-2 config: " + e.getMessage());
+                throw cfg.error("model.config", "is not a valid GPT-2 config: " + e.getMessage().replaceFirst("^config\\.json: ", ""));
             }
             g = new Gpt2Model(gc, new Parameters(manager, cfg.seed, gc.initializerRange));
             // GPT-2's init: residual projections scaled by 1/sqrt(2 * n_layer), so the residual stream's variance does not grow with depth
@@ -171,8 +170,8 @@ final class PretrainSetup implements AutoCloseable {
         if (cfg.model.name != null) {
             Path dir = ModelZoo.resolve(cfg.model.name);
             heads.poolerIfPresent = !nsp; // keep a pretrained pooler for later fine-tuning even without NSP
-            b = HfFolder.loadBert(dir, manager, heads, drop);
-            report(b.loadReport, dir);
+            // an encoder-only checkpoint (e.g. sentence-transformers) gets new MLM/NSP heads: one notice line
+            b = HfFolder.loadBert(dir, manager, heads, drop, HfFolder.Strictness.NEW_HEADS);
         } else {
             heads.pooler = nsp;
             JsonObject base = new JsonObject();
@@ -184,7 +183,7 @@ final class PretrainSetup implements AutoCloseable {
             try {
                 bc = BertConfig.fromJson(c);
             } catch (RuntimeException e) {
-                throw cfg.error("model.config", "is not a valid BERT config: " + e.getMessage());
+                throw cfg.error("model.config", "is not a valid BERT config: " + e.getMessage().replaceFirst("^config\\.json: ", ""));
             }
             b = new BertModel(bc, new Parameters(manager, cfg.seed, bc.initializerRange), heads);
         }
@@ -217,12 +216,6 @@ final class PretrainSetup implements AutoCloseable {
         }
         for (Map.Entry<String, JsonElement> e : drop.entrySet()) c.add(e.getKey(), e.getValue());
         return c;
-    }
-
-    private static void report(Parameters.LoadReport r, Path dir) {
-        if (!r.missing.isEmpty()) {
-            System.err.println("note: " + dir + ": not in the checkpoint, initialised randomly: " + r);
-        }
     }
 
     @Override

@@ -18,7 +18,7 @@ public final class QaHead {
 
     public QaHead(Backbone backbone) {
         this.backbone = backbone;
-        this.out = new Linear(backbone.params(), "qa_outputs", backbone.hiddenSize(), 2, true);
+        this.out = new Linear(backbone.root(), "qa_outputs", backbone.hiddenSize(), 2, true);
     }
 
     /** {start, end} logits, each [B, T]. */

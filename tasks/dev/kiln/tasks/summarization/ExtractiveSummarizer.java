@@ -53,7 +53,8 @@ public final class ExtractiveSummarizer implements AutoCloseable {
             JsonObject noDropout = new JsonObject();
             noDropout.addProperty("hidden_dropout_prob", 0f);
             noDropout.addProperty("attention_probs_dropout_prob", 0f);
-            BertModel bert = HfFolder.loadBert(this.dir, manager, BertModel.Heads.encoderOnly(), noDropout);
+            BertModel bert = HfFolder.loadBert(this.dir, manager, BertModel.Heads.encoderOnly(), noDropout,
+                    HfFolder.Strictness.TASK_FOLDER);
             scorer = new SentenceScorer(bert, Tokenizer.load(this.dir), meta.get("max_length").getAsInt());
             TaskFolder.loadHead(bert.params, this.dir, SentenceScorer.HEAD + ".");
         } catch (IOException | RuntimeException e) {

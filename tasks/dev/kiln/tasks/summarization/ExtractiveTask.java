@@ -2,7 +2,6 @@ package dev.kiln.tasks.summarization;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.kiln.data.ArticleSummary;
 import dev.kiln.metrics.Rouge;
@@ -144,16 +143,6 @@ public final class ExtractiveTask implements TrainableTask {
 
     @Override
     public void save(Path dir) throws IOException {
-        JsonObject cfg = scorer.bert.configJson();
-        JsonArray arch = new JsonArray();
-        arch.add("BertForTokenClassification");
-        cfg.add("architectures", arch);
-        JsonObject id2label = new JsonObject();
-        id2label.addProperty("0", "SUMMARY_SENTENCE");
-        cfg.add("id2label", id2label);
-        JsonObject label2id = new JsonObject();
-        label2id.addProperty("SUMMARY_SENTENCE", 0);
-        cfg.add("label2id", label2id);
         JsonObject meta = new JsonObject();
         meta.addProperty("max_length", scorer.maxLength);
         meta.addProperty("top_k", opts.topK);
@@ -163,7 +152,10 @@ public final class ExtractiveTask implements TrainableTask {
         meta.addProperty("train_positive_rate", positiveRate);
         meta.addProperty("input", "bertsum: [CLS] sentence [SEP] per sentence, interval segments; score = classifier([CLS])");
         meta.add("data", data.toJson());
-        TaskFolder.save(dir, TYPE, cfg, scorer.bert.params.stateDict(), modelDir, meta);
+        // Sentence scoring (the logit at each sentence's [CLS], BertSum inputs) is no HF head class: the folder is a
+        // BertModel for HF, the scorer's classifier.* lives in kiln_head.safetensors (docs/export.md).
+        TaskFolder.saveWithKilnHead(dir, TYPE, scorer.bert, null, scorer.bert.params.stateDict(),
+                java.util.List.of(SentenceScorer.HEAD + "."), modelDir, meta);
     }
 
     @Override

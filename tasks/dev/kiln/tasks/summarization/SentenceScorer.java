@@ -31,7 +31,7 @@ final class SentenceScorer {
         this.maxLength = maxLength;
         // interval segments need two segment embeddings; a model with one gets all zeros
         this.alternateSegments = bert.config.typeVocabSize >= 2;
-        this.head = new Linear(bert.params, HEAD, bert.config.hiddenSize, 1, true);
+        this.head = new Linear(bert, HEAD, bert.config.hiddenSize, 1, true);
     }
 
     SentenceInputs.Encoded encode(List<String> sentences) {

@@ -1,4 +1,4 @@
-package dev.kiln.io;
+package dev.kiln.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -192,7 +192,7 @@ public final class HostTensor {
         return (short) (sign | half);
     }
 
-    static long numel(long[] shape) {
+    public static long numel(long[] shape) {
         long n = 1;
         for (long d : shape) n *= d;
         return n;
