@@ -170,7 +170,7 @@ public final class HfFolder {
      * ({@code heads}: prefix → name) that are wholly absent are new by design when {@code strictness}
      * allows it, and named in one notice line; unused checkpoint tensors are named in one notice line.
      */
-    static void check(Path dir, Parameters params, Parameters.LoadReport r, Strictness strictness, Map<String, String> heads) {
+    public static void check(Path dir, Parameters params, Parameters.LoadReport r, Strictness strictness, Map<String, String> heads) {
         List<String> missing = new java.util.ArrayList<>(r.missing);
         List<String> fresh = new java.util.ArrayList<>();
         for (Map.Entry<String, String> h : new java.util.TreeMap<>(heads).entrySet()) {
@@ -214,7 +214,7 @@ public final class HfFolder {
             throws IOException {
         String type = modelType(dir);
         if (dev.kiln.models.classic.ClassicModels.isClassic(type)) {
-            return dev.kiln.models.classic.ClassicModels.load(dir, manager, dropout);
+            return dev.kiln.models.classic.ClassicModels.load(dir, manager, dropout, strictness);
         }
         JsonObject o = new JsonObject();
         switch (type) {

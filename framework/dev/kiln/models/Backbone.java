@@ -22,10 +22,13 @@ public interface Backbone {
     /** The model's module tree (the model itself); task heads attach to it as children ({@code classifier}, ...). */
     Module root();
 
-    /** The pretrained subtree ({@code bert}, {@code transformer}); every other child of {@link #root()} is a head. */
+    /**
+     * The pretrained subtree ({@code bert}, {@code transformer}); every other child of {@link #root()} is a head. A
+     * classic model, whose keys have no prefix, returns a view of its children without the heads.
+     */
     Module body();
 
-    /** The embedding modules (what freezing "embeddings" freezes): BERT's {@code bert.embeddings}, GPT-2's wte and wpe. */
+    /** The embedding modules (what freezing "embeddings" freezes): BERT's {@code bert.embeddings}, GPT-2's wte and wpe, a classic model's {@code embeddings}. */
     List<? extends Module> embeddingModules();
 
     /** The Transformer layers, bottom first ({@code bert.encoder.layer.N}, {@code transformer.h.N}). */

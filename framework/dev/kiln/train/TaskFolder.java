@@ -46,7 +46,7 @@ public final class TaskFolder {
 
     /**
      * Saves a task whose head computes something no HF class does: config.json names the base class
-     * ({@code BertModel} / {@code GPT2Model}, plus {@code extraConfig} fields such as labels), model.safetensors
+     * ({@code BertModel} / {@code GPT2Model}; none for a classic model; plus {@code extraConfig} fields such as labels), model.safetensors
      * holds the backbone only, and the parameters whose names start with one of {@code headPrefixes} go to
      * {@link #HEAD_FILE} (same names). kiln_task.json records the head file.
      */
@@ -55,9 +55,12 @@ public final class TaskFolder {
                                         Path tokenizerFrom, JsonObject meta) throws IOException {
         JsonObject cfg = backbone.configJson();
         if (extraConfig != null) extraConfig.entrySet().forEach(e -> cfg.add(e.getKey(), e.getValue()));
-        JsonArray arch = new JsonArray();
-        arch.add(baseArchitecture(backbone));
-        cfg.add("architectures", arch);
+        String baseClass = baseArchitecture(backbone);
+        if (baseClass != null) {
+            JsonArray arch = new JsonArray();
+            arch.add(baseClass);
+            cfg.add("architectures", arch);
+        }
         LinkedHashMap<String, HostTensor> base = new LinkedHashMap<>();
         LinkedHashMap<String, HostTensor> head = new LinkedHashMap<>();
         tensors.forEach((k, v) -> (headPrefixes.stream().anyMatch(k::startsWith) ? head : base).put(k, v));
@@ -70,9 +73,21 @@ public final class TaskFolder {
                 (new GsonBuilder().setPrettyPrinting().create().toJson(m) + "\n").getBytes(StandardCharsets.UTF_8));
     }
 
-    /** The HF base class of a backbone: {@code BertModel} or {@code GPT2Model}. */
+    /** The HF base class of a backbone: {@code BertModel} or {@code GPT2Model}; null for a classic model (no HF class). */
     public static String baseArchitecture(Backbone backbone) {
-        return backbone.modelType().equals("gpt2") ? "GPT2Model" : "BertModel";
+        return switch (backbone.modelType()) {
+            case "gpt2" -> "GPT2Model";
+            case "bert" -> "BertModel";
+            default -> null;
+        };
+    }
+
+    /**
+     * True when the backbone is a HF class (BERT, GPT-2), so a folder can name a HF head class; false for the
+     * classic models, whose folders name no class and keep their task head in {@link #HEAD_FILE}.
+     */
+    public static boolean isHfModel(Backbone backbone) {
+        return baseArchitecture(backbone) != null;
     }
 
     /**
@@ -127,7 +142,7 @@ public final class TaskFolder {
                                             String bertArchitecture, String gpt2Architecture, List<String> labels) {
         JsonObject cfg = backbone.configJson();
         boolean gpt = backbone.modelType().equals("gpt2");
-        if (gpt || backbone.modelType().equals("bert")) { // the classic models are no HF class: no claim
+        if (isHfModel(backbone)) { // the classic models are no HF class: no claim
             JsonArray arch = new JsonArray();
             arch.add(gpt ? gpt2Architecture : bertArchitecture);
             cfg.add("architectures", arch);

@@ -7,9 +7,11 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import com.google.gson.JsonObject;
+import dev.kiln.nn.Module;
 import dev.kiln.nn.Parameters;
 import dev.kiln.nn.Pooling;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -36,6 +38,10 @@ import java.util.List;
  * so it too starts at the sentence's last word from a zero state, as it would alone, and its states are put back
  * in order. Outputs at padded positions are zero. {@link #hiddenStates} is [B, T, 2H] (the tagger's input); the sentence vector is the
  * final forward state (at the last real token) joined with the final backward state (at the first token), [B, 2H].
+ *
+ * <p>In the module tree, {@code lstm} is one module holding every layer's tensors, as torch.nn.LSTM does; each
+ * layer (both directions) is a {@link ModuleGroup} of its eight tensors in {@link #layerModules()}, so
+ * {@code training.freeze: "bottom:N"} freezes the lowest N layers.
  */
 public final class BiLstm extends ClassicBackbone {
     public static final String TYPE = "bilstm";
@@ -43,20 +49,46 @@ public final class BiLstm extends ClassicBackbone {
 
     private final int hidden;
     private final int layers;
+    private final List<Module> layerGroups = new ArrayList<>();
 
     BiLstm(JsonObject config, Parameters params) {
         super(config, params);
         hidden = intOf(config, "hidden_size");
         layers = intOf(config, "num_layers");
+        Lstm lstm = part(new Lstm(this, embeddingDim, hidden, layers));
         float bound = (float) (1 / Math.sqrt(hidden));
         for (int l = 0; l < layers; l++) {
-            long in = l == 0 ? embeddingDim : 2L * hidden;
-            for (String dir : new String[] {"", "_reverse"}) {
-                uniform(name("weight_ih", l, dir), bound, 4L * hidden, in);
-                uniform(name("weight_hh", l, dir), bound, 4L * hidden, hidden);
-                uniform(name("bias_ih", l, dir), bound, 4L * hidden);
-                uniform(name("bias_hh", l, dir), bound, 4L * hidden);
+            List<String> keys = lstm.layerKeys(l);
+            for (String k : keys) uniform(k, bound);
+            layerGroups.add(new ModuleGroup(params, "lstm layer " + l, List.of(), keys));
+        }
+    }
+
+    /**
+     * {@code lstm}: torch.nn.LSTM's tensors for every layer and both directions, created in torch's order
+     * (weight_ih, weight_hh, bias_ih, bias_hh; forward, then reverse; layer by layer).
+     */
+    static final class Lstm extends Module {
+        private final List<List<String>> byLayer = new ArrayList<>();
+
+        Lstm(Module parent, long embeddingDim, int hidden, int layers) {
+            super(parent, "lstm");
+            for (int l = 0; l < layers; l++) {
+                long in = l == 0 ? embeddingDim : 2L * hidden;
+                List<String> keys = new ArrayList<>();
+                for (String dir : new String[] {"", "_reverse"}) {
+                    keys.add(param("weight_ih_l" + l + dir, Parameters.Init.ZEROS, 4L * hidden, in));
+                    keys.add(param("weight_hh_l" + l + dir, Parameters.Init.ZEROS, 4L * hidden, hidden));
+                    keys.add(param("bias_ih_l" + l + dir, Parameters.Init.ZEROS, 4L * hidden));
+                    keys.add(param("bias_hh_l" + l + dir, Parameters.Init.ZEROS, 4L * hidden));
+                }
+                byLayer.add(List.copyOf(keys));
             }
+        }
+
+        /** Layer {@code l}'s eight keys, forward direction first. */
+        List<String> layerKeys(int l) {
+            return byLayer.get(l);
         }
     }
 
@@ -77,6 +109,12 @@ public final class BiLstm extends ClassicBackbone {
     @Override
     public int numLayers() {
         return layers;
+    }
+
+    /** Each layer's eight LSTM tensors (both directions), bottom first. */
+    @Override
+    public List<Module> layerModules() {
+        return layerGroups;
     }
 
     @Override

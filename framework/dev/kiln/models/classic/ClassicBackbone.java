@@ -2,14 +2,17 @@ package dev.kiln.models.classic;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonObject;
 import dev.kiln.models.Backbone;
+import dev.kiln.nn.Embedding;
 import dev.kiln.nn.Functional;
+import dev.kiln.nn.Module;
 import dev.kiln.nn.Parameters;
 import dev.kiln.nn.Pooling;
 
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
 
 /**
@@ -24,8 +27,13 @@ import java.util.SplittableRandom;
  *
  * <p>Padding: every model multiplies its per-token outputs by the attention mask and pools over real tokens
  * only, so a sentence gives the same outputs alone and in a batch with longer ones.
+ *
+ * <p>The model is the root of its module tree: {@code embeddings.word_embeddings} (an {@link Embedding}) and the
+ * model's own children ({@code convs}, {@code lstm}, {@code layers}) are the {@link #body()}; task heads attach to
+ * the root beside them ({@code classifier}), as on BERT. There is no {@code bert.}-style prefix, so the body is a
+ * {@link ModuleGroup} of those children rather than one subtree; parameter paths are the checkpoint keys.
  */
-public abstract class ClassicBackbone implements Backbone {
+public abstract class ClassicBackbone extends Module implements Backbone {
     /** The table's name, as in a BERT checkpoint without its {@code bert.} prefix ({@code training.freeze: "embeddings"} freezes it). */
     public static final String EMBEDDINGS = "embeddings.word_embeddings.weight";
 
@@ -35,16 +43,51 @@ public abstract class ClassicBackbone implements Backbone {
     protected final int embeddingDim;
     protected final float dropout;
     private final SplittableRandom rng;
+    /** {@code embeddings}: the word table's container. */
+    protected final Module embeddings;
+    /** {@code embeddings.word_embeddings}. */
+    protected final Embedding words;
+    /** The root's children that make up the model (the embeddings, then the model's own), in order. */
+    private final List<Module> parts = new ArrayList<>();
+    private Module body;
 
     protected ClassicBackbone(JsonObject config, Parameters params) {
+        super(params);
         this.config = config.deepCopy();
         this.params = params;
         this.vocabSize = config.get("vocab_size").getAsInt();
         this.embeddingDim = config.get("embedding_dim").getAsInt();
         this.dropout = config.get("dropout").getAsFloat();
         this.rng = new SplittableRandom(config.has("seed") ? config.get("seed").getAsLong() : 42);
+        embeddings = part(new Module(this, "embeddings"));
+        words = new Embedding(embeddings, "word_embeddings", vocabSize, embeddingDim);
         // Kim (2014): randomly initialised word vectors drawn from U[-0.25, 0.25]
-        uniform(EMBEDDINGS, 0.25f, vocabSize, embeddingDim);
+        uniform(words.weight, 0.25f);
+    }
+
+    /** Registers a child of the root as part of the model's body (everything else attached to the root is a head). */
+    protected final <M extends Module> M part(M child) {
+        if (child.parent() != this) throw new IllegalArgumentException(child + " is not a child of the model's root");
+        parts.add(child);
+        return child;
+    }
+
+    @Override
+    public Module root() {
+        return this;
+    }
+
+    /** The model without its heads: {@code embeddings} and the model's own children. */
+    @Override
+    public Module body() {
+        if (body == null) body = new ModuleGroup(params, modelType() + " body", parts, List.of());
+        return body;
+    }
+
+    /** The word-embedding table's module ({@code training.freeze: "embeddings"}: CNN-static). */
+    @Override
+    public List<Module> embeddingModules() {
+        return List.of(embeddings);
     }
 
     @Override
@@ -96,9 +139,7 @@ public abstract class ClassicBackbone implements Backbone {
 
     /** Word vectors [B, T, E]; rows of padding are zero. */
     protected NDArray embed(NDArray ids, NDArray mask3) {
-        NDArray e = ai.djl.nn.core.Embedding.embedding(ids, params.get(EMBEDDINGS), ai.djl.ndarray.types.SparseFormat.DENSE)
-                .singletonOrThrow();
-        return e.mul(mask3);
+        return words.forward(ids).mul(mask3);
     }
 
     /** The 1/0 attention mask [B, T] as float [B, T, 1], to multiply states with. */
@@ -106,22 +147,20 @@ public abstract class ClassicBackbone implements Backbone {
         return attentionMask.toType(DataType.FLOAT32, false).expandDims(2);
     }
 
-    /** x Wᵀ + b over the last axis. */
-    protected NDArray linear(NDArray x, String weight, String bias) {
-        return ai.djl.nn.core.Linear.linear(x, params.get(weight), bias == null ? null : params.get(bias)).singletonOrThrow();
-    }
-
     protected static NDArray dropout(NDArray x, float p, boolean training) {
         return Functional.dropout(x, p, training);
     }
 
-    /** A new parameter filled from U[-bound, bound] (PyTorch's default for Linear, Conv and LSTM: bound 1/√fan_in). */
-    protected final String uniform(String name, float bound, long... shape) {
-        NDArray a = params.create(name, Parameters.Init.ZEROS, shape);
-        float[] v = new float[Math.toIntExact(new Shape(shape).size())];
+    /**
+     * Fills parameter {@code key} from U[-bound, bound] (PyTorch's default for Linear, Conv and LSTM: bound
+     * 1/√fan_in), drawing from the model's seed in creation order, so a seed gives the same model.
+     */
+    protected final String uniform(String key, float bound) {
+        NDArray a = params.get(key);
+        float[] v = new float[Math.toIntExact(a.getShape().size())];
         for (int i = 0; i < v.length; i++) v[i] = (float) ((rng.nextDouble() * 2 - 1) * bound);
         a.set(FloatBuffer.wrap(v));
-        return name;
+        return key;
     }
 
     protected static int intOf(JsonObject o, String key) {

@@ -183,8 +183,13 @@ public final class ClassicModels {
         }
     }
 
-    /** Reopens a saved classic model: config.json decides the class; every backbone tensor must be in the checkpoint. */
-    public static ClassicBackbone load(Path dir, NDManager manager, Float dropout) throws IOException {
+    /**
+     * Reopens a saved classic model: config.json decides the class, and loading is as strict as for BERT and GPT-2
+     * ({@link HfFolder#check}): every tensor of the model must be in model.safetensors; tensors it does not use are
+     * named in a notice unless {@code strictness} says a task head loads them afterwards.
+     */
+    public static ClassicBackbone load(Path dir, NDManager manager, Float dropout, HfFolder.Strictness strictness)
+            throws IOException {
         JsonObject cfg = HfFolder.readConfig(dir);
         String type = cfg.get("model_type").getAsString();
         Architecture a = get(type);
@@ -195,11 +200,8 @@ public final class ClassicModels {
         } catch (RuntimeException e) {
             throw new IOException(dir.resolve("config.json") + ": not a valid " + type + " config (" + e + ")");
         }
-        var report = b.params().load(SafeTensors.readCheckpoint(dir), k -> b.params().has(k) ? k : null);
-        if (!report.missing.isEmpty()) {
-            throw new IOException(dir + ": the checkpoint lacks " + report.missing.size() + " " + type + " tensors ("
-                    + String.join(", ", report.missing.subList(0, Math.min(3, report.missing.size()))) + ")");
-        }
+        var report = b.params().load(SafeTensors.readCheckpoint(dir), k -> k);
+        HfFolder.check(dir, b.params(), report, strictness, Map.of());
         return b;
     }
 

@@ -4,9 +4,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Activation;
 import com.google.gson.JsonObject;
 import dev.kiln.nn.Functional;
+import dev.kiln.nn.Linear;
+import dev.kiln.nn.Module;
 import dev.kiln.nn.Parameters;
 import dev.kiln.nn.Pooling;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -24,7 +27,8 @@ import java.util.List;
  * layers to each word vector alone, [B, T, H], zero at padding: a per-word classifier for token tagging with
  * no context. {@code pooling} "mean" / "last" pool those per-word states instead.
  *
- * <p>Parameters: {@code layers.L.weight} [H, in], {@code layers.L.bias}.
+ * <p>Parameters: {@code layers.L.weight} [H, in], {@code layers.L.bias}: each layer a {@link Linear} under
+ * {@code layers} ({@link #layerModules()}).
  */
 public final class Mlp extends ClassicBackbone {
     public static final String TYPE = "mlp";
@@ -33,17 +37,21 @@ public final class Mlp extends ClassicBackbone {
     private final int hidden;
     private final int layers;
     private final String activation;
+    private final List<Linear> dense = new ArrayList<>();
 
     Mlp(JsonObject config, Parameters params) {
         super(config, params);
         hidden = intOf(config, "hidden_size");
         layers = intOf(config, "num_layers");
         activation = config.get("activation").getAsString();
+        Module container = part(new Module(this, "layers"));
         for (int l = 0; l < layers; l++) {
             long in = l == 0 ? embeddingDim : hidden;
             float bound = (float) (1 / Math.sqrt(in));
-            uniform("layers." + l + ".weight", bound, hidden, in);
-            uniform("layers." + l + ".bias", bound, hidden);
+            Linear d = new Linear(container, String.valueOf(l), in, hidden, true);
+            uniform(d.weight, bound);
+            uniform(d.bias, bound);
+            dense.add(d);
         }
     }
 
@@ -63,11 +71,17 @@ public final class Mlp extends ClassicBackbone {
         return layers;
     }
 
+    /** {@code layers.0} ... {@code layers.L-1}, bottom first. */
+    @Override
+    public List<Linear> layerModules() {
+        return dense;
+    }
+
     /** The feed-forward layers on [..., in]; dropout between layers (the head drops out the last one's output). */
     private NDArray layers(NDArray x, boolean training) {
         for (int l = 0; l < layers; l++) {
             if (l > 0) x = dropout(x, dropout, training);
-            x = act(linear(x, "layers." + l + ".weight", "layers." + l + ".bias"));
+            x = act(dense.get(l).forward(x));
         }
         return x;
     }

@@ -8,8 +8,11 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.kiln.nn.Linear;
+import dev.kiln.nn.Module;
 import dev.kiln.nn.Parameters;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -31,7 +34,9 @@ import java.util.List;
  * positions are set to 0), so batching never changes a sentence's outputs.
  *
  * <p>Parameters: {@code convs.K.weight} [filters, h·k] (the h word vectors of a window concatenated in
- * order; PyTorch's Conv1d weight [filters, k, h] transposed and flattened) and {@code convs.K.bias}.
+ * order; PyTorch's Conv1d weight [filters, k, h] transposed and flattened) and {@code convs.K.bias}: each
+ * filter bank is a {@link Linear} applied to the windows, so it is a projection {@link Module#wrap} can wrap.
+ * The filter banks side by side are the model's one layer ({@link #layerModules()}: {@code convs}).
  */
 public final class TextCnn extends ClassicBackbone {
     public static final String TYPE = "textcnn";
@@ -39,6 +44,9 @@ public final class TextCnn extends ClassicBackbone {
 
     private final int[] widths;
     private final int filters;
+    /** {@code convs}: one filter bank per width. */
+    private final Module convs;
+    private final List<Linear> banks = new ArrayList<>();
 
     TextCnn(JsonObject config, Parameters params) {
         super(config, params);
@@ -46,11 +54,14 @@ public final class TextCnn extends ClassicBackbone {
         widths = new int[fs.size()];
         for (int i = 0; i < widths.length; i++) widths[i] = fs.get(i).getAsInt();
         filters = intOf(config, "num_filters");
+        convs = part(new Module(this, "convs"));
         for (int i = 0; i < widths.length; i++) {
             long fanIn = (long) widths[i] * embeddingDim;
             float bound = (float) (1 / Math.sqrt(fanIn));
-            uniform("convs." + i + ".weight", bound, filters, fanIn);
-            uniform("convs." + i + ".bias", bound, filters);
+            Linear bank = new Linear(convs, String.valueOf(i), fanIn, filters, true);
+            uniform(bank.weight, bound);
+            uniform(bank.bias, bound);
+            banks.add(bank);
         }
     }
 
@@ -70,6 +81,12 @@ public final class TextCnn extends ClassicBackbone {
     @Override
     public int numLayers() {
         return 1;
+    }
+
+    /** The one convolutional layer: {@code convs} (every filter bank). */
+    @Override
+    public List<Module> layerModules() {
+        return List.of(convs);
     }
 
     /** c_i for every filter at every word: [B, T, widths · filters], zero at padding. */
@@ -94,7 +111,7 @@ public final class TextCnn extends ClassicBackbone {
             NDList shifted = new NDList();
             for (int j = 0; j < h; j++) shifted.add(padded.get(new NDIndex(":, " + j + ":" + (j + t) + ", :")));
             NDArray windows = h == 1 ? shifted.singletonOrThrow() : NDArrays.concat(shifted, 2);
-            maps.add(Activation.relu(linear(windows, "convs." + i + ".weight", "convs." + i + ".bias")));
+            maps.add(Activation.relu(banks.get(i).forward(windows)));
         }
         NDArray c = maps.size() == 1 ? maps.singletonOrThrow() : NDArrays.concat(maps, 2);
         return c.mul(mask);

@@ -1,8 +1,8 @@
 package dev.kiln.models.classic;
 
 import com.google.gson.JsonObject;
-import dev.kiln.io.HostTensor;
 import dev.kiln.io.SafeTensors;
+import dev.kiln.nn.HostTensor;
 import dev.kiln.text.Tokenizer;
 
 import java.io.IOException;

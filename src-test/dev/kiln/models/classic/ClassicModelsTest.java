@@ -7,11 +7,13 @@ import dev.kiln.TestSupport;
 import dev.kiln.TinyModels;
 import dev.kiln.config.ConfigException;
 import dev.kiln.config.RunConfig;
+import dev.kiln.nn.Module;
 import dev.kiln.nn.Parameters;
 import dev.kiln.tasks.classification.ClassificationHead;
 import dev.kiln.text.Sequences;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.text.WordVocab;
+import dev.kiln.train.Freeze;
 import dev.kiln.train.Tasks;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,10 +24,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -215,6 +219,67 @@ class ClassicModelsTest {
             c.tokenizer().close();
             assertEquals(300, c.backbone().hiddenSize());
             assertEquals(4 * 300L, c.backbone().params().get("convs.1.weight").getShape().get(1));
+        }
+    }
+
+    /**
+     * The module tree: parameter paths are the documented keys; the task head attaches to the root beside the body;
+     * training.freeze reads the tree ("embeddings" is the word table: CNN-static; bottom:N adds the lowest N layers;
+     * all-but-head the whole body); weight decay is nanoGPT's >= 2 dims rule; MFU's N skips the table.
+     */
+    @Test
+    void theModuleTreeNamesTheTableTheLayersAndTheBody() throws IOException {
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (String name : ClassicModels.names()) {
+                ClassicOptions o = new ClassicOptions();
+                o.embeddingDim = 8;
+                if (name.equals("textcnn")) o.numFilters = 4;
+                else {
+                    o.hiddenSize = 6;
+                    o.numLayers = 2;
+                }
+                ClassicModels.Built b = ClassicModels.create(name, o, null, null, 1, TEXTS, m);
+                b.tokenizer().close();
+                ClassicBackbone bb = b.backbone();
+                List<String> bodyKeys = List.copyOf(bb.params().all().keySet());
+                assertEquals(ClassicBackbone.EMBEDDINGS, bodyKeys.get(0), name);
+                new ClassificationHead(bb, 3, ClassificationHead.defaultPooling(bb));
+                assertSame(bb, bb.root());
+                List<String> all = new ArrayList<>(bodyKeys);
+                all.addAll(List.of("classifier.weight", "classifier.bias"));
+                assertEquals(all, bb.root().parameterKeys(), name + ": the head is a child of the root");
+                assertEquals(all, List.copyOf(bb.params().all().keySet()), name);
+                assertEquals(bodyKeys, bb.body().parameterKeys(), name + ": the body is everything but the head");
+
+                assertEquals(Set.of(ClassicBackbone.EMBEDDINGS), Freeze.frozen("embeddings", bb), name);
+                List<String> bottom1 = new ArrayList<>(List.of(ClassicBackbone.EMBEDDINGS));
+                switch (name) {
+                    case "textcnn" -> bottom1.addAll(List.of("convs.0.weight", "convs.0.bias", "convs.1.weight", "convs.1.bias",
+                            "convs.2.weight", "convs.2.bias"));
+                    case "mlp" -> bottom1.addAll(List.of("layers.0.weight", "layers.0.bias"));
+                    default -> {
+                        for (String dir : new String[] {"", "_reverse"}) {
+                            for (String k : new String[] {"weight_ih", "weight_hh", "bias_ih", "bias_hh"}) bottom1.add("lstm." + k + "_l0" + dir);
+                        }
+                    }
+                }
+                assertEquals(bottom1, List.copyOf(Freeze.frozen("bottom:1", bb)), name);
+                assertEquals(bb.numLayers(), bb.layerModules().size(), name);
+                assertEquals(Set.copyOf(bodyKeys), Freeze.frozen("bottom:" + bb.numLayers(), bb), name + ": every layer");
+                assertEquals(bodyKeys, List.copyOf(Freeze.frozen("all-but-head", bb)), name);
+                assertTrue(Freeze.trainable("all-but-head", bb).test("classifier.weight"), name);
+
+                Module.DecayGroups g = bb.root().decayGroups();
+                for (String k : all) {
+                    boolean matrix = bb.params().get(k).getShape().dimension() >= 2;
+                    assertEquals(matrix, g.decay().contains(k), name + " " + k);
+                    assertEquals(!matrix, g.noDecay().contains(k), name + " " + k);
+                }
+                assertTrue(g.decay().contains(ClassicBackbone.EMBEDDINGS) && g.noDecay().contains("classifier.bias"), name);
+                long table = bb.params().get(ClassicBackbone.EMBEDDINGS).size();
+                assertEquals(bb.root().parameterCount() - table, bb.root().matmulParameterCount(), name);
+                assertEquals(bb.body().parameterCount() - table, bb.body().matmulParameterCount(), name);
+            }
         }
     }
 

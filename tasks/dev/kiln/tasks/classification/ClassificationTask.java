@@ -175,9 +175,10 @@ public final class ClassificationTask implements TrainableTask {
     /**
      * The HF class that computes what this head computes, or null: BERT "cls" through a pre-trained pooler is
      * BertForSequenceClassification; GPT-2 "last" (last real token, right padding) is GPT2ForSequenceClassification.
-     * Mean pooling, BERT's raw [CLS] (no pooler in the checkpoint) and BERT "last" have no HF class.
+     * Mean pooling, BERT's raw [CLS] (no pooler in the checkpoint), BERT "last" and the classic models have no HF class.
      */
     static String hfClass(Backbone backbone, String pooling) {
+        if (!TaskFolder.isHfModel(backbone)) return null; // a classic model: no HF class at all
         if (backbone.modelType().equals("gpt2")) return pooling.equals("last") ? "GPT2ForSequenceClassification" : null;
         boolean pooler = backbone.params().all().containsKey("bert.pooler.dense.weight");
         return pooling.equals("cls") && pooler ? "BertForSequenceClassification" : null;
