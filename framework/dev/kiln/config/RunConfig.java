@@ -66,6 +66,8 @@ public final class RunConfig implements Validated {
         /** Overrides the checkpoint's dropout probabilities when set. */
         @Range(min = 0, max = 1, maxExclusive = true)
         public Double dropout;
+        /** Options of a classic model (model.name "mlp", "textcnn", "bilstm"); null: its defaults. */
+        public dev.kiln.models.classic.ClassicOptions classic;
 
         @Override
         public void validate(Checks c) {
@@ -73,6 +75,12 @@ public final class RunConfig implements Validated {
                 c.error(c.at("name") + " and " + c.at("config") + " are both set; use " + c.at("name")
                         + " to start from a checkpoint or " + c.at("config") + " for a new model");
             }
+            dev.kiln.models.classic.ClassicModels.check(name, classic, tokenizer, c);
+        }
+
+        /** A classic model (built from the data, not loaded from a checkpoint) is named. */
+        public boolean isClassic() {
+            return dev.kiln.models.classic.ClassicModels.isClassic(name);
         }
     }
 
@@ -443,7 +451,7 @@ public final class RunConfig implements Validated {
         }
         if (!spec.newModels()) {
             for (String k : new String[] {"config", "tokenizer"}) {
-                boolean set = k.equals("config") ? model.config != null : model.tokenizer != null;
+                boolean set = k.equals("config") ? model.config != null : model.tokenizer != null && !model.isClassic();
                 if (set) {
                     c.error("\"model." + k + "\" is for tasks that build a new model (pretraining); task \""
                             + spec.type() + "\" fine-tunes \"model.name\" with its own tokenizer");

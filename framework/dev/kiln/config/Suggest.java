@@ -125,7 +125,7 @@ public final class Suggest {
     }
 
     /** {@code "a", "b" or "c"} with the given last separator. */
-    static String quotedList(List<String> items, String lastSep) {
+    public static String quotedList(List<String> items, String lastSep) {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < items.size(); i++) {
             if (i > 0) b.append(i == items.size() - 1 ? lastSep : ", ");

@@ -27,10 +27,13 @@ public interface Backbone {
     /** The model's module tree (the model itself); task heads attach to it as children ({@code classifier}, ...). */
     Module root();
 
-    /** The pretrained subtree ({@code bert}, {@code transformer}); every other child of {@link #root()} is a head. */
+    /**
+     * The pretrained subtree ({@code bert}, {@code transformer}); every other child of {@link #root()} is a head. A
+     * classic model, whose keys have no prefix, returns a view of its children without the heads.
+     */
     Module body();
 
-    /** The embedding modules (what freezing "embeddings" freezes): BERT's {@code bert.embeddings}, GPT-2's wte and wpe. */
+    /** The embedding modules (what freezing "embeddings" freezes): BERT's {@code bert.embeddings}, GPT-2's wte and wpe, a classic model's {@code embeddings}. */
     List<? extends Module> embeddingModules();
 
     /** The Transformer layers, bottom first ({@code bert.encoder.layer.N}, {@code transformer.h.N}). */
@@ -51,6 +54,14 @@ public interface Backbone {
      * "mean" (over real tokens), "last" (last real token; GPT-2's default).
      */
     NDArray sequenceVector(NDArray hidden, NDArray attentionMask, String pooling);
+
+    /**
+     * One vector per sequence from the inputs: {@link #sequenceVector} of {@link #hiddenStates}. A model whose
+     * pooling comes before its layers (the classic MLP averages word vectors, then applies them) overrides it.
+     */
+    default NDArray pooled(NDArray ids, NDArray typeIds, NDArray attentionMask, boolean training, String pooling) {
+        return sequenceVector(hiddenStates(ids, typeIds, attentionMask, training), attentionMask, pooling);
+    }
 
     /** The backbone's config.json, to which tasks add their fields (labels, architectures). */
     JsonObject configJson();

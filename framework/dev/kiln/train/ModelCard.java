@@ -46,6 +46,8 @@ public final class ModelCard {
         String task = str(cfg, "task.type");
         String base = str(cfg, "model.name");
         if (base != null && base.contains("/")) base = fileName(base); // a local folder: its name, not the machine's path
+        boolean classic = dev.kiln.models.classic.ClassicModels.isClassic(modelType);
+        if (classic && dev.kiln.models.classic.ClassicModels.isClassic(base)) base = null; // built, not loaded: from scratch
         String pipeline = pipelineTag(arch);
         String name = dir.toAbsolutePath().getParent().getFileName() + "/" + dir.getFileName();
         StringBuilder y = new StringBuilder();
@@ -69,7 +71,7 @@ public final class ModelCard {
         y.append("---\n\n# ").append(name).append("\n\n");
         y.append("A `").append(task).append("` model trained with Kiln (Java, DJL)")
                 .append(base != null ? " from `" + base + "`" : " from scratch").append(".\n\n");
-        y.append(headNote(arch, dir)).append("\n\n## Recipe\n\n| setting | value |\n|---|---|\n");
+        y.append(classic ? classicNote(modelType) : headNote(arch, dir)).append("\n\n## Recipe\n\n| setting | value |\n|---|---|\n");
         for (String k : new String[] {"model.name", "task.type", "task.pooling", "data.train", "data.dev", "data.max_length",
                 "training.epochs", "training.max_steps", "training.batch_size", "training.gradient_accumulation_steps",
                 "training.freeze", "optimizer.type", "optimizer.lr", "optimizer.weight_decay", "schedule.type",
@@ -97,6 +99,12 @@ public final class ModelCard {
         if (arch.equals("GPT2LMHeadModel")) return "text-generation";
         if (arch.equals("BertModel") || arch.equals("GPT2Model")) return "feature-extraction";
         return null;
+    }
+
+    private static String classicNote(String modelType) {
+        return "`" + modelType + "` is one of Kiln's classic models, not a HF transformers class: the folder keeps HF's "
+                + "layout (config.json, model.safetensors with the task head in `" + TaskFolder.HEAD_FILE + "`, tokenizer "
+                + "files) but opens in Kiln only (`kiln predict`, `kiln evaluate`); see Kiln's docs/classic.md.";
     }
 
     private static String headNote(String arch, Path dir) {

@@ -46,7 +46,7 @@ public final class TaskFolder {
 
     /**
      * Saves a task whose head computes something no HF class does: config.json names the base class
-     * ({@code BertModel} / {@code GPT2Model}, plus {@code extraConfig} fields such as labels), model.safetensors
+     * ({@code BertModel} / {@code GPT2Model}; none for a classic model; plus {@code extraConfig} fields such as labels), model.safetensors
      * holds the backbone only, and the parameters whose names start with one of {@code headPrefixes} go to
      * {@link #HEAD_FILE} (same names). kiln_task.json records the head file.
      */
@@ -76,6 +76,14 @@ public final class TaskFolder {
     /** The HF base class of a backbone ({@code BertModel}, {@code GPT2Model}), or null for a non-HF architecture. */
     public static String baseArchitecture(Backbone backbone) {
         return backbone.architecture().hfClass(Architecture.HeadKind.BASE, backbone, null);
+    }
+
+    /**
+     * True when the backbone is a HF class (BERT, GPT-2), so a folder can name a HF head class; false for the
+     * classic models, whose folders name no class and keep their task head in {@link #HEAD_FILE}.
+     */
+    public static boolean isHfModel(Backbone backbone) {
+        return baseArchitecture(backbone) != null;
     }
 
     /**

@@ -33,8 +33,7 @@ public final class ClassificationHead {
 
     /** Logits [B, numLabels]. */
     public NDArray logits(NDArray ids, NDArray typeIds, NDArray mask, boolean training) {
-        NDArray h = backbone.hiddenStates(ids, typeIds, mask, training);
-        NDArray v = backbone.sequenceVector(h, mask, pooling);
+        NDArray v = backbone.pooled(ids, typeIds, mask, training, pooling);
         return out.forward(Functional.dropout(v, backbone.hiddenDropout(), training));
     }
 

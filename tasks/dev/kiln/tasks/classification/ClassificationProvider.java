@@ -101,7 +101,8 @@ public final class ClassificationProvider implements TaskProvider {
         LabelSet labels = LabelSet.fromTraining(train);
         // A dev label the model cannot predict is a data error: report it (file:line) before loading the model.
         if (dev != null) labels.indexes(dev);
-        Pretrained pre = Pretrained.load(cfg, manager);
+        List<LabelledText> trainRows = train;
+        Pretrained pre = Pretrained.load(cfg, manager, () -> texts(trainRows)); // a classic model's word vocabulary
         ClassificationTask.Settings s = new ClassificationTask.Settings();
         s.pooling = opts.pooling;
         s.maxLength = cfg.data.maxLength;
@@ -109,6 +110,16 @@ public final class ClassificationProvider implements TaskProvider {
         s.labelSmoothing = (float) cfg.training.labelSmoothing;
         s.dataSettings = ds.toJson();
         return new ClassificationTask(pre.backbone(), pre.tokenizer(), pre.dir(), labels, train, dev, s);
+    }
+
+    /** Every training text and pair text, for a word vocabulary. */
+    private static List<String> texts(List<LabelledText> rows) {
+        List<String> out = new ArrayList<>(rows.size());
+        for (LabelledText t : rows) {
+            out.add(t.text());
+            if (t.textPair() != null) out.add(t.textPair());
+        }
+        return out;
     }
 
     @Override

@@ -98,7 +98,9 @@ public final class NerProvider implements TaskProvider {
             train = split.train();
             dev = split.dev();
         }
-        Pretrained pre = Pretrained.load(cfg, manager);
+        List<ConllReader.Sentence> trainRows = train;
+        // a classic model's word vocabulary: the training words, split again as the tokenizer splits text
+        Pretrained pre = Pretrained.load(cfg, manager, () -> trainRows.stream().map(x -> String.join(" ", x.tokens())).toList());
         int window = Math.min(cfg.data.maxLength, pre.backbone().maxPositions())
                 - Sequences.specialCount(pre.tokenizer(), false);
         if (opts.stride >= window) {

@@ -172,6 +172,15 @@ public final class NerTask implements TrainableTask {
         labels.forEach(l::add);
         meta.add("labels", l);
         if (settings.dataSettings != null) meta.add("data", settings.dataSettings);
-        TaskFolder.save(dir, TYPE, cfg, backbone.params().stateDict(), modelDir, meta);
+        if (TaskFolder.isHfModel(backbone)) {
+            TaskFolder.save(dir, TYPE, cfg, backbone.params().stateDict(), modelDir, meta);
+        } else {
+            // a classic model names no HF class: model.safetensors is the model, the tagger's layer beside it
+            JsonObject extra = new JsonObject();
+            extra.add("id2label", cfg.get("id2label"));
+            extra.add("label2id", cfg.get("label2id"));
+            TaskFolder.saveWithKilnHead(dir, TYPE, backbone, extra, backbone.params().stateDict(),
+                    List.of(NerHead.PREFIX), modelDir, meta);
+        }
     }
 }
