@@ -157,13 +157,30 @@ class PeftRunTest {
         assertEquals(6 * 2 * 2 + 2, saved.size(), saved.keySet().toString());
         assertTrue(Files.isRegularFile(out.resolve("best").resolve(PeftFolder.CONFIG_FILE)));
 
+    }
+
+    /** A LoRA run on a tiny BERT: final/ reloaded through the predictor and its merged export predict the same. */
+    @Test
+    void aReloadedAdapterAndItsMergedExportPredictTheSame() throws IOException {
+        Path tiny = TinyModels.bert(dir.resolve("tiny"), 2, 64, 1);
+        Path train = slice("stsa.binary.train", 48, "train.txt");
+        Path out = dir.resolve("run");
+        Kiln.train(config(tiny, train, null, out, "{\"method\": \"lora\", \"lora\": {\"r\": 4, \"target_modules\": [\"**.self.*\", \"**.output.dense\"]}}",
+                "\"max_steps\": 3, \"batch_size\": 16", 2e-2, 48));
+        Path fin = out.resolve("final");
+        float maxB = 0;
+        for (Map.Entry<String, HostTensor> e : PeftFolder.readTensors(fin).entrySet()) {
+            if (e.getKey().endsWith("lora_B.weight")) for (float v : e.getValue().toFloats()) maxB = Math.max(maxB, Math.abs(v));
+        }
+        System.out.println("max |lora_B| after 3 steps: " + maxB);
+        assertTrue(maxB > 1e-3, "the LoRA branch trained");
         List<String> texts = List.of("a gorgeous , witty , seductive movie .", "the plot is nothing but boilerplate clichés .",
                 "it 's not a bad film , just a forgettable one .");
         List<Map<String, Float>> peftProbs = new ArrayList<>();
         try (TextClassifier c = TextClassifier.load(fin, "cpu")) {
             for (String t : texts) peftProbs.add(c.predict(t).probabilities());
         }
-        Path merged = Kiln.export(out, dir.resolve("merged"), true);
+        Path merged = Kiln.export(fin, dir.resolve("merged"), true);
         assertTrue(Files.isRegularFile(merged.resolve("model.safetensors")));
         assertFalse(Files.exists(merged.resolve(PeftFolder.CONFIG_FILE)));
         assertFalse(SafeTensors.readCheckpoint(merged).keySet().stream().anyMatch(k -> k.contains("lora_")));
@@ -177,8 +194,9 @@ class PeftRunTest {
         System.out.println("merged vs adapter predictions, max probability difference: " + worst);
         assertTrue(worst < 1e-5, "merged vs adapter: " + worst);
         // the adapter copy without merging is a PEFT folder again
-        Path copy = Kiln.export(out, dir.resolve("copy"), false);
+        Path copy = Kiln.export(fin, dir.resolve("copy"), false);
         assertTrue(Files.isRegularFile(copy.resolve(PeftFolder.WEIGHTS_FILE)));
+        assertThrows(IllegalArgumentException.class, () -> Kiln.export(merged, dir.resolve("again"), true));
     }
 
     @Test
