@@ -221,7 +221,6 @@ class PeftRunTest {
         String training = "\"max_steps\": 6, \"batch_size\": 8, \"gradient_accumulation_steps\": 2, \"eval_each_epoch\": false";
         String peft = "{\"method\": \"lora\", \"lora\": {\"r\": 4, \"dropout\": 0.1}}";
         Path a = dir.resolve("a"), b = dir.resolve("b");
-        String ck = ", \"checkpointing\": {\"every_steps\": 3, \"keep_last\": 2, \"keep_best\": false}";
         java.util.function.Function<Path, RunConfig> cfg = o -> {
             RunConfig c = config(tiny, train, null, o, peft, training);
             c.checkpointing.everySteps = 3;
@@ -238,6 +237,5 @@ class PeftRunTest {
         Map<String, HostTensor> wb = SafeTensors.read(b.resolve("final").resolve(PeftFolder.WEIGHTS_FILE));
         assertEquals(wa.keySet(), wb.keySet());
         for (String k : wa.keySet()) assertArrayEquals(wa.get(k).toFloats(), wb.get(k).toFloats(), k);
-        assertFalse(ck.isEmpty());
     }
 }
