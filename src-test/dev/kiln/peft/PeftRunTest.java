@@ -120,7 +120,7 @@ class PeftRunTest {
 
     /**
      * MiniLM + LoRA r=8 on 320 SST-2 sentences (two epochs, 40 steps, max_length 32): dev accuracy on 200 sentences; the folder is
-     * HF PEFT's layout, reloads to the same predictions, and the merged export predicts the same.
+     * HF PEFT's layout (adapter_config.json fields, adapter key names).
      */
     @Test
     void loraRunLearnsSavesPeftLayoutReloadsAndMerges() throws IOException {
