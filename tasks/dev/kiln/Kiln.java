@@ -625,6 +625,15 @@ public final class Kiln {
      * too. Checkpoints and logs stay behind. {@code to} must be new, empty, or an earlier export (kiln_task.json).
      */
     public static Path export(Path runOrModel, Path to) throws IOException {
+        return export(runOrModel, to, false);
+    }
+
+    /**
+     * As {@link #export(Path, Path)}. A PEFT model (adapter_config.json, docs/peft.md) is copied as the adapter
+     * folder, or with {@code merge} written as an ordinary HF folder with the adapter merged into the base weights;
+     * {@code merge} on a folder without an adapter is an error.
+     */
+    public static Path export(Path runOrModel, Path to, boolean merge) throws IOException {
         Path src;
         try {
             src = TaskFolder.resolve(runOrModel);
@@ -634,6 +643,10 @@ public final class Kiln {
         }
         Path dst = to.toAbsolutePath().normalize();
         if (dst.equals(src.toAbsolutePath().normalize())) throw new IOException("export: " + to + " is the source folder");
+        if (dev.kiln.peft.PeftFolder.is(src)) {
+            return merge ? dev.kiln.peft.PeftFolder.exportMerged(src, dst) : dev.kiln.peft.PeftFolder.exportAdapter(src, dst);
+        }
+        if (merge) throw new IllegalArgumentException("export: " + src + " holds no adapter (adapter_config.json) to merge");
         HfFolder.requireNewTarget(dst);
         LinkedHashMap<String, HostTensor> tensors = new LinkedHashMap<>(SafeTensors.readCheckpoint(src));
         Path headFile = src.resolve(TaskFolder.HEAD_FILE);

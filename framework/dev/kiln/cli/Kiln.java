@@ -56,6 +56,7 @@ public final class Kiln {
             "                                   --dry-run: check config and data, time a few steps, estimate, write nothing",
             "  predict RUN_OR_MODEL_DIR [--input FILE|-] [--device D]   JSON lines in, JSON lines out",
             "  evaluate RUN_OR_MODEL_DIR --data FILE [--device D]        metrics as one JSON object",
+            "  export RUN_OR_MODEL_DIR --to DIR [--merge]                 copy the model as a HF folder; --merge folds a PEFT adapter in",
             "  prepare-quickstart                                         write the quick-start data; prints its folder",
             "  init-gpt2 DIR [--n-layer 4] [--n-embd 256] [--n-head 4] [--n-positions 512] [--seed 42]",
             "                                   a new random-init GPT-2 folder with the GPT-2 BPE (training from scratch)",
@@ -111,10 +112,21 @@ public final class Kiln {
             case "train": return train(a, out);
             case "predict": return predict(a, out);
             case "evaluate": return evaluate(a, out);
+            case "export": return export(a, out);
             case "prepare-quickstart": return prepareQuickstart(a, out);
             case "init-gpt2": return initGpt2(a, out);
             default: throw new UsageException("unknown command '" + argv[0] + "'\n" + USAGE);
         }
+    }
+
+    static int export(Args a, PrintStream out) throws IOException {
+        String to = a.option("--to", null);
+        boolean merge = a.flag("--merge");
+        String src = a.positional(0, "RUN_OR_MODEL_DIR");
+        a.done();
+        if (to == null) throw new UsageException("export: --to DIR is required");
+        out.println(dev.kiln.Kiln.export(Paths.get(src), Paths.get(to), merge));
+        return 0;
     }
 
     static int fetchModel(Args a, PrintStream out) throws IOException {

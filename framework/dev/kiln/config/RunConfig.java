@@ -37,6 +37,7 @@ public final class RunConfig implements Validated {
     public Task task = new Task();
     public Data data = new Data();
     public Training training = new Training();
+    public Peft peft = new Peft();
     public Optimizer optimizer = new Optimizer();
     public Schedule schedule = new Schedule();
     public Precision precision = new Precision();
@@ -187,6 +188,81 @@ public final class RunConfig implements Validated {
         public int patience = 3;
         @Range(min = 0)
         public double minDelta = 0;
+    }
+
+    /** Parameter-efficient fine-tuning (dev.kiln.peft; docs/peft.md). Only the keys of the chosen method are used. */
+    public static final class Peft implements Validated {
+        public PeftMethod method = PeftMethod.NONE;
+        public Lora lora = new Lora();
+        public Adapter adapter = new Adapter();
+
+        @Override
+        public void validate(Checks c) {
+            if (method != PeftMethod.NONE && !c.config().training.freeze.equals("none")) {
+                c.error(c.at("method") + " decides what trains; \"training.freeze\" must stay \"none\" with it, got \""
+                        + c.config().training.freeze + "\"");
+            }
+            if (method != PeftMethod.NONE && c.config().model.name == null) {
+                c.error(c.at("method") + " adapts a pretrained model: it needs \"model.name\", not \"model.config\"");
+            }
+        }
+    }
+
+    /** HF PEFT's LoraConfig: r, lora_alpha, lora_dropout, target_modules, bias (defaults as PEFT's). */
+    public static final class Lora implements Validated {
+        @Range(min = 1)
+        public int r = 8;
+        @Range(min = 0, minExclusive = true)
+        public double alpha = 8;
+        @Range(min = 0, max = 1, maxExclusive = true)
+        public double dropout = 0.0;
+        /** Globs over projection paths; null: PEFT's default for the architecture (BERT query, value; GPT-2 c_attn). */
+        public List<String> targetModules;
+        public LoraBias bias = LoraBias.NONE;
+
+        @Override
+        public void validate(Checks c) {
+            if (targetModules == null) return;
+            if (targetModules.isEmpty()) c.error("target_modules", "is empty; leave it out (null) for the architecture's default");
+            for (String t : targetModules) {
+                if (t == null || t.isBlank()) c.error("target_modules", "has an empty pattern");
+            }
+        }
+    }
+
+    /** Bottleneck adapters (Houlsby et al. 2019; Pfeiffer et al. 2020). */
+    public static final class Adapter {
+        public AdapterType type = AdapterType.HOULSBY;
+        /** Hidden size / bottleneck size. */
+        @Range(min = 1)
+        public int reductionFactor = 16;
+        public NonLinearity nonLinearity = NonLinearity.RELU;
+    }
+
+    public enum PeftMethod {
+        @SerializedName("none") NONE,
+        @SerializedName("lora") LORA,
+        @SerializedName("bitfit") BITFIT,
+        @SerializedName("adapter") ADAPTER
+    }
+
+    public enum LoraBias {
+        @SerializedName("none") NONE,
+        @SerializedName("all") ALL,
+        @SerializedName("lora_only") LORA_ONLY
+    }
+
+    public enum AdapterType {
+        @SerializedName("houlsby") HOULSBY,
+        @SerializedName("pfeiffer") PFEIFFER
+    }
+
+    public enum NonLinearity {
+        @SerializedName("relu") RELU,
+        @SerializedName("gelu") GELU,
+        @SerializedName("gelu_new") GELU_NEW,
+        @SerializedName("swish") SWISH,
+        @SerializedName("tanh") TANH
     }
 
     public static final class Optimizer implements Validated {

@@ -243,6 +243,7 @@ public final class HfFolder {
             }
         }
         return name.equals("config.json") || name.equals("kiln_task.json") || name.equals("kiln_head.safetensors")
+                || name.equals("adapter_config.json") || name.equals("adapter_model.safetensors") // PEFT folders
                 || name.equals("generation_config.json") || TOKENIZER_FILES.contains(name)
                 || OWN_WEIGHTS.matcher(name).matches();
     }

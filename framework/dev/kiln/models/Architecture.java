@@ -94,6 +94,22 @@ public interface Architecture {
      */
     default void addTaskConfig(JsonObject config, Tokenizer tok) {}
 
+    /**
+     * HF PEFT's default LoRA targets for this architecture (its TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING),
+     * as module-path globs; empty when PEFT has none, and then a run must name its targets.
+     */
+    default java.util.List<String> loraTargets() {
+        return java.util.List.of();
+    }
+
+    /**
+     * Where bottleneck adapters go, as module-path globs of output projections: after the attention block's
+     * and the feed-forward block's (Houlsby), or the feed-forward block's only (Pfeiffer); empty when unknown.
+     */
+    default java.util.List<String> adapterSites(boolean houlsby) {
+        return java.util.List.of();
+    }
+
     /** The folder's tokenizer, carrying this architecture's {@link #template}. */
     default Tokenizer loadTokenizer(Path dir) throws IOException {
         Tokenizer tok = Tokenizer.load(dir);

@@ -137,8 +137,10 @@ public final class Checkpoints {
         JsonObject st = JsonParser.parseString(Files.readString(p.resolve(STATE_FILE))).getAsJsonObject();
         Map<String, HostTensor> weights = TaskFolder.readTensors(p.resolve("model"));
         var report = task.parameters().load(weights, k -> k);
-        if (!report.missing.isEmpty()) {
-            throw new IOException("it does not match the model (missing " + report.missing.get(0) + ")");
+        // a PEFT checkpoint holds what trains; the frozen base weights are the ones loaded at the start
+        var trainable = task.trainable();
+        for (String missing : report.missing) {
+            if (trainable.test(missing)) throw new IOException("it does not match the model (missing " + missing + ")");
         }
         updater.loadState(SafeTensors.readCheckpoint(p.resolve(OPTIMIZER_FILE)));
         if (updater.masters() != null) updater.masters().load(SafeTensors.readCheckpoint(p.resolve(MASTERS_FILE)));

@@ -44,11 +44,11 @@ public record DryRun(String task, String model, String device, int trainExamples
         Runs.checkPrecision(cfg, device);
         TrainerOptions planned = Runs.options(cfg);
         try (NDManager manager = NDManager.newBaseManager(device);
-             TrainableTask task = provider.create(cfg, manager)) {
+             TrainableTask task = dev.kiln.peft.PeftTask.wrap(cfg, provider.create(cfg, manager))) {
             Trainer plan = new Trainer(task, planned);
             long total = plan.totalSteps();
             long spe = plan.stepsPerEpoch();
-            Predicate<String> trainable = Freeze.trainable(planned.freeze, task.backbone());
+            Predicate<String> trainable = Freeze.trainable(planned.freeze, task.backbone()).and(task.trainable());
             long all = 0, train = 0;
             for (Map.Entry<String, NDArray> e : task.parameters().all().entrySet()) {
                 long n = e.getValue().size();

@@ -40,7 +40,9 @@ public final class ModelCard {
     static void write(Path dir, JsonObject cfg, Map<String, Double> metrics, String metricsFrom) throws IOException {
         Path readme = dir.resolve("README.md");
         if (Files.exists(readme) && !Files.readString(readme, StandardCharsets.UTF_8).startsWith(MARKER)) return;
-        JsonObject hf = HfFolder.readConfig(dir);
+        // a PEFT folder has no config.json: its kiln_task.json keeps the task's (peft.hf_config)
+        JsonObject hf = dev.kiln.peft.PeftFolder.is(dir)
+                ? TaskFolder.meta(dir).getAsJsonObject("peft").getAsJsonObject("hf_config") : HfFolder.readConfig(dir);
         String arch = hf.has("architectures") ? hf.getAsJsonArray("architectures").get(0).getAsString() : "?";
         String modelType = hf.has("model_type") ? hf.get("model_type").getAsString() : "?";
         String task = str(cfg, "task.type");

@@ -99,7 +99,7 @@ public final class Runs {
         TrainerOptions o = options(cfg);
         if (quiet) o.progress = "off";
         try (NDManager manager = NDManager.newBaseManager(device);
-             TrainableTask task = provider.create(cfg, manager)) {
+             TrainableTask task = dev.kiln.peft.PeftTask.wrap(cfg, provider.create(cfg, manager))) {
             Trainer trainer = new Trainer(task, o);
             trainer.preflight(); // model-dependent config errors (freeze) before the first write
             requireSpace(runDir, task.parameters().count(), o);

@@ -91,6 +91,7 @@ public final class TaskFolder {
      * there is one (folders written before the head file existed have their head in model.safetensors).
      */
     public static java.util.Map<String, HostTensor> readTensors(Path dir) throws IOException {
+        if (dev.kiln.peft.PeftFolder.is(dir)) return dev.kiln.peft.PeftFolder.readTensors(dir); // adapter and heads
         java.util.Map<String, HostTensor> t = new LinkedHashMap<>(dev.kiln.io.SafeTensors.readCheckpoint(dir));
         Path head = dir.resolve(HEAD_FILE);
         if (Files.isRegularFile(head)) t.putAll(dev.kiln.io.SafeTensors.readCheckpoint(head));
@@ -193,12 +194,21 @@ public final class TaskFolder {
         JsonObject meta = requireTask(dir, taskType);
         NDManager manager = NDManager.newBaseManager(Devices.parse(device));
         try {
-            Backbone b = HfFolder.loadBackbone(dir, manager, 0f, HfFolder.Strictness.TASK_FOLDER);
+            Backbone b = loadBackbone(dir, manager);
             return new Opened(dir, meta, manager, b, b.architecture().loadTokenizer(dir));
         } catch (IOException | RuntimeException e) {
             manager.close();
             throw e;
         }
+    }
+
+    /**
+     * The backbone of a model folder, dropout off: the folder's own weights, or for a PEFT folder
+     * (adapter_config.json) its base model with the adapter applied. Heads are loaded by the predictor.
+     */
+    public static Backbone loadBackbone(Path dir, NDManager manager) throws IOException {
+        if (dev.kiln.peft.PeftFolder.is(dir)) return dev.kiln.peft.PeftFolder.open(dir, manager).backbone();
+        return HfFolder.loadBackbone(dir, manager, 0f, HfFolder.Strictness.TASK_FOLDER);
     }
 
     /** Checks the folder holds a model of {@code taskType}; the error names both. */

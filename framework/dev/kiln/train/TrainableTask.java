@@ -47,6 +47,14 @@ public interface TrainableTask extends AutoCloseable {
         return backbone().root().parameterCount();
     }
 
+    /**
+     * Parameters this task lets train; the trainer trains those that are also not frozen by
+     * {@code training.freeze}. A PEFT task narrows it to its adapter and heads. Default: all.
+     */
+    default java.util.function.Predicate<String> trainable() {
+        return name -> true;
+    }
+
     int trainSize();
 
     /** Collates training examples {@code indexes} (dynamic padding to the longest). */

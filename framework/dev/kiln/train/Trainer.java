@@ -98,7 +98,7 @@ public final class Trainer {
      * refuse a run before it writes anything; {@link #train} runs them again.
      */
     public Predicate<String> preflight() {
-        Predicate<String> trainable = Freeze.trainable(o.freeze, task.backbone());
+        Predicate<String> trainable = Freeze.trainable(o.freeze, task.backbone()).and(task.trainable());
         Freeze.requireTrainable(task.parameters().all().keySet(), trainable, o.freeze);
         return trainable;
     }

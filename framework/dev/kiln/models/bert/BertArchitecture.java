@@ -144,4 +144,15 @@ public final class BertArchitecture implements Architecture {
             default: throw new IllegalArgumentException(kind + " has no head module");
         }
     }
+
+    @Override
+    public java.util.List<String> loraTargets() {
+        return java.util.List.of("**.attention.self.query", "**.attention.self.value");
+    }
+
+    @Override
+    public java.util.List<String> adapterSites(boolean houlsby) {
+        return houlsby ? java.util.List.of("**.layer.*.attention.output.dense", "**.layer.*.output.dense")
+                : java.util.List.of("**.layer.*.output.dense");
+    }
 }

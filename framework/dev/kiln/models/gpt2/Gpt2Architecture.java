@@ -116,4 +116,14 @@ public final class Gpt2Architecture implements Architecture {
     public void addTaskConfig(JsonObject config, Tokenizer tok) {
         config.addProperty("pad_token_id", Sequences.padId(tok));
     }
+
+    @Override
+    public java.util.List<String> loraTargets() {
+        return java.util.List.of("**.attn.c_attn");
+    }
+
+    @Override
+    public java.util.List<String> adapterSites(boolean houlsby) {
+        return houlsby ? java.util.List.of("**.h.*.attn.c_proj", "**.h.*.mlp.c_proj") : java.util.List.of("**.h.*.mlp.c_proj");
+    }
 }

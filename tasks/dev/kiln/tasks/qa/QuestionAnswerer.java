@@ -40,7 +40,7 @@ public final class QuestionAnswerer implements AutoCloseable {
         settings = QaTask.Settings.fromJson(meta);
         manager = NDManager.newBaseManager(Devices.parse(device));
         try {
-            Backbone b = HfFolder.loadBackbone(this.dir, manager, 0f, HfFolder.Strictness.TASK_FOLDER);
+            Backbone b = TaskFolder.loadBackbone(this.dir, manager);
             head = new QaHead(b);
             TaskFolder.loadHead(b.params(), this.dir, head.prefix());
             tok = b.architecture().loadTokenizer(this.dir);
