@@ -9,8 +9,6 @@ import dev.kiln.io.SafeTensors;
 import dev.kiln.tasks.ner.NerTagger;
 import dev.kiln.train.Runs;
 import dev.kiln.train.Tasks;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,26 +23,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A BiLSTM tagger (word vocabulary, random vectors) learns a CoNLL-2003 slice; the run folder reopens. */
+@org.junit.jupiter.api.extension.ExtendWith(dev.kiln.OneThreadWhenBusy.class)
 class ClassicNerTest {
     @TempDir
     Path dir;
-
-    private static int threadsBefore;
-
-    @BeforeAll
-    static void pickThreads() throws IOException {
-        // as ClassicSst2Test: one libtorch thread when the cores are oversubscribed, restored afterwards
-        ai.djl.engine.Engine.getInstance();
-        threadsBefore = ai.djl.pytorch.jni.JniUtils.getNumThreads();
-        Path loadavg = Path.of("/proc/loadavg");
-        double load = Files.isReadable(loadavg) ? Double.parseDouble(Files.readString(loadavg).split(" ")[0]) : 0;
-        if (load > Runtime.getRuntime().availableProcessors()) ai.djl.pytorch.jni.JniUtils.setNumThreads(1);
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        ai.djl.pytorch.jni.JniUtils.setNumThreads(threadsBefore);
-    }
 
     private Path subset(String shared, int n, String name) throws IOException {
         List<ConllReader.Sentence> s = ConllReader.readConll(TestSupport.shared(shared), new ConllReader.Options()).sentences();

@@ -11,7 +11,6 @@ import dev.kiln.io.SafeTensors;
 import dev.kiln.tasks.classification.TextClassifier;
 import dev.kiln.train.Runs;
 import dev.kiln.train.Tasks;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,28 +33,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * set (chance: 0.51), a few epochs on 2 CPU cores; then the run folder reopens through {@link TextClassifier}
  * and the CLI's evaluate and predict. Full-data numbers are scripts/bench-classic's.
  */
+@org.junit.jupiter.api.extension.ExtendWith(dev.kiln.OneThreadWhenBusy.class)
 class ClassicSst2Test {
     private static final Gson GSON = new Gson();
 
     @TempDir
     Path dir;
 
-    private static int threadsBefore;
-
     @BeforeAll
-    static void registerTasksAndPickThreads() throws IOException {
+    static void registerTasks() throws IOException {
         Tasks.all();
-        // as ClassificationE2ETest: one libtorch thread when the cores are oversubscribed, restored afterwards
-        ai.djl.engine.Engine.getInstance();
-        threadsBefore = ai.djl.pytorch.jni.JniUtils.getNumThreads();
-        Path loadavg = Path.of("/proc/loadavg");
-        double load = Files.isReadable(loadavg) ? Double.parseDouble(Files.readString(loadavg).split(" ")[0]) : 0;
-        if (load > Runtime.getRuntime().availableProcessors()) ai.djl.pytorch.jni.JniUtils.setNumThreads(1);
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        ai.djl.pytorch.jni.JniUtils.setNumThreads(threadsBefore);
     }
 
     private static String q(Path p) {

@@ -11,7 +11,6 @@ import dev.kiln.data.DataException;
 import dev.kiln.io.SafeTensors;
 import dev.kiln.train.Runs;
 import dev.kiln.train.Tasks;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,29 +36,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code evaluate}/{@code predict}. Each test is kept to about a minute on 2 CPU cores (small subsets,
  * max_length 64, one or two epochs); full-data quality runs are in scripts/bench-classification.
  */
+@org.junit.jupiter.api.extension.ExtendWith(dev.kiln.OneThreadWhenBusy.class)
 class ClassificationE2ETest {
     private static final Gson GSON = new Gson();
 
     @TempDir
     Path dir;
 
-    private static int threadsBefore;
-
     @BeforeAll
-    static void registerTasksAndPickThreads() throws IOException {
+    static void registerTasks() throws IOException {
         Tasks.all();
-        // libtorch's OpenMP threads spin at barriers: on cores shared with other jobs one thread is many times
-        // faster (see PretrainEndToEndTest); restored afterwards.
-        ai.djl.engine.Engine.getInstance();
-        threadsBefore = ai.djl.pytorch.jni.JniUtils.getNumThreads();
-        Path loadavg = Path.of("/proc/loadavg");
-        double load = Files.isReadable(loadavg) ? Double.parseDouble(Files.readString(loadavg).split(" ")[0]) : 0;
-        if (load > Runtime.getRuntime().availableProcessors()) ai.djl.pytorch.jni.JniUtils.setNumThreads(1);
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        ai.djl.pytorch.jni.JniUtils.setNumThreads(threadsBefore);
     }
 
     /** A JSON string literal for a path. */

@@ -10,7 +10,6 @@ import dev.kiln.io.HfFolder;
 import dev.kiln.train.Runs;
 import dev.kiln.train.TaskFolder;
 import dev.kiln.train.Tasks;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,27 +26,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Short pretraining runs through the CLI's path (config → Runs.train → run folder). */
+@org.junit.jupiter.api.extension.ExtendWith(dev.kiln.OneThreadWhenBusy.class)
 class PretrainEndToEndTest {
     @TempDir
     Path dir;
 
-    private static int threadsBefore;
-
     @BeforeAll
     static void tasks() throws IOException {
         Tasks.all(); // registers the task configs
-        // libtorch's OpenMP threads spin at barriers: on cores shared with other jobs one thread is
-        // many times faster (measured 29x at a load average of 20 on 2 cores); restored afterwards
-        ai.djl.engine.Engine.getInstance(); // loads libtorch
-        threadsBefore = ai.djl.pytorch.jni.JniUtils.getNumThreads();
-        Path loadavg = Path.of("/proc/loadavg");
-        double load = Files.isReadable(loadavg) ? Double.parseDouble(Files.readString(loadavg).split(" ")[0]) : 0;
-        if (load > Runtime.getRuntime().availableProcessors()) ai.djl.pytorch.jni.JniUtils.setNumThreads(1);
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        ai.djl.pytorch.jni.JniUtils.setNumThreads(threadsBefore);
     }
 
     private RunConfig config(String json) {
