@@ -70,30 +70,11 @@ public final class Kiln {
             System.err.println("kiln: " + e.getMessage());
             code = 2;
         } catch (IOException e) {
-            System.err.println("kiln: " + describe(e));
+            System.err.println("kiln: " + dev.kiln.util.IoErrors.describe(e));
             code = 2;
         }
         System.out.flush();
         System.exit(code);
-    }
-
-    /**
-     * One line with the path and the reason: the JDK's file exceptions carry the path alone as their message
-     * ({@code kiln: /data/x}), and a low-level write error carries the reason alone ({@code No space left on device}).
-     */
-    static String describe(IOException e) {
-        if (e instanceof java.nio.file.FileSystemException f && f.getFile() != null) {
-            String why = f instanceof java.nio.file.NoSuchFileException ? "no such file or folder"
-                    : f instanceof java.nio.file.AccessDeniedException ? "permission denied"
-                    : f instanceof java.nio.file.FileAlreadyExistsException ? "already exists"
-                    : f instanceof java.nio.file.NotDirectoryException ? "not a folder"
-                    : f instanceof java.nio.file.DirectoryNotEmptyException ? "folder not empty"
-                    : f.getReason() != null ? f.getReason() : e.getClass().getSimpleName();
-            return f.getFile() + (f.getOtherFile() != null ? " -> " + f.getOtherFile() : "") + ": " + why;
-        }
-        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        if (!m.contains("/") && e.getCause() instanceof IOException c && c.getMessage() != null) m = c.getMessage() + ": " + m;
-        return m;
     }
 
     public static int run(String[] argv, PrintStream out) throws IOException {

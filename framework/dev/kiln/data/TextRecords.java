@@ -113,12 +113,8 @@ public final class TextRecords {
         if (Files.isDirectory(file)) throw new DataException(file + ": is a folder; give the data file inside it");
         try {
             return Files.readAllBytes(file);
-        } catch (java.nio.file.AccessDeniedException e) {
-            throw new DataException(file + ": permission denied (not readable by this user)");
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw new DataException(file + ": no such file");
         } catch (IOException e) {
-            throw new DataException(file + ": cannot be read (" + e.getMessage() + ")");
+            throw new DataException(file + ": cannot be read (" + dev.kiln.util.IoErrors.reason(e) + ")");
         }
     }
 

@@ -11,12 +11,13 @@ import dev.kiln.models.gpt2.Gpt2Architecture;
 import dev.kiln.models.gpt2.Gpt2Model;
 import dev.kiln.nn.HostTensor;
 import dev.kiln.nn.Parameters;
+import dev.kiln.util.AtomicFiles;
+import dev.kiln.util.IoErrors;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -196,7 +197,7 @@ public final class HfFolder {
         Path abs = dir.toAbsolutePath();
         requireReplaceable(abs);
         Files.createDirectories(abs.getParent());
-        Path tmp = newHiddenDir(abs.getParent(), "." + abs.getFileName() + ".tmp-");
+        Path tmp = AtomicFiles.newDirectory(abs.getParent(), "." + abs.getFileName() + ".tmp-");
         try {
             // provenance, as HF writes transformers_version: also how Kiln knows the folder is its own to replace
             JsonObject written = config.deepCopy();
@@ -213,17 +214,9 @@ public final class HfFolder {
                     if (Files.isRegularFile(src)) Files.copy(src, tmp.resolve(f));
                 }
             }
-            if (Files.exists(abs)) {
-                Path old = newHiddenDir(abs.getParent(), "." + abs.getFileName() + ".old-");
-                Files.delete(old);
-                Files.move(abs, old);
-                Files.move(tmp, abs);
-                deleteTree(old);
-            } else {
-                Files.move(tmp, abs);
-            }
+            AtomicFiles.publish(tmp, abs);
         } catch (IOException e) {
-            throw named(abs, e);
+            throw IoErrors.named(abs, e);
         } finally {
             if (Files.exists(tmp)) deleteTree(tmp);
         }
@@ -314,34 +307,7 @@ public final class HfFolder {
         if (!left) Files.delete(dir);
     }
 
-    /**
-     * A new folder named {@code prefix + random} under {@code parent}, created with the user's umask (unlike
-     * {@link Files#createTempDirectory}, which makes it owner-only: renamed into place, that would make run
-     * folders unreadable to the group).
-     */
-    public static Path newHiddenDir(Path parent, String prefix) throws IOException {
-        java.util.SplittableRandom r = new java.util.SplittableRandom();
-        for (int i = 0; ; i++) {
-            Path p = parent.resolve(prefix + Long.toUnsignedString(r.nextLong(), 36));
-            try {
-                return Files.createDirectory(p);
-            } catch (java.nio.file.FileAlreadyExistsException e) {
-                if (i > 100) throw e;
-            }
-        }
-    }
-
-    /** {@code e} with {@code target} in its message when it lacks a path ("No space left on device" alone). */
-    public static IOException named(Path target, IOException e) {
-        String m = String.valueOf(e.getMessage());
-        if (e instanceof java.nio.file.FileSystemException || m.contains(target.toString())) return e;
-        return new IOException("writing " + target + ": " + m, e);
-    }
-
     public static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) Files.delete(q);
-        }
+        AtomicFiles.deleteTree(p);
     }
 }

@@ -49,7 +49,7 @@ public final class PeftFolder {
         Path abs = dir.toAbsolutePath().normalize();
         HfFolder.requireReplaceable(abs);
         Files.createDirectories(abs.getParent());
-        Path tmp = HfFolder.newHiddenDir(abs.getParent(), "." + abs.getFileName() + ".peft-");
+        Path tmp = AtomicFiles.newDirectory(abs.getParent(), "." + abs.getFileName() + ".peft-");
         try {
             Path full = tmp.resolve("full");
             task.save(full);
@@ -66,25 +66,14 @@ public final class PeftFolder {
                 if (Files.isRegularFile(full.resolve(f))) Files.copy(full.resolve(f), out.resolve(f));
             }
             writeJson(out.resolve(TaskFolder.META_FILE), meta);
-            replace(abs, out);
+            AtomicFiles.publish(out, abs);
         } catch (IOException e) {
-            throw HfFolder.named(abs, e);
+            throw dev.kiln.util.IoErrors.named(abs, e);
         } finally {
             HfFolder.deleteTree(tmp);
         }
     }
 
-    private static void replace(Path abs, Path built) throws IOException {
-        if (Files.exists(abs)) {
-            Path old = HfFolder.newHiddenDir(abs.getParent(), "." + abs.getFileName() + ".old-");
-            Files.delete(old);
-            Files.move(abs, old);
-            Files.move(built, abs);
-            HfFolder.deleteTree(old);
-        } else {
-            Files.move(built, abs);
-        }
-    }
 
     private static void writeJson(Path file, JsonObject o) throws IOException {
         AtomicFiles.write(file, (new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(o) + "\n")
@@ -183,13 +172,13 @@ public final class PeftFolder {
         HfFolder.requireNewTarget(dst);
         Path abs = dst.toAbsolutePath().normalize();
         Files.createDirectories(abs.getParent());
-        Path tmp = HfFolder.newHiddenDir(abs.getParent(), "." + abs.getFileName() + ".tmp-");
+        Path tmp = AtomicFiles.newDirectory(abs.getParent(), "." + abs.getFileName() + ".tmp-");
         try {
             SafeTensors.write(tmp.resolve(WEIGHTS_FILE), SafeTensors.read(src.resolve(WEIGHTS_FILE)), Map.of("format", "pt"));
             for (String f : concat(CONFIG_FILE, TaskFolder.META_FILE)) {
                 if (Files.isRegularFile(src.resolve(f))) Files.copy(src.resolve(f), tmp.resolve(f));
             }
-            replace(abs, tmp);
+            AtomicFiles.publish(tmp, abs);
         } finally {
             if (Files.exists(tmp)) HfFolder.deleteTree(tmp);
         }

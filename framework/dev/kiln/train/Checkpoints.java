@@ -4,6 +4,8 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.io.HfFolder;
+import dev.kiln.util.AtomicFiles;
+import dev.kiln.util.IoErrors;
 import dev.kiln.nn.HostTensor;
 import dev.kiln.io.SafeTensors;
 
@@ -43,7 +45,7 @@ public final class Checkpoints {
         Files.createDirectories(dir);
         Path target = dir.resolve("step-" + step);
         if (Files.exists(target)) return;
-        Path tmp = HfFolder.newHiddenDir(dir, ".step-" + step + ".tmp-");
+        Path tmp = AtomicFiles.newDirectory(dir, ".step-" + step + ".tmp-");
         try {
             task.save(tmp.resolve("model"));
             SafeTensors.write(tmp.resolve(OPTIMIZER_FILE), updater.state(), Map.of("kind", "optimizer"));
@@ -56,7 +58,7 @@ public final class Checkpoints {
             Files.writeString(tmp.resolve(STATE_FILE), new GsonBuilder().setPrettyPrinting().create().toJson(state.toJson()));
             Files.move(tmp, target);
         } catch (IOException e) {
-            throw HfFolder.named(target, e);
+            throw IoErrors.named(target, e);
         } finally {
             if (Files.exists(tmp)) HfFolder.deleteTree(tmp);
         }
@@ -68,14 +70,10 @@ public final class Checkpoints {
         Files.createDirectories(runDir); // the first best can come before the first checkpoint creates it
         Path best = runDir.resolve("best");
         HfFolder.requireReplaceable(best);
-        Path tmp = HfFolder.newHiddenDir(runDir, ".best.tmp-");
+        Path tmp = AtomicFiles.newDirectory(runDir, ".best.tmp-");
         try {
             task.save(tmp.resolve("m"));
-            Path old = runDir.resolve(".best.old");
-            HfFolder.deleteTree(old);
-            if (Files.exists(best)) Files.move(best, old);
-            Files.move(tmp.resolve("m"), best);
-            HfFolder.deleteTree(old);
+            AtomicFiles.publish(tmp.resolve("m"), best);
         } finally {
             HfFolder.deleteTree(tmp);
         }

@@ -29,7 +29,7 @@ public final class RunFolder {
     /** Temporary names left by a kill: files of AtomicFiles, folders of HfFolder and Checkpoints. */
     static final Pattern LEFTOVER = Pattern.compile(
             "\\.(config\\.json|manifest\\.json|summary\\.json|metrics\\.jsonl|loss\\.png)\\..*\\.tmp"
-                    + "|\\.(best|final)\\.(tmp|old)-.*|\\.best\\.old");
+                    + "|\\.(best|final)\\.(tmp|old|peft)-.*|\\.best\\.old");
     private static final Pattern STEP = Pattern.compile("step-\\d+(\\.unreadable)?|\\.step-\\d+\\.tmp-.*");
     private static final Pattern EVENTS = Pattern.compile("events\\.out\\.tfevents\\..*");
 

@@ -36,10 +36,51 @@ public final class AtomicFiles {
      * {@link Files#createTempFile} makes it owner-only, and renamed into place that would leak into run folders.
      */
     static Path newTempFile(Path dir, String prefix) throws IOException {
+        return fresh(dir, prefix, ".tmp", Files::createFile);
+    }
+
+    /**
+     * A new folder {@code prefix + random} under {@code parent}, created with the user's umask (unlike
+     * {@link Files#createTempDirectory}, which makes it owner-only: renamed into place, that would make run
+     * folders unreadable to the group).
+     */
+    public static Path newDirectory(Path parent, String prefix) throws IOException {
+        return fresh(parent, prefix, "", Files::createDirectory);
+    }
+
+    /**
+     * Puts the folder {@code built} at {@code target}: an existing target is renamed aside first and deleted
+     * after, so a reader sees the old folder or the new one, never a half of either (no delete-then-move window).
+     */
+    public static void publish(Path built, Path target) throws IOException {
+        if (!Files.exists(target)) {
+            Files.move(built, target);
+            return;
+        }
+        Path old = fresh(target.toAbsolutePath().getParent(), "." + target.getFileName() + ".old-", "", Files::createDirectory);
+        Files.delete(old);
+        Files.move(target, old);
+        Files.move(built, target);
+        deleteTree(old);
+    }
+
+    /** Deletes a file or a folder with everything in it; nothing when absent. */
+    public static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (java.util.stream.Stream<Path> s = Files.walk(p)) {
+            for (Path q : (Iterable<Path>) s.sorted(java.util.Comparator.reverseOrder())::iterator) Files.delete(q);
+        }
+    }
+
+    private interface Create {
+        Path at(Path p, java.nio.file.attribute.FileAttribute<?>... attrs) throws IOException;
+    }
+
+    private static Path fresh(Path dir, String prefix, String suffix, Create create) throws IOException {
         java.util.SplittableRandom r = new java.util.SplittableRandom();
         for (int i = 0; ; i++) {
             try {
-                return Files.createFile(dir.resolve(prefix + Long.toUnsignedString(r.nextLong(), 36) + ".tmp"));
+                return create.at(dir.resolve(prefix + Long.toUnsignedString(r.nextLong(), 36) + suffix));
             } catch (java.nio.file.FileAlreadyExistsException e) {
                 if (i > 100) throw e;
             }
