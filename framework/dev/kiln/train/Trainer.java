@@ -38,10 +38,42 @@ public final class Trainer {
         public double trainSeconds;
         public double tokensPerSecond;
         public double finalLoss = Double.NaN;
+        /** A listener asked the run to stop ({@link Control#requestStop}); the reason it gave. */
+        public String stoppedBy;
+    }
+
+    /**
+     * What listeners may ask of the loop, as HF's TrainerControl: stop, checkpoint now, evaluate now. A request
+     * made in {@code onStep} or {@code onEval} is honoured at the end of that step (an evaluation asked for
+     * then counts as a scheduled one: it feeds best/ and early stopping); stopping checkpoints first, so the run
+     * ends as an early-stopped one does.
+     */
+    public static final class Control {
+        private String stop;
+        private boolean save, evaluate;
+
+        public void requestStop(String reason) {
+            if (stop == null) stop = reason == null ? "stopped by a listener" : reason;
+        }
+
+        public void requestSave() {
+            save = true;
+        }
+
+        public void requestEvaluate() {
+            evaluate = true;
+        }
+
+        public boolean stopRequested() {
+            return stop != null;
+        }
     }
 
     /** Receives events; the run directory logger implements it. */
     public interface Listener {
+        /** Called once before {@code onStart}: the object through which this listener may steer the run. */
+        default void bind(Control control) {}
+
         default void onStart(long totalSteps, long startStep) {}
 
         default void onStep(long step, int epoch, StepStats s) {}
@@ -143,6 +175,8 @@ public final class Trainer {
         String bestMetric = o.checkpointMetric != null ? o.checkpointMetric
                 : o.earlyStoppingMetric != null ? o.earlyStoppingMetric : task.mainMetric();
         state.bestMetricName = bestMetric;
+        Control control = new Control();
+        for (Listener l : listeners) l.bind(control);
         for (Listener l : listeners) l.onStart(total, state.step);
 
         long spe = stepsPerEpoch();
@@ -160,7 +194,7 @@ public final class Trainer {
         }
         long t0 = System.nanoTime();
         long tokensSeen = 0;
-        while (state.step < total) {
+        while (state.step < total && !control.stopRequested()) {
             long s = state.step;
             int epoch = (int) (s / spe);
             if (epoch != orderEpoch) {
@@ -215,7 +249,8 @@ public final class Trainer {
 
             boolean epochEnd = state.step % spe == 0 || state.step == total;
             boolean evalNow = (o.evalEverySteps > 0 && state.step % o.evalEverySteps == 0)
-                    || (o.evalEachEpoch && epochEnd);
+                    || (o.evalEachEpoch && epochEnd) || control.evaluate;
+            control.evaluate = false;
             boolean stop = false;
             if (evalNow) {
                 Map<String, Double> metrics = task.evaluate(params.manager());
@@ -254,9 +289,14 @@ public final class Trainer {
                     throw missingMetric(stopMetric, metrics);
                 }
             }
-            boolean ckptNow = ckpt != null && (o.checkpointEverySteps > 0
+            if (control.stopRequested()) {
+                stop = true;
+                result.stoppedBy = control.stop;
+            }
+            boolean ckptNow = ckpt != null && (control.save || (o.checkpointEverySteps > 0
                     ? state.step % o.checkpointEverySteps == 0
-                    : evalNow || epochEnd);
+                    : evalNow || epochEnd));
+            control.save = false;
             if (ckptNow || (ckpt != null && (stop || state.step == total))) {
                 state.trainSeconds = priorSeconds + (System.nanoTime() - t0) / 1e9;
                 state.tokensSeen = priorTokens + tokensSeen;
@@ -264,6 +304,7 @@ public final class Trainer {
             }
             if (stop) break;
         }
+        if (control.stopRequested() && result.stoppedBy == null) result.stoppedBy = control.stop; // asked before step 1
         result.steps = state.step;
         result.trainSeconds = priorSeconds + (System.nanoTime() - t0) / 1e9;
         result.tokensPerSecond = (priorTokens + tokensSeen) / Math.max(1e-9, result.trainSeconds);

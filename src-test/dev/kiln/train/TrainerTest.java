@@ -280,6 +280,46 @@ class TrainerTest {
         assertFalse(Files.exists(k.outputDir.resolve("checkpoints/step-3")));
     }
 
+    @Test
+    void aListenerCanAskForAnEvaluationACheckpointAndAStop() throws IOException {
+        TrainerOptions o = options();
+        o.maxSteps = 12;
+        o.outputDir = tmp.resolve("steered");
+        o.checkpointEverySteps = 100; // no scheduled checkpoint, no scheduled evaluation
+        List<Long> evalSteps = new ArrayList<>();
+        // scripted dev accuracy: the evaluation asked for at step 2 is the best, so best/ must come from it
+        try (Synthetic t = new Synthetic(0.7, 0.4)) {
+            Trainer tr = new Trainer(t, o);
+            Map<String, float[]>[] atTwo = new Map[1];
+            tr.addListener(new Trainer.Listener() {
+                Trainer.Control control;
+                @Override public void bind(Trainer.Control c) { control = c; }
+                @Override public void onStep(long step, int epoch, Trainer.StepStats s) {
+                    if (step == 2) {
+                        control.requestEvaluate();
+                        atTwo[0] = t.weights();
+                    }
+                    if (step == 3) control.requestSave();
+                    if (step == 5) control.requestEvaluate();
+                }
+                @Override public void onEval(long step, int epoch, Map<String, Double> metrics) {
+                    evalSteps.add(step);
+                    if (metrics.get("accuracy") < 0.5) control.requestStop("pruned at step " + step); // as a pruner does
+                }
+            });
+            Trainer.Result r = tr.train();
+            assertEquals(List.of(2L, 5L), evalSteps);
+            assertEquals(5, r.steps, "the stop asked for in onEval at step 5 ends the run after that step");
+            assertEquals("pruned at step 5", r.stoppedBy);
+            assertFalse(r.earlyStopped);
+            assertEquals(2, r.bestStep);
+            Map<String, HostTensor> best = SafeTensors.readCheckpoint(o.outputDir.resolve("best"));
+            for (var e : atTwo[0].entrySet()) assertArrayEquals(e.getValue(), best.get(e.getKey()).toFloats(), e.getKey());
+        }
+        // step 3: asked for; step 5: the stop checkpoints, so a stopped run ends as an early-stopped one does
+        assertEquals(List.of("step-3", "step-5"), stepDirs(o.outputDir));
+    }
+
     private static List<String> stepDirs(Path run) throws IOException {
         List<String> out = new ArrayList<>();
         try (var s = Files.list(run.resolve("checkpoints"))) {
