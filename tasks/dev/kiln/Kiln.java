@@ -143,6 +143,15 @@ public final class Kiln {
         return training(config).run();
     }
 
+    /**
+     * Runs (or resumes) the hyperparameter search in {@code sweepFile} into {@code output}, one line per finished
+     * trial on stderr; see docs/sweep.md. Each trial's folder is a run that {@link #run(Path)} opens.
+     */
+    public static dev.kiln.sweep.Sweep.Result sweep(Path sweepFile, Path output) throws IOException {
+        dev.kiln.sweep.SweepSpec spec = dev.kiln.sweep.SweepSpec.load(sweepFile);
+        return new dev.kiln.sweep.Sweep(spec, output, System.err).run(new dev.kiln.sweep.RunTrials(spec));
+    }
+
     /** A finished (or interrupted) run directory. */
     public static Run run(Path runDir) throws IOException {
         if (!Files.isDirectory(runDir)) throw new IOException(runDir + ": no such run directory");

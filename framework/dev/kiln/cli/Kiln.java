@@ -57,6 +57,7 @@ public final class Kiln {
             "  predict RUN_OR_MODEL_DIR [--input FILE|-] [--device D]   JSON lines in, JSON lines out",
             "  evaluate RUN_OR_MODEL_DIR --data FILE [--device D]        metrics as one JSON object",
             "  export RUN_OR_MODEL_DIR --to DIR [--merge]                 copy the model as a HF folder; --merge folds a PEFT adapter in",
+            "  " + dev.kiln.sweep.SweepCommand.USAGE,
             "  prepare-quickstart                                         write the quick-start data; prints its folder",
             "  init-gpt2 DIR [--n-layer 4] [--n-embd 256] [--n-head 4] [--n-positions 512] [--seed 42]",
             "                                   a new random-init GPT-2 folder with the GPT-2 BPE (training from scratch)",
@@ -96,6 +97,7 @@ public final class Kiln {
             case "export": return export(a, out);
             case "prepare-quickstart": return prepareQuickstart(a, out);
             case "init-gpt2": return initGpt2(a, out);
+            case "sweep": return dev.kiln.sweep.SweepCommand.run(Arrays.asList(argv).subList(1, argv.length), out, System.err);
             default: throw new UsageException("unknown command '" + argv[0] + "'\n" + USAGE);
         }
     }

@@ -18,17 +18,17 @@ import java.math.BigDecimal;
  * keys (the last would win) and trailing text. Numbers stay exact (BigDecimal) so an integer
  * check can tell 3 from 3.5.
  */
-final class StrictJson {
+public final class StrictJson {
     private StrictJson() {}
 
     /** Thrown with a one-line reason that names the line and column. */
-    static final class SyntaxError extends Exception {
+    public static final class SyntaxError extends Exception {
         SyntaxError(String msg) {
             super(msg);
         }
     }
 
-    static JsonElement parse(String text) throws SyntaxError {
+    public static JsonElement parse(String text) throws SyntaxError {
         try (JsonReader r = new JsonReader(new StringReader(text))) {
             r.setStrictness(Strictness.STRICT);
             JsonElement e = read(r, "");

@@ -44,7 +44,7 @@ public final class LossPlot {
     /** Series with fewer points get markers (eval runs); longer ones get smoothing. */
     private static final int FEW_POINTS = 50;
 
-    private record Series(String name, double[] x, double[] y, Color colour) {}
+    private record Series(String name, double[] x, double[] y, Color colour, boolean pointsOnly) {}
 
     private final String title;
     private int width = 900, height = 500;
@@ -84,6 +84,13 @@ public final class LossPlot {
         return this;
     }
 
+    /** A scatter on the main panel: markers, no line (e.g. a metric against a hyperparameter). */
+    public LossPlot addPoints(String name, double[] x, double[] y) {
+        Series s = series(name, x, y);
+        main.add(new Series(s.name(), s.x(), s.y(), s.colour(), true));
+        return this;
+    }
+
     /** A series on the second panel (created when the first one is added). */
     public LossPlot addSecondary(String name, double[] x, double[] y) {
         second.add(series(name, x, y));
@@ -97,7 +104,7 @@ public final class LossPlot {
 
     private Series series(String name, double[] x, double[] y) {
         if (x.length != y.length) throw new IllegalArgumentException(name + ": " + x.length + " x vs " + y.length + " y");
-        return new Series(name, x.clone(), y.clone(), colour(main.size() + second.size()));
+        return new Series(name, x.clone(), y.clone(), colour(main.size() + second.size()), false);
     }
 
     /**
@@ -236,7 +243,7 @@ public final class LossPlot {
         clip.clipRect(l + 1, t + 1, r - l - 1, b - t - 1);
         for (Series s : ss) {
             Color c = s.colour();
-            boolean few = s.y().length < FEW_POINTS;
+            boolean few = s.y().length < FEW_POINTS || s.pointsOnly();
             if (!few && smoothing > 0) {
                 double w = Math.max(smoothing, 1 - plotPx / (4.0 * s.y().length));
                 clip.setColor(new Color(c.getRed(), c.getGreen(), c.getBlue(), 60));
@@ -248,7 +255,7 @@ public final class LossPlot {
             } else {
                 clip.setColor(c);
                 clip.setStroke(new BasicStroke(2f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND));
-                clip.draw(path(s.x(), s.y(), ax, ay));
+                if (!s.pointsOnly()) clip.draw(path(s.x(), s.y(), ax, ay));
                 if (few) {
                     for (int i = 0; i < s.x().length; i++) {
                         if (!Double.isFinite(s.y()[i])) continue;

@@ -1,0 +1,78 @@
+package dev.kiln.sweep;
+
+import com.google.gson.JsonElement;
+import dev.kiln.config.Suggest;
+import dev.kiln.train.DryRun;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** {@code kiln sweep SWEEP.json --output DIR [--dry-run]}: the command line's entry, independent of its parser. */
+public final class SweepCommand {
+    public static final String USAGE = "sweep SWEEP.json --output DIR [--dry-run]   hyperparameter search; --dry-run: planned trials and time, writes nothing";
+
+    private SweepCommand() {}
+
+    /** Runs the command on its arguments (after the word "sweep"); problems are IllegalArgumentExceptions, one line. */
+    public static int run(List<String> args, PrintStream out, PrintStream console) throws IOException {
+        String file = null, output = null;
+        boolean dry = false;
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (a.equals("--dry-run")) dry = true;
+            else if (a.equals("--output") || a.startsWith("--output=")) {
+                if (a.startsWith("--output=")) output = a.substring(9);
+                else if (i + 1 < args.size()) output = args.get(++i);
+                else throw new IllegalArgumentException("sweep: --output needs a folder");
+            } else if (a.startsWith("-")) {
+                throw new IllegalArgumentException("sweep: unknown option " + a + Suggest.didYouMean(Suggest.similar(a, List.of("--output", "--dry-run")))
+                        + "; usage: kiln " + USAGE);
+            } else if (file == null) file = a;
+            else throw new IllegalArgumentException("sweep: one sweep file expected, got " + file + " and " + a);
+        }
+        if (file == null) throw new IllegalArgumentException("sweep: missing SWEEP.json; usage: kiln " + USAGE);
+        SweepSpec spec = SweepSpec.load(Path.of(file));
+        if (dry) {
+            if (output != null) new Sweep(spec, Path.of(output), console).check();
+            dryRun(spec, out);
+            return 0;
+        }
+        if (output == null) throw new IllegalArgumentException("sweep: --output DIR is required (where trials/, results.md and best go)");
+        Sweep.Result r = new Sweep(spec, Path.of(output), console).run(new RunTrials(spec));
+        out.println(r.dir().resolve("summary.json"));
+        return r.best() != null ? 0 : 1;
+    }
+
+    /** The planned trials (all of a grid or random search; TPE's random start-up ones) and the time a trial's steps take. */
+    static void dryRun(SweepSpec spec, PrintStream out) throws IOException {
+        Sampler sampler = Sampler.of(spec);
+        int shown = spec.method == SweepSpec.Method.TPE ? Math.min(spec.trials, spec.startupTrials) : spec.trials;
+        out.printf(Locale.ROOT, "sweep %s: %s search, %d trials, metric %s (%s), pruner %s, base %s%n", spec.source,
+                spec.method.name().toLowerCase(Locale.ROOT), spec.trials, spec.metric, spec.maximize ? "max" : "min",
+                spec.pruner.type.name().toLowerCase(Locale.ROOT), spec.describeBase());
+        Map<String, JsonElement> first = null;
+        for (int n = 0; n < shown; n++) {
+            Map<String, JsonElement> p = sampler.suggest(n, List.of());
+            if (first == null) first = p;
+            Trial t = new Trial(n, p);
+            out.println("  trial " + t.folder() + "  " + Sweep.params(t));
+        }
+        if (shown < spec.trials) {
+            out.printf(Locale.ROOT, "  trials %03d-%03d: chosen by TPE from the results of the trials before them%n", shown, spec.trials - 1);
+        }
+        DryRun d = DryRun.run(new RunTrials(spec).config(first, null));
+        out.printf(Locale.ROOT, "estimate: %d steps a trial at %.3fs a step (trial 000's config, measured): about %s a trial, "
+                        + "%s for %d trials without pruning (evaluation and saving excluded)%n",
+                d.totalSteps(), d.stepSeconds(), duration(d.estimatedSeconds()), duration(d.estimatedSeconds() * spec.trials), spec.trials);
+    }
+
+    static String duration(double s) {
+        if (s < 90) return String.format(Locale.ROOT, "%.0fs", s);
+        if (s < 5400) return String.format(Locale.ROOT, "%.0f min", s / 60);
+        return String.format(Locale.ROOT, "%.1f h", s / 3600);
+    }
+}
