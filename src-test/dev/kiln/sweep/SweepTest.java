@@ -142,6 +142,31 @@ class SweepTest {
         }
     }
 
+    @Test
+    void parzenBandwidthsFollowOptunasNeighbourRule() {
+        // observations 0.1 and 0.7 in [0, 1], the prior at 0.5; sorted with the walls: 0 | 0.1 0.5 0.7 | 1.
+        // The larger neighbour gap is 0.4 for 0.1 and 0.2 for 0.7, but the outermost points take their inner gap
+        // (0.4 and 0.2); the floor is 1 / min(100, 2 observations + 2) = 0.25, so 0.7 gets 0.25; the prior gets 1.
+        TpeSampler.Gaussians g = new TpeSampler.Gaussians(new double[] {1 / 3.0, 1 / 3.0, 1 / 3.0}, new double[] {0.1, 0.7}, 0, 1);
+        assertEquals(0.4, g.sigma[0], 1e-12);
+        assertEquals(0.25, g.sigma[1], 1e-12);
+        assertEquals(1.0, g.sigma[2], 1e-12);
+        // the density is a mixture of truncated normals: it integrates to 1 over the range
+        double sum = 0;
+        int n = 20_000;
+        for (int i = 0; i < n; i++) sum += Math.exp(g.logPdf((i + 0.5) / n)) / n;
+        assertEquals(1.0, sum, 1e-6);
+        // the normal CDF against known values (Abramowitz and Stegun table 26.1)
+        assertEquals(0.841344746, TpeSampler.phi(1), 2e-7);
+        assertEquals(0.022750132, TpeSampler.phi(-2), 2e-7);
+        // 30 observations: the 5 oldest ramp up from 1/30 (Optuna's default_weights), the newest 25 weigh 1
+        double[] w = TpeSampler.weights(30);
+        assertEquals(1 / 30.0, w[0], 1e-12);
+        assertEquals(1.0, w[4], 1e-12);
+        assertEquals(1.0, w[29], 1e-12);
+        assertTrue(w[1] > w[0] && w[2] > w[1]);
+    }
+
     // ---- grid ----
 
     @Test
