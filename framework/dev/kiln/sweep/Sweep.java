@@ -255,7 +255,7 @@ public final class Sweep {
     }
 
     String line(Trial t, Trial best) {
-        return String.format(Locale.ROOT, "trial %s/%03d  %s  %s=%s  steps=%d  %s  %.1fs  | best: %s", t.folder(), spec.trials - 1,
+        return String.format(Locale.ROOT, "trial %s (%d/%d)  %s  %s=%s  steps=%d  %s  %.1fs  | best: %s", t.folder(), t.number + 1, spec.trials,
                 params(t), spec.metric, t.metric == null ? "-" : num(t.metric), t.steps,
                 t.state.name().toLowerCase(Locale.ROOT) + (t.error != null ? " (" + t.error + ")" : ""), t.seconds,
                 best == null ? "none yet" : "trial " + best.folder() + " " + spec.metric + "=" + num(best.metric));

@@ -317,7 +317,7 @@ class SweepTest {
         Path s = r.dir();
         String[] lines = console.toString(StandardCharsets.UTF_8).split("\n");
         assertEquals(7, lines.length, "one line per trial and the closing one");
-        assertTrue(lines[0].startsWith("trial 000/005  lr="), lines[0]);
+        assertTrue(lines[0].startsWith("trial 000 (1/6)  lr="), lines[0]);
         assertTrue(lines[5].contains("| best: trial " + r.best().folder()), lines[5]);
         // results.md: best first, the metric column descending (maximised)
         List<Double> md = new ArrayList<>();
