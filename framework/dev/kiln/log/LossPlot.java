@@ -366,8 +366,10 @@ public final class LossPlot {
     @SafeVarargs
     private static double[] range(boolean x, List<Series>... groups) {
         double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
+        boolean scatter = false; // markers at the range's ends would be cut in half: pad x as y
         for (List<Series> ss : groups) {
             for (Series s : ss) {
+                scatter |= s.pointsOnly();
                 double[] v = x ? s.x() : s.y();
                 for (int i = 0; i < v.length; i++) {
                     if (!Double.isFinite(s.x()[i]) || !Double.isFinite(s.y()[i])) continue;
@@ -381,7 +383,7 @@ public final class LossPlot {
             double d = lo == 0 ? 1 : Math.abs(lo) * 0.1;
             return new double[] {lo - d, hi + d};
         }
-        if (!x) {
+        if (!x || scatter) {
             double pad = (hi - lo) * 0.05;
             return new double[] {lo - pad, hi + pad};
         }

@@ -21,6 +21,22 @@ final class SweepPlot {
 
     private SweepPlot() {}
 
+    /** Complete trials and pruned ones (their best value before the stop) as two marker series. */
+    private static LossPlot points(LossPlot plot, List<Trial> scored, double[] x, double[] y) {
+        for (Trial.State st : List.of(Trial.State.COMPLETE, Trial.State.PRUNED)) {
+            List<Integer> idx = new ArrayList<>();
+            for (int i = 0; i < scored.size(); i++) if (scored.get(i).state == st) idx.add(i);
+            if (idx.isEmpty()) continue;
+            double[] xs = new double[idx.size()], ys = new double[idx.size()];
+            for (int k = 0; k < xs.length; k++) {
+                xs[k] = x[idx.get(k)];
+                ys[k] = y[idx.get(k)];
+            }
+            plot.addPoints(st == Trial.State.COMPLETE ? "complete" : "pruned", xs, ys);
+        }
+        return plot;
+    }
+
     static void write(SweepSpec spec, List<Trial> trials, Path png) throws IOException {
         List<Trial> scored = new ArrayList<>();
         for (Trial t : trials) if (t.metric != null) scored.add(t);
@@ -35,18 +51,19 @@ final class SweepPlot {
             if (t.state == Trial.State.COMPLETE && (Double.isNaN(b) || (spec.maximize ? t.metric > b : t.metric < b))) b = t.metric;
             best[i] = b;
         }
-        panels.add(new LossPlot(spec.metric + " per trial (" + spec.method.name().toLowerCase() + ")").size(W, H).smoothing(0)
-                .labels("trial", spec.metric, "").addPoints(spec.metric, n, m).add("best so far", n, best).render());
+        String name = spec.method.name().toLowerCase(java.util.Locale.ROOT);
+        LossPlot perTrial = new LossPlot(spec.metric + " per trial (" + name + ")").size(W, H).smoothing(0).labels("trial", spec.metric, "");
+        points(perTrial, scored, n, m).add("best so far", n, best); // series order keeps colours as in the other panels
+        panels.add(perTrial.render());
         for (Param p : spec.params) {
             double[] x = new double[scored.size()];
             for (int i = 0; i < x.length; i++) {
                 JsonElement v = scored.get(i).params.get(p.key());
-                double u = p.internal(v);
-                x[i] = p.categorical() ? u : p.logScale() ? Math.log10(v.getAsDouble()) : u;
+                x[i] = p.categorical() || !p.logScale() ? p.internal(v) : Math.log10(v.getAsDouble());
             }
             String xl = p.categorical() ? p.key() + " (index in " + p.values() + ")" : p.logScale() ? "log10 " + p.key() : p.key();
-            panels.add(new LossPlot(spec.metric + " vs " + p.shortName()).size(W, H).smoothing(0)
-                    .labels(xl, spec.metric, "").addPoints(spec.metric, x, m).render());
+            LossPlot panel = new LossPlot(spec.metric + " vs " + p.shortName()).size(W, H).smoothing(0).labels(xl, spec.metric, "");
+            panels.add(points(panel, scored, x, m).render());
         }
         int cols = Math.min(2, panels.size()), rows = (panels.size() + cols - 1) / cols;
         BufferedImage img = new BufferedImage(cols * W, rows * H, BufferedImage.TYPE_INT_RGB);
