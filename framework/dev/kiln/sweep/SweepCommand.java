@@ -23,6 +23,10 @@ public final class SweepCommand {
         boolean dry = false;
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
+            if (a.equals("-h") || a.equals("--help")) {
+                out.println("usage: kiln " + USAGE + "\nthe sweep file's keys: docs/sweep.md");
+                return 0;
+            }
             if (a.equals("--dry-run")) dry = true;
             else if (a.equals("--output") || a.startsWith("--output=")) {
                 if (a.startsWith("--output=")) output = a.substring(9);
