@@ -305,7 +305,7 @@ public final class SweepSpec {
         return RunConfig.parse(baseInline.toString(), source, dir, all);
     }
 
-    /** The task's type (for messages). */
+    /** Where the base config comes from (for messages). */
     public String describeBase() {
         return base != null ? base.toString() : source + " (inline \"config\")";
     }
