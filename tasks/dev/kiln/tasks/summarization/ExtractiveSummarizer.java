@@ -55,7 +55,8 @@ public final class ExtractiveSummarizer implements AutoCloseable {
             noDropout.addProperty("attention_probs_dropout_prob", 0f);
             BertModel bert = HfFolder.loadBert(this.dir, manager, BertModel.Heads.encoderOnly(), noDropout,
                     HfFolder.Strictness.TASK_FOLDER);
-            scorer = new SentenceScorer(bert, BertArchitecture.INSTANCE.loadTokenizer(this.dir), meta.get("max_length").getAsInt());
+            scorer = new SentenceScorer(bert, BertArchitecture.INSTANCE.loadTokenizer(this.dir), meta.get("max_length").getAsInt(),
+                    meta.has("sentence_vector") ? meta.get("sentence_vector").getAsString() : "cls");
             TaskFolder.loadHead(bert.params, this.dir, SentenceScorer.HEAD + ".");
         } catch (IOException | RuntimeException e) {
             manager.close();
