@@ -66,6 +66,7 @@ public final class SummarizeBench {
         a.put("kv_new_tokens", "64");
         a.put("out", "runs/bench-summarize");
         a.put("docs", "docs/benchmarks.md");
+        a.put("render_only", "false");
         for (String s : args) {
             int eq = s.indexOf('=');
             if (eq < 0 || !a.containsKey(s.substring(0, eq))) throw new IllegalArgumentException("bench-summarize: unknown argument " + s + "; known: " + a.keySet());
@@ -73,6 +74,14 @@ public final class SummarizeBench {
         }
         boolean withGpt = Boolean.parseBoolean(a.get("gpt"));
         Path out = Paths.get(a.get("out")).toAbsolutePath();
+        if (Boolean.parseBoolean(a.get("render_only"))) {
+            // rewrite the docs sections from the last results.json (no training)
+            JsonObject r = JsonParser.parseString(Files.readString(out.resolve("results.json"))).getAsJsonObject();
+            writeSection(Paths.get(a.get("docs")), START, END, markdown(r));
+            if (r.has("gpt") && r.get("gpt").isJsonObject()) writeSection(Paths.get(a.get("docs")), GPT_START, GPT_END, gptMarkdown(r));
+            log("wrote %s from %s", a.get("docs"), out.resolve("results.json"));
+            return;
+        }
         // fresh runs every time: a run folder with checkpoints would otherwise be resumed (or refused)
         for (String sub : new String[] {"extractive", "abstractive", "gpt2-init"}) dev.kiln.io.HfFolder.deleteTree(out.resolve(sub));
         Files.createDirectories(out);
@@ -139,7 +148,7 @@ public final class SummarizeBench {
         er.addProperty("test_seconds", (System.nanoTime() - tp) / 1e9);
         er.addProperty("steps", eo.result().steps);
         er.addProperty("batch_size", ext.training.batchSize);
-        er.addProperty("lr", ext.optimizer.lr);
+        er.addProperty("lr", String.format(Locale.ROOT, "%.0e", ext.optimizer.lr));
         er.addProperty("sentence_vector", eopts.sentenceVector);
         er.addProperty("labels", eopts.labels);
         int[] starts = new int[4];
@@ -345,7 +354,7 @@ public final class SummarizeBench {
         sb.append("| system | test articles | ROUGE-1 | ROUGE-2 | ROUGE-L | ROUGE-Lsum |\n|---|---|---|---|---|---|\n");
         sb.append(row("lead-3", r.getAsJsonObject("lead3")));
         sb.append(row(String.format(Locale.ROOT, "extractive all-MiniLM-L6-v2, top-3 + trigram blocking (%d steps × %d, lr %s, max_length %s, %s vectors, %s labels)",
-                ex.get("steps").getAsInt(), ex.get("batch_size").getAsInt(), ex.get("lr").getAsString(), r.get("ext_max_length").getAsString(),
+                ex.get("steps").getAsInt(), ex.get("batch_size").getAsInt(), lr(ex.get("lr").getAsString()), r.get("ext_max_length").getAsString(),
                 ex.get("sentence_vector").getAsString(), ex.get("labels").getAsString()), ex));
         sb.append(row("greedy ROUGE oracle, 3 sentences (upper bound for top-3 extraction)", r.getAsJsonObject("oracle")));
         sb.append(String.format(Locale.ROOT, "%nThe extractive row is `configs/summarize-bert-extractive-minilm.json` with `%s` (a CPU budget: "
@@ -356,23 +365,39 @@ public final class SummarizeBench {
         sb.append("Loss curve (BCE per sentence; `prior` is the loss of a constant score at the training positive rate, "
                 + "i.e. what a scorer that learnt nothing gets; dev ROUGE on the first " + r.get("ext_eval_examples").getAsString() + " dev articles):\n\n");
         sb.append("| step | train loss | dev loss | dev prior | dev ROUGE-1 (lead-3) | dev ROUGE-L (lead-3) |\n|---|---|---|---|---|---|\n");
+        Map<Long, JsonObject> byStep = new java.util.TreeMap<>();
         for (var e : ex.getAsJsonArray("loss_curve")) {
             JsonObject p = e.getAsJsonObject();
+            JsonObject merged = byStep.computeIfAbsent(p.get("step").getAsLong(), x -> new JsonObject());
+            p.entrySet().forEach(kv -> merged.add(kv.getKey(), kv.getValue()));
+        }
+        for (JsonObject p : byStep.values()) {
             sb.append("| ").append(p.get("step").getAsLong()).append(" | ").append(num(p, "loss", 1, 3)).append(" | ")
                     .append(num(p, "eval_loss", 1, 3)).append(" | ").append(num(p, "eval_prior_loss", 1, 3)).append(" | ")
                     .append(num(p, "eval_rouge1", 100, 1)).append(p.has("eval_lead3_rouge1") ? " (" + num(p, "eval_lead3_rouge1", 100, 1) + ")" : "")
                     .append(" | ").append(num(p, "eval_rougeL", 100, 1)).append(p.has("eval_lead3_rougeL") ? " (" + num(p, "eval_lead3_rougeL", 100, 1) + ")" : "")
                     .append(" |\n");
         }
-        sb.append("\nSample test summaries (model vs lead-3):\n\n");
+        sb.append("\nSample test summaries, model vs lead-3 (each sentence cut to 90 characters, \" / \" between sentences):\n\n");
         for (var e : r.getAsJsonArray("samples")) {
             JsonObject sm = e.getAsJsonObject();
             sb.append("- `").append(sm.get("id").getAsString()).append("` sentences ").append(sm.get("selected").getAsString())
-                    .append(": \"").append(abbreviate(sm.get("model").getAsString(), 300)).append("\"; lead-3: \"")
-                    .append(abbreviate(sm.get("lead3").getAsString(), 300)).append("\"\n");
+                    .append(": \"").append(sentences(sm.get("model").getAsString())).append("\"; lead-3: \"")
+                    .append(sentences(sm.get("lead3").getAsString())).append("\"\n");
         }
         sb.append(END).append('\n');
         return sb.toString();
+    }
+
+    private static String sentences(String text) {
+        List<String> out = new ArrayList<>();
+        for (String x : SentenceSplitter.sentences(text)) out.add(abbreviate(x, 90));
+        return String.join(" / ", out);
+    }
+
+    /** "1.0E-4" (results written before the rate was formatted) or "1e-04" as "1e-4". */
+    private static String lr(String s) {
+        return String.format(Locale.ROOT, "%.0e", Double.parseDouble(s)).replaceAll("e([-+])0*(\\d)", "e$1$2").replace("e+", "e");
     }
 
     private static String num(JsonObject o, String key, double scale, int digits) {
