@@ -1,12 +1,16 @@
 package dev.kiln.tasks.summarization;
 
+import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.kiln.OneThreadWhenBusy;
 import dev.kiln.TinyModels;
 import dev.kiln.config.RunConfig;
+import dev.kiln.data.ArticleSummary;
 import dev.kiln.train.Runs;
 import dev.kiln.train.Tasks;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.BufferedReader;
@@ -17,36 +21,39 @@ import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * summarize-extractive end to end: all-MiniLM-L6-v2 fine-tuned briefly on a BBC subset, then compared
- * with lead-3 on the same held-out test split by the same scorer (ExtractiveProvider.evaluate reports both).
- * Lead-3 is strong on news and a dozen steps mostly teach the model a lead bias, so the test asks for
- * "close to lead-3", not "better". Measured on these 40 test articles (lead-3 ROUGE-1 F1 0.432): 0.436 with
- * the settings below (12 steps, 128 tokens, bottom 4 layers frozen), 0.423 with 16 steps at 160 tokens,
- * 0.428 with 30 steps at 192. scripts/bench-summarize runs a longer fine-tune on the full BBC split.
+ * summarize-extractive end to end on real BBC articles with all-MiniLM-L6-v2: the scorer learns (its dev loss
+ * falls well below ln 2 and below the loss of the label prior, which is where the old recipe stayed), and
+ * {@code predict} reads articles as {@code evaluate} does, so its summaries are the ones evaluate scored.
+ * ROUGE against lead-3 is scripts/bench-summarize's job (a longer run on the full split, docs/benchmarks.md).
  */
+@ExtendWith(OneThreadWhenBusy.class)
 class ExtractiveSummarizationTest {
     @TempDir
     Path dir;
 
     @Test
-    void fineTunedMiniLmIsCompetitiveWithLead3() throws IOException {
+    void scorerLearnsAndPredictMatchesEvaluate() throws IOException {
         Path minilm = TinyModels.miniLmFolder();
-        Path data = BbcSubset.write(dir.resolve("bbc.jsonl"), 200);
+        Path data = BbcSubset.write(dir.resolve("bbc.jsonl"), 120);
         Tasks.all();
         String json = """
                 {
                   "model": {"name": "%s"},
-                  "task": {"type": "summarize-extractive", "top_k": 3, "eval_max_examples": 8},
-                  "data": {"train": "%s", "title_field": "title", "dev_fraction": 0.05, "test_fraction": 0.2, "max_length": 128},
-                  "training": {"max_steps": 12, "batch_size": 4, "freeze": "bottom:4", "eval_each_epoch": false, "eval_every_steps": 12, "log_every_steps": 4},
-                  "optimizer": {"lr": 1e-4},
+                  "task": {"type": "summarize-extractive", "top_k": 3, "labels": "oracle", "sentence_vector": "mean"},
+                  "data": {"train": "%s", "title_field": "title", "dev_fraction": 0.2, "test_fraction": 0.15, "max_length": 128},
+                  "training": {"max_steps": 48, "batch_size": 4, "freeze": "bottom:4", "eval_on_start": true, "eval_each_epoch": false, "eval_every_steps": 48, "log_every_steps": 16},
+                  "optimizer": {"lr": 5e-4},
                   "schedule": {"type": "linear", "warmup_ratio": 0.1},
                   "logging": {"tensorboard": false, "plot": false, "progress": "off"},
                   "output": {"dir": "%s"}
@@ -54,40 +61,90 @@ class ExtractiveSummarizationTest {
         RunConfig cfg = RunConfig.parse(json, "extractive-test.json", dir, List.of());
         long t0 = System.nanoTime();
         Runs.Outcome o = Runs.train(cfg, System.err, true);
-        double trainS = (System.nanoTime() - t0) / 1e9;
-        Map<String, Double> ev = o.result().lastEval;
-        assertTrue(ev.containsKey("rougeL") && ev.containsKey("loss"), ev.toString());
+        System.err.printf("summarize-extractive: train %.1f s%n", (System.nanoTime() - t0) / 1e9);
+        Map<String, Double> end = o.result().lastEval;
+        double prior = end.get("prior_loss");
+        List<JsonObject> log = new ArrayList<>();
+        for (String l : Files.readAllLines(o.runDir().resolve("metrics.jsonl"))) log.add(JsonParser.parseString(l).getAsJsonObject());
+        List<Double> train = new ArrayList<>();
+        double devStart = Double.NaN;
+        for (JsonObject r : log) {
+            if (r.has("loss")) train.add(r.get("loss").getAsDouble());
+            if (r.has("eval_loss") && r.get("step").getAsLong() == 0) devStart = r.get("eval_loss").getAsDouble();
+        }
+        System.err.printf("summarize-extractive: training loss by 16 steps %s, label prior %.4f, dev loss %.4f -> %.4f; dev %s%n",
+                train, prior, devStart, end.get("loss"), end);
+        double last = train.get(train.size() - 1);
+        // The old recipe stayed at ln 2 (0.691 at step 1, 0.716 at step 120: match labels, half of them positive, and
+        // [CLS] vectors). At 128 tokens an article shows ~6 sentences, 3 of them oracle-positive, so the label prior
+        // alone is worth little (0.683). Measured here: 0.679, 0.641, 0.622 by 16 steps; dev 0.688 -> 0.632.
+        assertTrue(last < Math.log(2) - 0.05, "training loss " + train + " vs ln 2");
+        assertTrue(last < prior - 0.03, "training loss " + train + " vs the label prior's " + prior);
+        assertTrue(end.get("loss") < Math.min(prior, devStart) - 0.02, "dev loss " + devStart + " -> " + end.get("loss") + ", prior " + prior);
 
-        t0 = System.nanoTime();
+        // predict on the held-out test lines == what evaluate scored
         Map<String, Object> m = new ExtractiveProvider().evaluate(o.runDir(), "cpu", data);
-        System.err.printf("summarize-extractive: train %.1f s, test eval %.1f s: %s%n", trainS, (System.nanoTime() - t0) / 1e9, m);
-        assertEquals("test (held out of the training file): 40", m.get("examples"));
-        double model = (Double) m.get("rouge1");
-        double lead = (Double) m.get("lead3_rouge1");
-        assertTrue(lead > 0.2 && lead < 0.8, "lead-3 ROUGE-1 " + lead);
-        assertTrue(model >= lead - MARGIN, "model ROUGE-1 " + model + " vs lead-3 " + lead);
+        System.err.println("summarize-extractive test: " + m);
+        String[] part = new String[1];
+        List<ArticleSummary> test = SummaryDataSet.of(cfg).evaluationExamples(data, part);
+        assertEquals("test (held out of the training file): " + test.size(), m.get("examples"));
+        Map<String, String> lineById = new HashMap<>();
+        for (String l : Files.readAllLines(data)) lineById.put(JsonParser.parseString(l).getAsJsonObject().get("id").getAsString(), l);
+        StringBuilder in = new StringBuilder();
+        for (ArticleSummary a : test) in.append(lineById.get(a.id())).append('\n');
+        List<JsonObject> out = predict(o.runDir(), in.toString());
+        assertEquals(test.size(), out.size());
+        List<String> lines = new ArrayList<>();
+        List<String> refs = new ArrayList<>();
+        for (int i = 0; i < test.size(); i++) {
+            JsonObject p = out.get(i);
+            assertEquals(test.get(i).id(), p.get("id").getAsString());
+            List<String> sents = new ArrayList<>();
+            p.getAsJsonArray("sentences").forEach(x -> sents.add(x.getAsString()));
+            String title = JsonParser.parseString(lineById.get(test.get(i).id())).getAsJsonObject().get("title").getAsString();
+            assertFalse(sents.contains(title.strip()), "the title came back as a sentence: " + title);
+            lines.add(String.join("\n", sents));
+            refs.add(test.get(i).summary());
+        }
+        Map<String, Double> again = SummaryScores.metrics(SummaryScores.score(lines, refs, true), "");
+        for (String k : List.of("rouge1", "rouge2", "rougeL", "rougeLsum")) assertEquals((Double) m.get(k), again.get(k), 1e-12, k);
+
+        // keep_title: the headline is sentence 0 again
+        JsonObject raw = JsonParser.parseString(lineById.get(test.get(0).id())).getAsJsonObject();
+        raw.addProperty("keep_title", true);
+        raw.addProperty("k", 20);
+        JsonObject kept = predict(o.runDir(), raw + "\n").get(0);
+        assertEquals(0, kept.getAsJsonArray("sentence_indexes").get(0).getAsInt());
+        assertEquals(raw.get("title").getAsString().strip(), kept.getAsJsonArray("sentences").get(0).getAsString());
+        raw.addProperty("keep_title", "yes");
+        IllegalArgumentException bad = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> predict(o.runDir(), raw + "\n"));
+        assertEquals("input line 1: \"keep_title\" is \"yes\"; use true or false", bad.getMessage());
 
         try (ExtractiveSummarizer s = ExtractiveSummarizer.load(o.runDir(), "cpu")) {
-            String article = JsonParser.parseString(Files.readAllLines(data).get(0)).getAsJsonObject().get("article").getAsString();
-            ExtractiveSummarizer.Extract e = s.extract(article, 2);
+            ExtractiveSummarizer.Extract e = s.extract(test.get(0).article(), 2);
             assertEquals(2, e.selected().length);
             assertTrue(e.selected()[0] < e.selected()[1], "document order");
-            assertEquals(String.join(" ", e.summarySentences()), s.summarize(article, 2));
+            assertEquals(String.join(" ", e.summarySentences()), s.summarize(test.get(0).article(), 2));
             assertTrue(e.scores().length > 2 && e.scores().length <= e.sentences().size());
         }
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        JsonObject in = new JsonObject();
-        in.addProperty("article", "Shares rose. Profits fell sharply. The chief executive resigned. Analysts were surprised.");
-        in.addProperty("k", 1);
-        new ExtractiveProvider().predict(o.runDir(), "cpu", new BufferedReader(new StringReader(in + "\nOne sentence only.\n")),
-                new PrintStream(buf, true, StandardCharsets.UTF_8));
-        String[] lines = buf.toString(StandardCharsets.UTF_8).trim().split("\n");
-        assertEquals(2, lines.length);
-        JsonObject p = JsonParser.parseString(lines[0]).getAsJsonObject();
-        assertEquals(1, p.getAsJsonArray("sentences").size());
-        assertEquals("One sentence only.", JsonParser.parseString(lines[1]).getAsJsonObject().get("summary").getAsString());
+        JsonObject one = new JsonObject();
+        one.addProperty("article", "Shares rose. Profits fell sharply. The chief executive resigned. Analysts were surprised.");
+        one.addProperty("k", 1);
+        List<JsonObject> two = predict(o.runDir(), one + "\nOne sentence only.\n");
+        assertEquals(2, two.size());
+        assertEquals(1, two.get(0).getAsJsonArray("sentences").size());
+        assertEquals("One sentence only.", two.get(1).get("summary").getAsString());
+        assertNotEquals(JsonArray.class, two.get(0).get("summary").getClass());
     }
 
-    /** ROUGE-1 F1 the short fine-tune may trail lead-3 by (measured: -0.009 to +0.004, see the class comment). */
-    static final double MARGIN = 0.03;
+    private static List<JsonObject> predict(Path run, String input) throws IOException {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        new ExtractiveProvider().predict(run, "cpu", new BufferedReader(new StringReader(input)),
+                new PrintStream(buf, true, StandardCharsets.UTF_8));
+        List<JsonObject> out = new ArrayList<>();
+        for (String l : buf.toString(StandardCharsets.UTF_8).trim().split("\n")) out.add(JsonParser.parseString(l).getAsJsonObject());
+        return out;
+    }
+
 }

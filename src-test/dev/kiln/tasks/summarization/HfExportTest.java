@@ -54,7 +54,7 @@ class HfExportTest {
         List<String> sentences = List.of("The bridge opened in spring.", "Traffic rose by a third.", "Locals were pleased.");
         try (NDManager m = NDManager.newBaseManager(); Tokenizer tok = Tokenizer.load(dir)) {
             BertModel bert = HfFolder.loadBert(dir, m, BertModel.Heads.encoderOnly());
-            SentenceScorer s = new SentenceScorer(bert, tok, 64);
+            SentenceScorer s = new SentenceScorer(bert, tok, 64, "cls");
             TaskFolder.loadHead(bert.params, dir, SentenceScorer.HEAD + ".");
             SentenceInputs.Encoded e = s.encode(sentences);
             float[] kiln = s.scores(List.of(e), m, 1).get(0);

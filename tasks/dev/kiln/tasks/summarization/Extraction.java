@@ -80,8 +80,14 @@ final class Extraction {
     static boolean[] labels(String mode, List<String> sentences, String summary, int oracleMax, Rouge rouge) {
         if (mode.equals("oracle")) return oracle(sentences, summary, oracleMax, rouge);
         Match m = match(sentences, summary);
-        if (mode.equals("match") || m.coverage() >= MATCH_COVERAGE) return m.labels();
+        if (mode.equals("match") || (m.coverage() >= MATCH_COVERAGE && count(m.labels()) <= oracleMax)) return m.labels();
         return oracle(sentences, summary, oracleMax, rouge);
+    }
+
+    static int count(boolean[] b) {
+        int n = 0;
+        for (boolean x : b) if (x) n++;
+        return n;
     }
 
     /**

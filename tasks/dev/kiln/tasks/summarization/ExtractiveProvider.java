@@ -52,25 +52,27 @@ public final class ExtractiveProvider implements TaskProvider {
                     + " needs a BERT-style encoder (e.g. all-MiniLM-L6-v2, bert-base-uncased)");
         }
         JsonObject over = cfg.model.dropout == null ? new JsonObject() : arch.dropoutOverride(cfg.model.dropout);
-        // no pooler: sentence states come from the [CLS] tokens of the last layer
+        // no pooler: sentence vectors come from the last layer's token states
         BertModel bert = HfFolder.loadBert(dir, manager, BertModel.Heads.encoderOnly(), over);
         if (cfg.data.maxLength > bert.config.maxPositionEmbeddings) {
             throw cfg.error("data.max_length", "is " + cfg.data.maxLength + " but " + cfg.model.name
                     + " has only " + bert.config.maxPositionEmbeddings + " positions");
         }
-        SentenceScorer scorer = new SentenceScorer(bert, arch.loadTokenizer(dir), cfg.data.maxLength);
+        SentenceScorer scorer = new SentenceScorer(bert, arch.loadTokenizer(dir), cfg.data.maxLength, opts.sentenceVector);
         return new ExtractiveTask(scorer, dir, opts, ds, parts.train(), parts.dev());
     }
 
-    /** Input lines: the article as plain text, or {"article": ..., "k": 3}. */
+    /**
+     * Input lines: the article as plain text, or {"article": ..., "k": 3}; a line with the run's title field
+     * (BBC: "title") loses the article's title line as in training and {@code evaluate}, unless "keep_title": true.
+     */
     @Override
     public void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
         Path dir = TaskFolder.resolve(modelDir);
-        String field = SummaryDataSet.fromJson(TaskFolder.requireTask(dir, ExtractiveTask.TYPE)
-                .getAsJsonObject("data")).fields().article();
+        SummaryDataSet ds = SummaryDataSet.fromJson(TaskFolder.requireTask(dir, ExtractiveTask.TYPE).getAsJsonObject("data"));
         try (ExtractiveSummarizer s = ExtractiveSummarizer.load(dir, device)) {
             PredictLines.forEach(in, (n, raw, o) -> {
-                String article = PredictLines.text(raw, o, field, "article", n);
+                String article = ds.predictArticle(raw, o, n);
                 int k = o == null ? s.defaultK() : PredictLines.integer(o, "k", n, s.defaultK());
                 if (k < 1) throw new IllegalArgumentException("input line " + n + ": \"k\" must be at least 1");
                 ExtractiveSummarizer.Extract e = s.extract(article, k);

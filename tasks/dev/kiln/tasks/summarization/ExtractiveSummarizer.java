@@ -4,6 +4,8 @@ import dev.kiln.models.bert.BertArchitecture;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.kiln.io.HfFolder;
+import dev.kiln.models.Backbone;
+import dev.kiln.peft.PeftFolder;
 import dev.kiln.models.bert.BertModel;
 import dev.kiln.text.SentenceSplitter;
 import dev.kiln.train.TaskFolder;
@@ -16,7 +18,7 @@ import java.util.List;
 
 /**
  * Predictor for a {@code summarize-extractive} model: {@code ExtractiveSummarizer.load(dir).summarize(article, 3)}.
- * {@code dir} is a run directory (its best/ or final/ model) or a model folder.
+ * {@code dir} is a run directory (its best/ or final/ model) or a model folder, a PEFT run's adapter folder included.
  */
 public final class ExtractiveSummarizer implements AutoCloseable {
 
@@ -50,17 +52,32 @@ public final class ExtractiveSummarizer implements AutoCloseable {
         trigramBlocking = meta.get("trigram_blocking").getAsBoolean();
         manager = NDManager.newBaseManager(Devices.parse(device));
         try {
-            JsonObject noDropout = new JsonObject();
-            noDropout.addProperty("hidden_dropout_prob", 0f);
-            noDropout.addProperty("attention_probs_dropout_prob", 0f);
-            BertModel bert = HfFolder.loadBert(this.dir, manager, BertModel.Heads.encoderOnly(), noDropout,
-                    HfFolder.Strictness.TASK_FOLDER);
-            scorer = new SentenceScorer(bert, BertArchitecture.INSTANCE.loadTokenizer(this.dir), meta.get("max_length").getAsInt());
+            BertModel bert = loadBert(this.dir, manager);
+            scorer = new SentenceScorer(bert, BertArchitecture.INSTANCE.loadTokenizer(this.dir), meta.get("max_length").getAsInt(),
+                    meta.has("sentence_vector") ? meta.get("sentence_vector").getAsString() : "cls");
             TaskFolder.loadHead(bert.params, this.dir, SentenceScorer.HEAD + ".");
         } catch (IOException | RuntimeException e) {
             manager.close();
             throw e;
         }
+    }
+
+    /**
+     * The encoder, dropout off: the folder's own weights, or for a PEFT run's folder (adapter_config.json) its base
+     * model with the adapter applied, as the other predictors load them ({@link TaskFolder#loadBackbone}).
+     */
+    private static BertModel loadBert(Path dir, NDManager manager) throws IOException {
+        if (!PeftFolder.is(dir)) {
+            JsonObject noDropout = new JsonObject();
+            noDropout.addProperty("hidden_dropout_prob", 0f);
+            noDropout.addProperty("attention_probs_dropout_prob", 0f);
+            return HfFolder.loadBert(dir, manager, BertModel.Heads.encoderOnly(), noDropout, HfFolder.Strictness.TASK_FOLDER);
+        }
+        Backbone b = TaskFolder.loadBackbone(dir, manager);
+        if (!(b instanceof BertModel bert)) {
+            throw new IOException(dir + ": the adapter's base model is " + b.modelType() + ", but " + ExtractiveTask.TYPE + " needs a BERT-style encoder");
+        }
+        return bert;
     }
 
     public static ExtractiveSummarizer load(Path dir) throws IOException {

@@ -21,8 +21,9 @@ import java.util.Map;
 
 /**
  * Extractive summarization with BERT: articles are split into sentences, every sentence gets a score
- * from its [CLS] state (see {@link SentenceInputs}), trained with binary cross-entropy against sentence
- * labels from the reference; a summary is the top-k sentences in document order with trigram blocking.
+ * from its vector (see {@link SentenceInputs}, {@link SentenceScorer}), trained with binary cross-entropy
+ * (mean over sentences) against oracle labels from the reference; a summary is the top-k sentences in
+ * document order with trigram blocking.
  */
 public final class ExtractiveTask implements TrainableTask {
     public static final String TYPE = "summarize-extractive";
@@ -62,7 +63,8 @@ public final class ExtractiveTask implements TrainableTask {
         for (ArticleSummary a : rows) {
             List<String> sents = SentenceSplitter.sentences(a.article());
             SentenceInputs.Encoded enc = scorer.encode(sents);
-            boolean[] lab = Extraction.labels(opts.labels, sents, a.summary(), opts.oracleMaxSentences, rouge);
+            // labels among the sentences the model sees: the oracle picks the best summary it can produce
+            boolean[] lab = Extraction.labels(opts.labels, sents.subList(0, enc.covered()), a.summary(), opts.oracleMaxSentences, rouge);
             float[] y = new float[enc.covered()];
             for (int i = 0; i < y.length; i++) y[i] = lab[i] ? 1f : 0f;
             out.add(new Example(sents, enc, y, a.summary()));
@@ -138,7 +140,35 @@ public final class ExtractiveTask implements TrainableTask {
         }
         Map<String, Double> out = new LinkedHashMap<>(SummaryScores.metrics(SummaryScores.score(preds, refs, opts.rougeStemmer), ""));
         out.put("loss", lossSum / Math.max(1, n));
+        out.putAll(baselines(ex));
         return out;
+    }
+
+    private Map<String, Double> baselines;
+
+    /**
+     * What the model must beat on these dev examples, computed once: lead-k's ROUGE-1/L and the loss of a
+     * constant score at the training positive rate (the loss of a scorer that learnt only the label prior).
+     */
+    private Map<String, Double> baselines(List<Example> ex) {
+        if (baselines != null) return baselines;
+        List<String> lead = new ArrayList<>();
+        List<String> refs = new ArrayList<>();
+        double prior = 0;
+        long n = 0;
+        double p = Math.min(1 - 1e-6, Math.max(1e-6, positiveRate));
+        for (Example e : ex) {
+            lead.add(Extraction.lines(e.sentences(), Extraction.lead(e.sentences().size(), opts.topK)));
+            refs.add(e.summary());
+            for (float y : e.labels()) prior -= y > 0 ? Math.log(p) : Math.log(1 - p);
+            n += e.labels().length;
+        }
+        Map<String, Double> lk = SummaryScores.metrics(SummaryScores.score(lead, refs, opts.rougeStemmer), "lead" + opts.topK + "_");
+        baselines = new LinkedHashMap<>();
+        baselines.put("lead" + opts.topK + "_rouge1", lk.get("lead" + opts.topK + "_rouge1"));
+        baselines.put("lead" + opts.topK + "_rougeL", lk.get("lead" + opts.topK + "_rougeL"));
+        baselines.put("prior_loss", prior / Math.max(1, n));
+        return baselines;
     }
 
     @Override
@@ -150,7 +180,8 @@ public final class ExtractiveTask implements TrainableTask {
         meta.addProperty("rouge_stemmer", opts.rougeStemmer);
         meta.addProperty("labels", opts.labels);
         meta.addProperty("train_positive_rate", positiveRate);
-        meta.addProperty("input", "bertsum: [CLS] sentence [SEP] per sentence, interval segments; score = classifier([CLS])");
+        meta.addProperty("sentence_vector", scorer.sentenceVector());
+        meta.addProperty("input", "bertsum: [CLS] sentence [SEP] per sentence, interval segments; score = classifier(sentence vector)");
         meta.add("data", data.toJson());
         // Sentence scoring (the logit at each sentence's [CLS], BertSum inputs) is no HF head class: the folder is a
         // BertModel for HF, the scorer's classifier.* lives in kiln_head.safetensors (docs/export.md).

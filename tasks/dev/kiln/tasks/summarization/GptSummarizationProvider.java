@@ -82,15 +82,18 @@ public final class GptSummarizationProvider implements TaskProvider {
         return new GptSummarizationTask(model, tok, dir, parts.train(), parts.dev(), s);
     }
 
-    /** Input lines: the article as plain text, or {"article": ...} (the model's article field also works). */
+    /**
+     * Input lines: the article as plain text, or {"article": ...} (the model's article field also works); a line
+     * with the run's title field loses the article's title line as in training, unless "keep_title": true.
+     */
     @Override
     public void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
         Path dir = TaskFolder.resolve(modelDir);
-        String field = SummaryDataSet.fromJson(TaskFolder.requireTask(dir, GptSummarizationTask.TYPE)
-                .getAsJsonObject("data")).fields().article();
+        SummaryDataSet ds = SummaryDataSet.fromJson(TaskFolder.requireTask(dir, GptSummarizationTask.TYPE)
+                .getAsJsonObject("data"));
         try (Summarizer s = Summarizer.load(dir, device)) {
             PredictLines.forEach(in, (n, raw, o) -> {
-                String article = PredictLines.text(raw, o, field, "article", n);
+                String article = ds.predictArticle(raw, o, n);
                 JsonObject r = new JsonObject();
                 String id = o == null ? null : PredictLines.string(o, "id", n, false);
                 if (id != null) r.addProperty("id", id);

@@ -4,13 +4,19 @@ import com.google.gson.JsonObject;
 import dev.kiln.generate.GenerationOptions;
 import dev.kiln.generate.Generator;
 import dev.kiln.train.TaskFolder;
+import ai.djl.ndarray.NDManager;
+import dev.kiln.models.Backbone;
+import dev.kiln.models.gpt2.Gpt2Model;
+import dev.kiln.peft.PeftFolder;
+import dev.kiln.text.Tokenizer;
+import dev.kiln.util.Devices;
 
 import java.io.IOException;
 import java.nio.file.Path;
 
 /**
  * Predictor for a {@code summarize-gpt} model: {@code Summarizer.load(dir).summarize(article)}. {@code dir}
- * is a run directory (its best/ or final/ model) or a model folder; the folder is also a plain GPT-2
+ * is a run directory (its best/ or final/ model) or a model folder (a PEFT run's adapter folder too); a full folder is also a plain GPT-2
  * folder, so {@code kiln generate} and HF's GPT2LMHeadModel load it too.
  */
 public final class Summarizer implements AutoCloseable {
@@ -19,17 +25,36 @@ public final class Summarizer implements AutoCloseable {
     private final GptPrompt prompt;
     private final int maxLength;
     private final GptSummaryOptions.Generation generation;
+    /** Set when this predictor loaded a PEFT folder itself (the generator then owns nothing). */
+    private final NDManager peftManager;
 
     private Summarizer(Path dir, String device) throws IOException {
         this.dir = TaskFolder.resolve(dir);
         JsonObject meta = TaskFolder.requireTask(this.dir, GptSummarizationTask.TYPE);
         maxLength = meta.get("max_length").getAsInt();
         generation = GptSummarizationTask.generationFromJson(meta.getAsJsonObject("generation"));
-        gen = Generator.load(this.dir.toString(), device);
+        if (PeftFolder.is(this.dir)) {
+            // a PEFT run's folder: base GPT-2 + adapter (TaskFolder.loadBackbone), as the other predictors load it
+            NDManager m = NDManager.newBaseManager(Devices.parse(device));
+            try {
+                Backbone b = TaskFolder.loadBackbone(this.dir, m);
+                if (!(b instanceof Gpt2Model g)) {
+                    throw new IOException(this.dir + ": the adapter's base model is " + b.modelType() + ", but " + GptSummarizationTask.TYPE + " needs GPT-2");
+                }
+                gen = Generator.of(g, Tokenizer.load(this.dir));
+            } catch (IOException | RuntimeException e) {
+                m.close();
+                throw e;
+            }
+            peftManager = m;
+        } else {
+            gen = Generator.load(this.dir.toString(), device);
+            peftManager = null;
+        }
         try {
             prompt = new GptPrompt(gen.tokenizer(), meta.get("prompt_template").getAsString());
         } catch (RuntimeException e) {
-            gen.close();
+            close();
             throw e;
         }
     }
@@ -76,5 +101,9 @@ public final class Summarizer implements AutoCloseable {
     @Override
     public void close() {
         gen.close();
+        if (peftManager != null) {
+            gen.tokenizer().close();
+            peftManager.close();
+        }
     }
 }

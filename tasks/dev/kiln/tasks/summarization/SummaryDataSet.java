@@ -68,6 +68,24 @@ record SummaryDataSet(String encoding, SummaryRecords.Fields fields, Path source
         return all;
     }
 
+    /**
+     * The article of a {@code predict} input line, read as training and {@code evaluate} read the data: when the
+     * run had {@code data.title_field} and the line carries that field, the title line the article starts with is
+     * removed (it is no sentence of the article), unless the line says {@code "keep_title": true}. A plain-text
+     * line is taken as it is.
+     */
+    String predictArticle(String raw, com.google.gson.JsonObject o, int line) {
+        String article = dev.kiln.train.PredictLines.text(raw, o, fields.article(), "article", line);
+        if (o == null || fields.title() == null) return article;
+        com.google.gson.JsonElement keep = o.get("keep_title");
+        if (keep != null && !(keep.isJsonPrimitive() && keep.getAsJsonPrimitive().isBoolean())) {
+            throw new IllegalArgumentException("input line " + line + ": \"keep_title\" is " + keep + "; use true or false");
+        }
+        if (keep != null && keep.getAsBoolean()) return article;
+        String title = dev.kiln.train.PredictLines.string(o, fields.title(), line, false);
+        return title == null ? article : SummaryRecords.stripTitle(article, title);
+    }
+
     JsonObject toJson() {
         JsonObject o = new JsonObject();
         o.addProperty("encoding", encoding);
