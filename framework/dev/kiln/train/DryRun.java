@@ -83,7 +83,8 @@ public record DryRun(String task, String model, String device, int trainExamples
             long warmup = LrSchedule.warmupSteps(planned.warmupSteps, planned.warmupRatio, total);
             return new DryRun(cfg.task.type, cfg.model.name != null ? cfg.model.name : "(new from model.config)",
                     device.toString(), task.trainSize(), all, train, planned.freeze,
-                    (long) planned.batchSize * planned.gradientAccumulationSteps, spe, total, warmup, stats.size(),
+                    planned.maxTokensPerBatch > 0 ? (task.trainSize() + spe - 1) / spe // a token budget: the mean
+                            : (long) planned.batchSize * planned.gradientAccumulationSteps, spe, total, warmup, stats.size(),
                     median, tokens, stats.get(0).loss(), mem, total * median);
         }
     }

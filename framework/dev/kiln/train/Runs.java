@@ -39,6 +39,8 @@ public final class Runs {
         o.maxSteps = c.training.maxSteps;
         o.batchSize = c.training.batchSize;
         o.gradientAccumulationSteps = c.training.gradientAccumulationSteps;
+        o.groupByLength = c.training.groupByLength;
+        o.maxTokensPerBatch = c.training.maxTokensPerBatch == null ? 0 : c.training.maxTokensPerBatch;
         o.maxGradNorm = (float) c.training.maxGradNorm;
         o.evalEverySteps = c.training.evalEverySteps;
         o.evalEachEpoch = c.training.evalEachEpoch;

@@ -86,11 +86,13 @@ public final class ClassificationTask implements TrainableTask {
         public int size() { return y.length; }
         public long targets() { return y.length; }
         public long tokens() { return x.tokens(); }
+        public long paddedTokens() { return x.padded(); }
     }
 
     @Override public Parameters parameters() { return backbone.params(); }
     @Override public Backbone backbone() { return backbone; }
     @Override public int trainSize() { return train.size(); }
+    @Override public int exampleLength(int index) { return train.get(index).length(); }
 
     /** Every parameter but the embedding tables: a classifier only looks them up (no vocabulary projection). */
     @Override
