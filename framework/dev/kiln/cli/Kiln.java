@@ -294,7 +294,20 @@ public final class Kiln {
         try (java.io.BufferedReader in = input.equals("-")
                 ? new java.io.BufferedReader(new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8))
                 : openInput(input)) {
-            dev.kiln.train.Tasks.get(task).predict(model, device, in, out);
+            long t0 = System.nanoTime();
+            long[] lines = {0};
+            // one JSON line out per example: count them for the examples/s on stderr (stdout stays pure JSON lines)
+            PrintStream counted = new PrintStream(new java.io.FilterOutputStream(out) {
+                @Override public void write(int b) throws IOException {
+                    if (b == '\n') lines[0]++;
+                    out.write(b);
+                }
+            }, true, java.nio.charset.StandardCharsets.UTF_8);
+            dev.kiln.train.Tasks.get(task).predict(model, device, in, counted);
+            counted.flush();
+            double secs = (System.nanoTime() - t0) / 1e9;
+            System.err.printf(java.util.Locale.ROOT, "kiln: predicted %d examples in %.2f s (%.1f examples/s)%n",
+                    lines[0], secs, lines[0] / Math.max(1e-9, secs));
         }
         return 0;
     }
