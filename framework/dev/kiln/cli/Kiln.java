@@ -60,7 +60,8 @@ public final class Kiln {
             "  prepare-quickstart                                         write the quick-start data; prints its folder",
             "  init-gpt2 DIR [--n-layer 4] [--n-embd 256] [--n-head 4] [--n-positions 512] [--seed 42]",
             "                                   a new random-init GPT-2 folder with the GPT-2 BPE (training from scratch)",
-            "MODEL is a zoo name or a HuggingFace model folder; D is auto, cpu, gpu or gpu:N.");
+            "MODEL is a zoo name or a HuggingFace model folder; D is auto, cpu, gpu or gpu:N.",
+            "Any command takes --threads N: libtorch's intra-op threads (default: one per core; on busy shared cores fewer are faster).");
 
     public static void main(String[] args) {
         int code;
@@ -83,6 +84,13 @@ public final class Kiln {
             return argv.length == 0 ? 2 : 0;
         }
         Args a = new Args(Arrays.copyOfRange(argv, 1, argv.length));
+        if (!argv[0].equals("train")) { // train takes it as training.threads, part of the run's config
+            String t = a.option("--threads", null);
+            if (t != null) {
+                if (!t.matches("[1-9][0-9]{0,3}")) throw new UsageException("--threads '" + t + "': expected a whole number of at least 1");
+                dev.kiln.util.Threads.set(Integer.parseInt(t));
+            }
+        }
         switch (argv[0]) {
             case "fetch-model": return fetchModel(a, out);
             case "import": return importModel(a, out);
@@ -250,6 +258,8 @@ public final class Kiln {
         String config = a.positional(0, "CONFIG");
         List<String> sets = new ArrayList<>(a.options("--set"));
         String output = a.option("--output", null);
+        String threads = a.option("--threads", null);
+        if (threads != null) sets.add("training.threads=" + threads);
         a.flag("--resume"); // resuming from the newest checkpoint is the default; the flag is accepted for clarity
         boolean quiet = a.flag("--quiet");
         boolean dry = a.flag("--dry-run");

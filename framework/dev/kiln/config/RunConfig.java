@@ -152,6 +152,9 @@ public final class RunConfig implements Validated {
         /** null: fixed batches of batch_size; else fairseq's --max-tokens: padded tokens per micro-batch. */
         @Range(min = 1)
         public Integer maxTokensPerBatch;
+        /** libtorch intra-op threads; null: libtorch's default, one per core. Not part of the resume check. */
+        @Range(min = 1)
+        public Integer threads;
         @Range(min = 0)
         public double maxGradNorm = 1.0;
         @Range(min = 0)

@@ -43,6 +43,7 @@ public record DryRun(String task, String model, String device, int trainExamples
         Device device = Devices.parse(cfg.model.device);
         Runs.checkPrecision(cfg, device);
         TrainerOptions planned = Runs.options(cfg);
+        if (cfg.training.threads != null) dev.kiln.util.Threads.set(cfg.training.threads);
         try (NDManager manager = NDManager.newBaseManager(device);
              TrainableTask task = dev.kiln.peft.PeftTask.wrap(cfg, provider.create(cfg, manager))) {
             Trainer plan = new Trainer(task, planned);
