@@ -522,6 +522,7 @@ public final class Kiln {
         private final Tokenizer tok;
         private SentenceEncoder.Pool pool = SentenceEncoder.Pool.MEAN;
         private boolean normalize = true;
+        private int batchSize = dev.kiln.inference.LengthBatches.DEFAULT_SIZE;
 
         private Encoder(Path dir, String device) throws IOException {
             manager = NDManager.newBaseManager(Devices.parse(device));
@@ -550,8 +551,16 @@ public final class Kiln {
             return encode(List.of(text))[0];
         }
 
+        /** Vectors in input order; the texts run in batches of similar length (see {@link #batchSize}). */
         public float[][] encode(List<String> texts) {
-            return SentenceEncoder.encode(bert, tok, texts, pool, normalize);
+            return SentenceEncoder.encode(bert, tok, texts, pool, normalize, batchSize, true);
+        }
+
+        /** Texts per forward pass (default 32). */
+        public Encoder batchSize(int n) {
+            if (n < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + n);
+            batchSize = n;
+            return this;
         }
 
         /** Cosine similarity of two texts' embeddings. */

@@ -61,7 +61,8 @@ public final class Kiln {
             "  prepare-quickstart                                         write the quick-start data; prints its folder",
             "  init-gpt2 DIR [--n-layer 4] [--n-embd 256] [--n-head 4] [--n-positions 512] [--seed 42]",
             "                                   a new random-init GPT-2 folder with the GPT-2 BPE (training from scratch)",
-            "MODEL is a zoo name or a HuggingFace model folder; D is auto, cpu, gpu or gpu:N.");
+            "MODEL is a zoo name or a HuggingFace model folder; D is auto, cpu, gpu or gpu:N.",
+            "Any command takes --threads N: libtorch's intra-op threads (default: one per core; on busy shared cores fewer are faster).");
 
     public static void main(String[] args) {
         int code;
@@ -84,6 +85,13 @@ public final class Kiln {
             return argv.length == 0 ? 2 : 0;
         }
         Args a = new Args(Arrays.copyOfRange(argv, 1, argv.length));
+        if (!argv[0].equals("train")) { // train takes it as training.threads, part of the run's config
+            String t = a.option("--threads", null);
+            if (t != null) {
+                if (!t.matches("[1-9][0-9]{0,3}")) throw new UsageException("--threads '" + t + "': expected a whole number of at least 1");
+                dev.kiln.util.Threads.set(Integer.parseInt(t));
+            }
+        }
         switch (argv[0]) {
             case "fetch-model": return fetchModel(a, out);
             case "import": return importModel(a, out);
@@ -252,6 +260,8 @@ public final class Kiln {
         String config = a.positional(0, "CONFIG");
         List<String> sets = new ArrayList<>(a.options("--set"));
         String output = a.option("--output", null);
+        String threads = a.option("--threads", null);
+        if (threads != null) sets.add("training.threads=" + threads);
         a.flag("--resume"); // resuming from the newest checkpoint is the default; the flag is accepted for clarity
         boolean quiet = a.flag("--quiet");
         boolean dry = a.flag("--dry-run");
@@ -296,7 +306,20 @@ public final class Kiln {
         try (java.io.BufferedReader in = input.equals("-")
                 ? new java.io.BufferedReader(new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8))
                 : openInput(input)) {
-            dev.kiln.train.Tasks.get(task).predict(model, device, in, out);
+            long t0 = System.nanoTime();
+            long[] lines = {0};
+            // one JSON line out per example: count them for the examples/s on stderr (stdout stays pure JSON lines)
+            PrintStream counted = new PrintStream(new java.io.FilterOutputStream(out) {
+                @Override public void write(int b) throws IOException {
+                    if (b == '\n') lines[0]++;
+                    out.write(b);
+                }
+            }, true, java.nio.charset.StandardCharsets.UTF_8);
+            dev.kiln.train.Tasks.get(task).predict(model, device, in, counted);
+            counted.flush();
+            double secs = (System.nanoTime() - t0) / 1e9;
+            System.err.printf(java.util.Locale.ROOT, "kiln: predicted %d examples in %.2f s (%.1f examples/s)%n",
+                    lines[0], secs, lines[0] / Math.max(1e-9, secs));
         }
         return 0;
     }

@@ -147,6 +147,14 @@ public final class RunConfig implements Validated {
         public int batchSize = 32;
         @Range(min = 1)
         public int gradientAccumulationSteps = 1;
+        /** HF's group_by_length: batches of examples of similar length, less padding (dev.kiln.train.BatchPlan). */
+        public boolean groupByLength = false;
+        /** null: fixed batches of batch_size; else fairseq's --max-tokens: padded tokens per micro-batch. */
+        @Range(min = 1)
+        public Integer maxTokensPerBatch;
+        /** libtorch intra-op threads; null: libtorch's default, one per core. Not part of the resume check. */
+        @Range(min = 1)
+        public Integer threads;
         @Range(min = 0)
         public double maxGradNorm = 1.0;
         @Range(min = 0)
@@ -171,6 +179,15 @@ public final class RunConfig implements Validated {
         @Override
         public void validate(Checks c) {
             if (maxSteps == 0) c.error("max_steps", "must be -1 (the epochs decide) or at least 1, got 0");
+            if (maxTokensPerBatch != null && groupByLength) {
+                c.error(c.at("max_tokens_per_batch") + " and " + c.at("group_by_length") + " are both set; use one "
+                        + "(a token budget already batches examples of similar length)");
+            }
+            int maxLength = c.config().data == null ? 0 : c.config().data.maxLength;
+            if (maxTokensPerBatch != null && maxTokensPerBatch < maxLength) {
+                c.error(c.at("max_tokens_per_batch") + " is " + maxTokensPerBatch + ", below \"data.max_length\" " + maxLength
+                        + ": an example that long would not fit; raise the budget or lower data.max_length");
+            }
             if (earlyStopping != null && evalEverySteps == 0 && !evalEachEpoch) {
                 c.error(c.at("early_stopping") + " needs evaluations, but " + c.at("eval_every_steps") + " is 0 and "
                         + c.at("eval_each_epoch") + " is false");

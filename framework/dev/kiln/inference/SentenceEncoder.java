@@ -15,21 +15,49 @@ public final class SentenceEncoder {
 
     public enum Pool { MEAN, CLS }
 
-    /** One vector per text; texts are batched with padding (which does not change the result). */
+    /** One vector per text, in batches of {@link LengthBatches#DEFAULT_SIZE} texts of similar length. */
     public static float[][] encode(BertModel bert, Tokenizer tok, List<String> texts, Pool pool, boolean normalize) {
+        return encode(bert, tok, texts, pool, normalize, LengthBatches.DEFAULT_SIZE, true);
+    }
+
+    /**
+     * One vector per text, in input order. {@code sort}: batch texts of similar length together (less padding,
+     * same vectors: padding is masked out of attention and pooling); false keeps input order in the batches.
+     */
+    public static float[][] encode(BertModel bert, Tokenizer tok, List<String> texts, Pool pool, boolean normalize,
+                                   int batchSize, boolean sort) {
         int maxLen = bert.config.maxPositionEmbeddings;
-        Batch b = tok.encodeBatch(texts, maxLen);
+        float[][] out = new float[texts.size()][];
+        // tokenised a chunk at a time, so a long input list holds one chunk's padded arrays, not all of them
+        int chunk = Math.max(batchSize, 4096);
+        for (int c = 0; c < texts.size(); c += chunk) {
+            Batch b = tok.encodeBatch(texts.subList(c, Math.min(texts.size(), c + chunk)), maxLen);
+            for (int[] rows : LengthBatches.batches(b.lengths(), batchSize, sort)) {
+                float[][] v = forward(bert, b, rows, pool, normalize);
+                for (int k = 0; k < rows.length; k++) out[c + rows[k]] = v[k];
+            }
+        }
+        return out;
+    }
+
+    private static float[][] forward(BertModel bert, Batch b, int[] rows, Pool pool, boolean normalize) {
+        int w = 0;
+        for (int r : rows) w = Math.max(w, b.lengths()[r]);
+        long[][] ids = new long[rows.length][], att = new long[rows.length][], types = new long[rows.length][];
+        for (int k = 0; k < rows.length; k++) {
+            ids[k] = java.util.Arrays.copyOf(b.ids()[rows[k]], w);
+            att[k] = java.util.Arrays.copyOf(b.attentionMask()[rows[k]], w);
+            types[k] = java.util.Arrays.copyOf(b.typeIds()[rows[k]], w);
+        }
         try (NDManager m = bert.params.manager().newSubManager()) {
-            NDArray ids = m.create(b.ids());
-            NDArray mask = m.create(b.attentionMask());
-            NDArray types = m.create(b.typeIds());
-            NDArray h = bert.forward(ids, types, mask, false).lastHiddenState;
+            NDArray mask = m.create(att);
+            NDArray h = bert.forward(m.create(ids), m.create(types), mask, false).lastHiddenState;
             NDArray v = pool == Pool.MEAN ? Pooling.mean(h, mask) : Pooling.cls(h);
             if (normalize) v = Pooling.l2Normalize(v);
             int dim = (int) v.getShape().get(1);
             float[] flat = v.toFloatArray();
-            float[][] out = new float[texts.size()][dim];
-            for (int i = 0; i < out.length; i++) System.arraycopy(flat, i * dim, out[i], 0, dim);
+            float[][] out = new float[rows.length][dim];
+            for (int i = 0; i < rows.length; i++) System.arraycopy(flat, i * dim, out[i], 0, dim);
             return out;
         }
     }

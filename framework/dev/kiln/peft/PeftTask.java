@@ -73,6 +73,7 @@ public final class PeftTask implements TrainableTask {
     @Override public Backbone backbone() { return inner.backbone(); }
     @Override public long flopParameters() { return inner.flopParameters(); }
     @Override public int trainSize() { return inner.trainSize(); }
+    @Override public int exampleLength(int index) { return inner.exampleLength(index); }
     @Override public Batch collate(int[] indexes) { return inner.collate(indexes); }
     @Override public Batch collate(int[] indexes, int epoch) { return inner.collate(indexes, epoch); }
     @Override public String mainMetric() { return inner.mainMetric(); }

@@ -36,7 +36,12 @@ public final class Sequences {
     }
 
     /** Right-padded [B, T] arrays for a batch, T = the longest input. */
-    public record Padded(long[][] ids, long[][] typeIds, long[][] mask, long tokens) {}
+    public record Padded(long[][] ids, long[][] typeIds, long[][] mask, long tokens) {
+        /** Positions computed, padding included: rows × padded width. */
+        public long padded() {
+            return ids.length == 0 ? 0 : (long) ids.length * ids[0].length;
+        }
+    }
 
     public static Padded pad(List<Input> inputs, long padId) {
         int t = 0;

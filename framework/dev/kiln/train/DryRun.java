@@ -43,6 +43,7 @@ public record DryRun(String task, String model, String device, int trainExamples
         Device device = Devices.parse(cfg.model.device);
         Runs.checkPrecision(cfg, device);
         TrainerOptions planned = Runs.options(cfg);
+        if (cfg.training.threads != null) dev.kiln.util.Threads.set(cfg.training.threads);
         try (NDManager manager = NDManager.newBaseManager(device);
              TrainableTask task = dev.kiln.peft.PeftTask.wrap(cfg, provider.create(cfg, manager))) {
             Trainer plan = new Trainer(task, planned);
@@ -83,7 +84,8 @@ public record DryRun(String task, String model, String device, int trainExamples
             long warmup = LrSchedule.warmupSteps(planned.warmupSteps, planned.warmupRatio, total);
             return new DryRun(cfg.task.type, cfg.model.name != null ? cfg.model.name : "(new from model.config)",
                     device.toString(), task.trainSize(), all, train, planned.freeze,
-                    (long) planned.batchSize * planned.gradientAccumulationSteps, spe, total, warmup, stats.size(),
+                    planned.maxTokensPerBatch > 0 ? (task.trainSize() + spe - 1) / spe // a token budget: the mean
+                            : (long) planned.batchSize * planned.gradientAccumulationSteps, spe, total, warmup, stats.size(),
                     median, tokens, stats.get(0).loss(), mem, total * median);
         }
     }

@@ -40,6 +40,27 @@ public final class PredictLines {
         }
     }
 
+    /** A non-blank input line: its 1-based number, raw text, and JSON object (null for plain text). */
+    public record Line(int number, String text, JsonObject json) {}
+
+    /** Receives up to {@code size} lines at a time, so a predictor can batch them (and sort them by length). */
+    public interface ChunkHandler {
+        void lines(List<Line> lines) throws IOException;
+    }
+
+    /** As {@link #forEach}, in chunks of at most {@code size} lines; output order stays the caller's to keep. */
+    public static void forEachChunk(BufferedReader in, int size, ChunkHandler h) throws IOException {
+        List<Line> chunk = new ArrayList<>();
+        forEach(in, (n, text, json) -> {
+            chunk.add(new Line(n, text, json));
+            if (chunk.size() >= size) {
+                h.lines(List.copyOf(chunk));
+                chunk.clear();
+            }
+        });
+        if (!chunk.isEmpty()) h.lines(chunk);
+    }
+
     /** A string field; null when absent and not {@code required}. */
     public static String string(JsonObject o, String field, int line, boolean required) {
         JsonElement e = o.get(field);

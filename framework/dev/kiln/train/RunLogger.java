@@ -37,6 +37,8 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
     private double lossSum;
     private int lossCount;
     private long windowTokens;
+    private long windowPadded;
+    private long runPadded;
     private long windowExamples;
     private double windowSeconds;
     private long runTokens;
@@ -83,6 +85,8 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         lossSum += s.loss();
         lossCount++;
         windowTokens += s.tokens();
+        windowPadded += s.paddedTokens();
+        runPadded += s.paddedTokens();
         windowExamples += s.examples();
         runTokens += s.tokens();
         runExamples += s.examples();
@@ -99,8 +103,8 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
     private void flushWindow(long step, int epoch) {
         if (lossCount == 0) return;
         double tps = windowTokens / Math.max(1e-9, windowSeconds);
-        int seqLen = (int) Math.max(1, windowTokens / Math.max(1, windowExamples));
-        double mfu = SystemStats.mfu(tps, flopParams, backbone.numLayers(), backbone.hiddenSize(), seqLen, peakFlops);
+        double computedTps = windowPadded / Math.max(1e-9, windowSeconds);
+        double mfu = mfu(computedTps, windowPadded, windowExamples);
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("step", step);
         row.put("epoch", epoch);
@@ -108,6 +112,8 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         row.put("lr", lastLr);
         row.put("grad_norm", lastGradNorm);
         row.put("tokens_per_s", tps);
+        row.put("computed_tokens_per_s", computedTps);
+        row.put("padding_fraction", paddingFraction(windowTokens, windowPadded));
         row.put("mfu", mfu);
         row.put("memory_mb", SystemStats.rssMb());
         metrics.log(row);
@@ -117,6 +123,7 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
             sc.put("train/lr", lastLr);
             sc.put("train/grad_norm", lastGradNorm);
             sc.put("train/tokens_per_s", tps);
+            sc.put("train/computed_tokens_per_s", computedTps);
             sc.put("train/mfu", mfu);
             tb.scalars(step, sc);
         }
@@ -124,8 +131,23 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         lossSum = 0;
         lossCount = 0;
         windowTokens = 0;
+        windowPadded = 0;
         windowExamples = 0;
         windowSeconds = 0;
+    }
+
+    /**
+     * Model FLOPs utilisation of the positions actually computed (padding included: the kernels do that work), at
+     * the mean padded row width; real tokens/s over computed tokens/s is what padding costs on top.
+     */
+    private double mfu(double computedTps, long padded, long examples) {
+        int width = (int) Math.max(1, padded / Math.max(1, examples));
+        return SystemStats.mfu(computedTps, flopParams, backbone.numLayers(), backbone.hiddenSize(), width, peakFlops);
+    }
+
+    /** Share of computed positions that are padding. */
+    static double paddingFraction(long real, long padded) {
+        return padded <= 0 ? 0 : Math.max(0, 1 - real / (double) padded);
     }
 
     @Override
@@ -170,9 +192,12 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         if (runStepSeconds > 0) {
             // over the optimizer steps only (tokens_per_s above also counts evaluation and checkpoint time)
             double stepTps = runTokens / runStepSeconds;
-            int seqLen = (int) Math.max(1, runTokens / Math.max(1, runExamples));
+            double computedTps = runPadded / runStepSeconds;
             s.addProperty("step_tokens_per_s", stepTps);
-            s.addProperty("mfu", SystemStats.mfu(stepTps, flopParams, backbone.numLayers(), backbone.hiddenSize(), seqLen, peakFlops));
+            s.addProperty("computed_tokens_per_s", computedTps);
+            s.addProperty("padding_fraction", paddingFraction(runTokens, runPadded));
+            s.addProperty("examples_per_s", runExamples / runStepSeconds);
+            s.addProperty("mfu", mfu(computedTps, runPadded, runExamples));
         }
         if (!Double.isNaN(r.finalLoss)) s.addProperty("final_train_loss", r.finalLoss);
         JsonObject last = new JsonObject();

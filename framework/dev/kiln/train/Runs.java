@@ -39,6 +39,8 @@ public final class Runs {
         o.maxSteps = c.training.maxSteps;
         o.batchSize = c.training.batchSize;
         o.gradientAccumulationSteps = c.training.gradientAccumulationSteps;
+        o.groupByLength = c.training.groupByLength;
+        o.maxTokensPerBatch = c.training.maxTokensPerBatch == null ? 0 : c.training.maxTokensPerBatch;
         o.maxGradNorm = (float) c.training.maxGradNorm;
         o.evalEverySteps = c.training.evalEverySteps;
         o.evalEachEpoch = c.training.evalEachEpoch;
@@ -98,6 +100,7 @@ public final class Runs {
         guardResume(runDir, resolved);
         TrainerOptions o = options(cfg);
         if (quiet) o.progress = "off";
+        if (cfg.training.threads != null) dev.kiln.util.Threads.set(cfg.training.threads);
         try (NDManager manager = NDManager.newBaseManager(device);
              TrainableTask task = dev.kiln.peft.PeftTask.wrap(cfg, provider.create(cfg, manager))) {
             Trainer trainer = new Trainer(task, o);
@@ -116,6 +119,7 @@ public final class Runs {
                 JsonObject extra = new JsonObject();
                 extra.addProperty("peak_matmul_gflops", peak / 1e9);
                 extra.addProperty("device", device.toString());
+                if (!device.isGpu()) extra.addProperty("threads", dev.kiln.util.Threads.current());
                 log.writeSummary(r, extra);
                 return new Outcome(runDir, r);
             }
@@ -180,6 +184,10 @@ public final class Runs {
         if (!Files.isRegularFile(saved) || new Checkpoints(runDir, 1).list().isEmpty()) return;
         JsonObject a = JsonParser.parseString(Files.readString(saved)).getAsJsonObject();
         JsonObject b = JsonParser.parseString(resolved).getAsJsonObject();
+        // threads change speed, not the run: a resumed run may use another count
+        for (JsonObject c : new JsonObject[] {a, b}) {
+            if (c.get("training") instanceof JsonObject t) t.remove("threads");
+        }
         if (!a.equals(b)) {
             String field = firstDifference("", a, b);
             throw new IllegalArgumentException(runDir + " holds checkpoints of a run with a different config (first difference: "

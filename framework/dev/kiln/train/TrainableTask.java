@@ -23,8 +23,13 @@ public interface TrainableTask extends AutoCloseable {
         /** Loss targets (examples, labelled tokens, masked positions): the normaliser for accumulation. */
         long targets();
 
-        /** Input tokens, for throughput. */
+        /** Input tokens, for throughput (real tokens, padding not counted). */
         long tokens();
+
+        /** Positions computed, padding included (rows × padded width): with {@link #tokens()}, the padding fraction. */
+        default long paddedTokens() {
+            return tokens();
+        }
     }
 
     /** The summed (not averaged) loss of a micro-batch over its {@link Batch#targets()}. */
@@ -56,6 +61,15 @@ public interface TrainableTask extends AutoCloseable {
     }
 
     int trainSize();
+
+    /**
+     * Tokens of training example {@code index}, for {@code training.group_by_length} and
+     * {@code training.max_tokens_per_batch}. Default: the tokens of a batch of that example alone; a task whose
+     * collate does real work overrides it with a lookup.
+     */
+    default int exampleLength(int index) {
+        return (int) collate(new int[] {index}, 0).tokens();
+    }
 
     /** Collates training examples {@code indexes} (dynamic padding to the longest). */
     Batch collate(int[] indexes);

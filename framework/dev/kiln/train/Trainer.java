@@ -86,7 +86,12 @@ public final class Trainer {
     }
 
     /** Numbers for one optimizer step. */
-    public record StepStats(double loss, double lr, double gradNorm, long tokens, double seconds, long examples) {}
+    public record StepStats(double loss, double lr, double gradNorm, long tokens, double seconds, long examples,
+                            long paddedTokens) {
+        public StepStats(double loss, double lr, double gradNorm, long tokens, double seconds, long examples) {
+            this(loss, lr, gradNorm, tokens, seconds, examples, tokens);
+        }
+    }
 
     private final TrainableTask task;
     private final TrainerOptions o;
@@ -103,8 +108,23 @@ public final class Trainer {
     }
 
     public long stepsPerEpoch() {
-        long perStep = (long) o.batchSize * o.gradientAccumulationSteps;
-        return Math.max(1, (task.trainSize() + perStep - 1) / perStep);
+        return plan().stepsPerEpoch();
+    }
+
+    private BatchPlan plan;
+
+    /** The batches of each epoch; example lengths are read once, and only when grouping or a budget needs them. */
+    public BatchPlan plan() {
+        if (plan == null) {
+            int n = task.trainSize();
+            int[] lengths = null;
+            if (o.groupByLength || o.maxTokensPerBatch > 0) {
+                lengths = new int[n];
+                for (int i = 0; i < n; i++) lengths[i] = task.exampleLength(i);
+            }
+            plan = new BatchPlan(o.seed, n, o.batchSize, o.gradientAccumulationSteps, o.groupByLength, o.maxTokensPerBatch, lengths);
+        }
+        return plan;
     }
 
     public long totalSteps() {
@@ -180,9 +200,7 @@ public final class Trainer {
         for (Listener l : listeners) l.onStart(total, state.step);
 
         long spe = stepsPerEpoch();
-        int n = task.trainSize();
-        int perStep = o.batchSize * o.gradientAccumulationSteps;
-        int[] order = null;
+        List<int[]> epochBatches = null;
         int orderEpoch = -1;
         if (o.evalOnStart && state.step == 0) {
             // the starting point, e.g. a pretrained model before continued pretraining; not a "best" candidate
@@ -198,20 +216,17 @@ public final class Trainer {
             long s = state.step;
             int epoch = (int) (s / spe);
             if (epoch != orderEpoch) {
-                order = epochOrder(o.seed, epoch, n);
+                epochBatches = plan().epoch(epoch);
                 orderEpoch = epoch;
             }
-            int from = (int) ((s % spe) * perStep);
-            int to = Math.min(n, from + perStep);
             List<TrainableTask.Batch> micro = new ArrayList<>();
-            for (int i = from; i < to; i += o.batchSize) {
-                int[] idx = java.util.Arrays.copyOfRange(order, i, Math.min(to, i + o.batchSize));
-                micro.add(task.collate(idx, epoch));
-            }
-            long targets = 0, tokens = 0;
+            for (int[] idx : plan().step(epochBatches, s % spe)) micro.add(task.collate(idx, epoch));
+            long targets = 0, tokens = 0, padded = 0, examples = 0;
             for (TrainableTask.Batch b : micro) {
                 targets += b.targets();
                 tokens += b.tokens();
+                padded += b.paddedTokens();
+                examples += b.size();
             }
             long st = System.nanoTime();
             Engine.getInstance().setRandomSeed((int) (o.seed * 7919 + s));
@@ -244,7 +259,7 @@ public final class Trainer {
                 result.finalLoss = loss;
             }
             state.logTrain(applied ? loss : Double.NaN, lr, gradNorm);
-            StepStats stats = new StepStats(loss, lr, gradNorm, tokens, secs, to - from);
+            StepStats stats = new StepStats(loss, lr, gradNorm, tokens, secs, examples, padded);
             for (Listener l : listeners) l.onStep(state.step, epoch, stats);
 
             boolean epochEnd = state.step % spe == 0 || state.step == total;

@@ -9,6 +9,10 @@ public final class TrainerOptions {
     public long maxSteps = -1;
     public int batchSize = 32;
     public int gradientAccumulationSteps = 1;
+    /** HF's group_by_length: batches of similar length (see {@link BatchPlan}). */
+    public boolean groupByLength;
+    /** When positive, micro-batches hold at most this many padded tokens instead of {@code batchSize} examples. */
+    public int maxTokensPerBatch;
     /** Global-norm clipping threshold; 0 disables. */
     public float maxGradNorm = 1f;
     public long evalEverySteps = 0;

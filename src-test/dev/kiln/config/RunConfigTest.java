@@ -268,6 +268,12 @@ class RunConfigTest {
                 error(config(""), "data.dev=dev.jsonl", "data.dev_fraction=0.1"));
         assertEquals("config.json: \"training.max_steps\" must be -1 (the epochs decide) or at least 1, got 0",
                 error("\"training\": {\"max_steps\": 0}"));
+        assertEquals("config.json: \"training.max_tokens_per_batch\" and \"training.group_by_length\" are both set; use one"
+                        + " (a token budget already batches examples of similar length)",
+                error("\"training\": {\"max_tokens_per_batch\": 4096, \"group_by_length\": true}"));
+        assertEquals("config.json: \"training.max_tokens_per_batch\" is 100, below \"data.max_length\" 128: an example that long"
+                        + " would not fit; raise the budget or lower data.max_length",
+                error("\"training\": {\"max_tokens_per_batch\": 100}"));
         assertEquals("config.json: \"optimizer.nesterov\" needs \"optimizer.momentum\" greater than 0",
                 error("\"optimizer\": {\"type\": \"sgd\", \"momentum\": 0, \"nesterov\": true}"));
         assertEquals("config.json: \"task.labels\" must have num_labels (2) entries, got 3 (from --set task.labels=[\"a\",\"b\",\"c\"])",

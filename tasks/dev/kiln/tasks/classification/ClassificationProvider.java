@@ -125,19 +125,26 @@ public final class ClassificationProvider implements TaskProvider {
     @Override
     public void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
         try (TextClassifier c = TextClassifier.load(modelDir, device)) {
-            PredictLines.forEach(in, (n, line, o) -> {
-                String text = o == null ? line : PredictLines.string(o, "text", n, true);
-                String pair = o == null ? null : PredictLines.string(o, "text_pair", n, false);
-                TextClassifier.Prediction p = pair == null ? c.predict(text) : c.predict(text, pair);
-                JsonObject r = new JsonObject();
-                r.addProperty("text", text);
-                if (pair != null) r.addProperty("text_pair", pair);
-                r.addProperty("label", p.label());
-                r.addProperty("score", p.score());
-                JsonObject probs = new JsonObject();
-                p.probabilities().forEach(probs::addProperty);
-                r.add("probabilities", probs);
-                out.println(r);
+            // chunks of lines, so the classifier batches them by length; output keeps input order
+            PredictLines.forEachChunk(in, 1024, lines -> {
+                List<String> texts = new ArrayList<>(), pairs = new ArrayList<>();
+                for (PredictLines.Line l : lines) {
+                    texts.add(l.json() == null ? l.text() : PredictLines.string(l.json(), "text", l.number(), true));
+                    pairs.add(l.json() == null ? null : PredictLines.string(l.json(), "text_pair", l.number(), false));
+                }
+                List<TextClassifier.Prediction> ps = c.predictBatch(texts, pairs);
+                for (int i = 0; i < ps.size(); i++) {
+                    TextClassifier.Prediction p = ps.get(i);
+                    JsonObject r = new JsonObject();
+                    r.addProperty("text", texts.get(i));
+                    if (pairs.get(i) != null) r.addProperty("text_pair", pairs.get(i));
+                    r.addProperty("label", p.label());
+                    r.addProperty("score", p.score());
+                    JsonObject probs = new JsonObject();
+                    p.probabilities().forEach(probs::addProperty);
+                    r.add("probabilities", probs);
+                    out.println(r);
+                }
             });
         }
     }
@@ -152,25 +159,23 @@ public final class ClassificationProvider implements TaskProvider {
             LabelSet labels = LabelSet.of(c.labels());
             int[] gold = new int[rows.size()];
             int[] pred = new int[rows.size()];
-            int bs = 64;
-            for (int s = 0; s < rows.size(); s += bs) {
-                List<LabelledText> chunk = rows.subList(s, Math.min(rows.size(), s + bs));
-                List<String> texts = new ArrayList<>();
-                List<String> pairs = new ArrayList<>();
-                for (LabelledText t : chunk) {
-                    texts.add(t.text());
-                    pairs.add(t.textPair());
-                }
-                List<TextClassifier.Prediction> ps = c.predictBatch(texts, pairs);
-                for (int i = 0; i < chunk.size(); i++) {
-                    gold[s + i] = labels.index(chunk.get(i));
-                    pred[s + i] = labels.index(ps.get(i).label());
-                }
+            List<String> texts = new ArrayList<>(), pairs = new ArrayList<>();
+            for (LabelledText t : rows) {
+                texts.add(t.text());
+                pairs.add(t.textPair());
+            }
+            long t0 = System.nanoTime();
+            List<TextClassifier.Prediction> ps = c.predictBatch(texts, pairs);
+            double secs = (System.nanoTime() - t0) / 1e9;
+            for (int i = 0; i < rows.size(); i++) {
+                gold[i] = labels.index(rows.get(i));
+                pred[i] = labels.index(ps.get(i).label());
             }
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("model", dir.toString());
             out.put("data", data.toString());
             out.putAll(ClassificationMetrics.of(gold, pred, c.labels()).toJson());
+            out.put("examples_per_s", rows.size() / Math.max(1e-9, secs));
             return out;
         }
     }

@@ -10,6 +10,7 @@ import dev.kiln.metrics.ClassificationMetrics;
 import dev.kiln.models.Backbone;
 import dev.kiln.nn.Losses;
 import dev.kiln.nn.Parameters;
+import dev.kiln.inference.LengthBatches;
 import dev.kiln.text.Sequences;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
@@ -86,11 +87,13 @@ public final class ClassificationTask implements TrainableTask {
         public int size() { return y.length; }
         public long targets() { return y.length; }
         public long tokens() { return x.tokens(); }
+        public long paddedTokens() { return x.padded(); }
     }
 
     @Override public Parameters parameters() { return backbone.params(); }
     @Override public Backbone backbone() { return backbone; }
     @Override public int trainSize() { return train.size(); }
+    @Override public int exampleLength(int index) { return train.get(index).length(); }
 
     /** Every parameter but the embedding tables: a classifier only looks them up (no vocabulary projection). */
     @Override
@@ -123,16 +126,21 @@ public final class ClassificationTask implements TrainableTask {
         if (dev.isEmpty()) return Map.of();
         int[] pred = new int[dev.size()];
         double lossSum = 0;
-        for (int s = 0; s < dev.size(); s += settings.evalBatchSize) {
-            int e = Math.min(dev.size(), s + settings.evalBatchSize);
-            Sequences.Padded x = Sequences.pad(dev.subList(s, e), Sequences.padId(tok));
-            long[] y = new long[e - s];
-            for (int i = s; i < e; i++) y[i - s] = devLabels[i];
+        int[] lengths = dev.stream().mapToInt(Sequences.Input::length).toArray();
+        // batches of similar length: less padding, the same predictions
+        for (int[] rows : LengthBatches.batches(lengths, settings.evalBatchSize, true)) {
+            List<Sequences.Input> in = new ArrayList<>(rows.length);
+            long[] y = new long[rows.length];
+            for (int k = 0; k < rows.length; k++) {
+                in.add(dev.get(rows[k]));
+                y[k] = devLabels[rows[k]];
+            }
+            Sequences.Padded x = Sequences.pad(in, Sequences.padId(tok));
             try (NDManager m = parent.newSubManager()) {
                 NDArray logits = head.logits(m.create(x.ids()), m.create(x.typeIds()), m.create(x.mask()), false);
                 lossSum += Losses.crossEntropySum(logits, m.create(y), 0f).getFloat();
                 long[] am = logits.argMax(1).toLongArray();
-                for (int i = 0; i < am.length; i++) pred[s + i] = (int) am[i];
+                for (int k = 0; k < am.length; k++) pred[rows[k]] = (int) am[k];
             }
         }
         ClassificationMetrics cm = ClassificationMetrics.of(devLabels, pred, labels.names());

@@ -3,6 +3,7 @@ package dev.kiln.tasks.classification;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
+import dev.kiln.inference.LengthBatches;
 import dev.kiln.text.Sequences;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
@@ -28,6 +29,7 @@ public final class TextClassifier implements AutoCloseable {
     private final ClassificationHead head;
     private final List<String> labels = new ArrayList<>();
     private final int maxLength;
+    private int batchSize = LengthBatches.DEFAULT_SIZE;
 
     private TextClassifier(Path dir, String device) throws IOException {
         folder = TaskFolder.open(dir, ClassificationTask.TYPE, device);
@@ -52,6 +54,13 @@ public final class TextClassifier implements AutoCloseable {
         return new TextClassifier(dir, device);
     }
 
+    /** Texts per forward pass in {@link #predictBatch} (default 32); returns this. */
+    public TextClassifier batchSize(int n) {
+        if (n < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + n);
+        batchSize = n;
+        return this;
+    }
+
     /** The model folder in use (a run directory resolves to best/ or final/). */
     public Path modelDir() {
         return folder.dir;
@@ -69,7 +78,10 @@ public final class TextClassifier implements AutoCloseable {
         return predictBatch(List.of(text), List.of(textPair)).get(0);
     }
 
-    /** Batched prediction; {@code pairs} null for single-sentence models. */
+    /**
+     * Predictions in input order; {@code pairs} null for single-sentence models. Texts are run in batches of
+     * {@link #batchSize} of similar length (less padding; the same predictions).
+     */
     public List<Prediction> predictBatch(List<String> texts, List<String> pairs) {
         List<Sequences.Input> in = new ArrayList<>();
         for (int i = 0; i < texts.size(); i++) {
@@ -77,13 +89,18 @@ public final class TextClassifier implements AutoCloseable {
             long[] b = pairs == null || pairs.get(i) == null ? null : tok.encode(pairs.get(i), false).ids();
             in.add(Sequences.build(tok, a, b, maxLength));
         }
+        int[] lengths = in.stream().mapToInt(Sequences.Input::length).toArray();
+        return LengthBatches.map(in, lengths, batchSize, this::forward);
+    }
+
+    private List<Prediction> forward(List<Sequences.Input> in) {
         Sequences.Padded x = Sequences.pad(in, Sequences.padId(tok));
         List<Prediction> out = new ArrayList<>();
         try (NDManager m = folder.manager.newSubManager()) {
             NDArray probs = head.logits(m.create(x.ids()), m.create(x.typeIds()), m.create(x.mask()), false).softmax(-1);
             float[] p = probs.toFloatArray();
             int c = labels.size();
-            for (int i = 0; i < texts.size(); i++) {
+            for (int i = 0; i < in.size(); i++) {
                 Map<String, Float> byLabel = new LinkedHashMap<>();
                 int best = 0;
                 for (int j = 0; j < c; j++) {

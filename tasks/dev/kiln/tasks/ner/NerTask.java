@@ -111,6 +111,7 @@ public final class NerTask implements TrainableTask {
     record HostBatch(Sequences.Padded x, long[] y, long targets) implements Batch {
         public int size() { return x.ids().length; }
         public long tokens() { return x.tokens(); }
+        public long paddedTokens() { return x.padded(); }
     }
 
     @Override public Parameters parameters() { return backbone.params(); }

@@ -74,6 +74,7 @@ public final class BertPretrainTask implements TrainableTask {
         public int size() { return ids.length; }
         public long targets() { return Math.max(1, positions.length); }
         public long tokens() { return tokenCount; }
+        public long paddedTokens() { return ids.length == 0 ? 0 : (long) ids.length * ids[0].length; }
     }
 
     /** One instance as model input: [CLS] A [SEP] (B [SEP]), masked for (seed, index, epoch). */

@@ -114,6 +114,7 @@ public final class QaTask implements TrainableTask {
         public int size() { return start.length; }
         public long targets() { return start.length; }
         public long tokens() { return x.tokens(); }
+        public long paddedTokens() { return x.padded(); }
     }
 
     @Override public Parameters parameters() { return backbone.params(); }

@@ -76,6 +76,7 @@ public final class ExtractiveTask implements TrainableTask {
         public int size() { return in.x().ids().length; }
         public long targets() { return labels.length; }
         public long tokens() { return in.x().tokens(); }
+        public long paddedTokens() { return in.x().padded(); }
     }
 
     private HostBatch batch(List<Example> ex) {

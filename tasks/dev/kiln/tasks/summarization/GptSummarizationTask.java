@@ -84,6 +84,7 @@ public final class GptSummarizationTask implements TrainableTask {
         public int size() { return ids.length; }
         public long targets() { return labels.length; }
         public long tokens() { return tokens; }
+        public long paddedTokens() { return ids.length == 0 ? 0 : (long) ids.length * ids[0].length; }
     }
 
     static HostBatch collate(List<GptPrompt.Sequence> seqs, long pad) {

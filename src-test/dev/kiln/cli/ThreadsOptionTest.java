@@ -1,0 +1,32 @@
+package dev.kiln.cli;
+
+import dev.kiln.util.Threads;
+import org.junit.jupiter.api.Test;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code --threads N} sets libtorch's intra-op threads before any command runs; bad values are refused by name. */
+class ThreadsOptionTest {
+    @Test
+    void threadsOptionSetsLibtorchThreads() throws Exception {
+        int before = Threads.current();
+        PrintStream none = new PrintStream(OutputStream.nullOutputStream());
+        try {
+            int want = before == 1 ? 2 : 1;
+            // the import fails on its missing source after the option took effect
+            assertThrows(Kiln.UsageException.class, () -> Kiln.run(new String[] {"import", "--format", "onnx", "/no/such/model.onnx",
+                    "--to", "/tmp/kiln-threads-test", "--threads", String.valueOf(want)}, none));
+            assertEquals(want, Threads.current());
+            Kiln.UsageException e = assertThrows(Kiln.UsageException.class,
+                    () -> Kiln.run(new String[] {"import", "--threads", "0"}, none));
+            assertTrue(e.getMessage().contains("--threads '0'"), e.getMessage());
+        } finally {
+            Threads.set(before);
+        }
+    }
+}
