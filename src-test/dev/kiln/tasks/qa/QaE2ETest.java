@@ -9,7 +9,6 @@ import dev.kiln.TinyModels;
 import dev.kiln.cli.Kiln;
 import dev.kiln.config.ConfigException;
 import dev.kiln.config.RunConfig;
-import dev.kiln.data.SquadReader;
 import dev.kiln.metrics.SquadMetrics;
 import dev.kiln.io.SafeTensors;
 import dev.kiln.log.MetricsLog;

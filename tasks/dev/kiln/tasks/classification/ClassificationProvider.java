@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.kiln.config.ConfigRegistry;
 import dev.kiln.config.RunConfig;
-import dev.kiln.data.LabelSet;
 import dev.kiln.data.LabelledText;
 import dev.kiln.data.Splits;
 import dev.kiln.data.TextRecords;

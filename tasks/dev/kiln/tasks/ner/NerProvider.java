@@ -5,7 +5,6 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.kiln.config.ConfigRegistry;
 import dev.kiln.config.RunConfig;
-import dev.kiln.data.ConllReader;
 import dev.kiln.data.DataException;
 import dev.kiln.data.Splits;
 import dev.kiln.metrics.SeqevalMetrics;

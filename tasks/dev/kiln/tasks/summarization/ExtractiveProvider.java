@@ -8,7 +8,6 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.kiln.config.ConfigRegistry;
 import dev.kiln.config.RunConfig;
-import dev.kiln.data.ArticleSummary;
 import dev.kiln.io.HfFolder;
 import dev.kiln.io.ModelZoo;
 import dev.kiln.models.bert.BertModel;

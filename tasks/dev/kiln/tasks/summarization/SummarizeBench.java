@@ -3,7 +3,6 @@ package dev.kiln.tasks.summarization;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import dev.kiln.config.RunConfig;
-import dev.kiln.data.ArticleSummary;
 import dev.kiln.generate.Decoder;
 import dev.kiln.generate.GenerationOptions;
 import dev.kiln.generate.Gpt2Lm;

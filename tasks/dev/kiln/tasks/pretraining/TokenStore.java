@@ -1,4 +1,4 @@
-package dev.kiln.data;
+package dev.kiln.tasks.pretraining;
 
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;

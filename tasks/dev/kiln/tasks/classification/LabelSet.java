@@ -1,5 +1,7 @@
-package dev.kiln.data;
+package dev.kiln.tasks.classification;
 
+import dev.kiln.data.LabelledText;
+import dev.kiln.data.DataException;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
