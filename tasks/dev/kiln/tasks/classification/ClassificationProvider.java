@@ -14,9 +14,7 @@ import dev.kiln.train.TaskFolder;
 import dev.kiln.train.TaskProvider;
 import dev.kiln.train.TrainableTask;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.Charset;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -122,23 +120,24 @@ public final class ClassificationProvider implements TaskProvider {
     }
 
     @Override
-    public void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
-        try (TextClassifier c = TextClassifier.load(modelDir, device)) {
-            PredictLines.forEach(in, (n, line, o) -> {
-                String text = o == null ? line : PredictLines.string(o, "text", n, true);
-                String pair = o == null ? null : PredictLines.string(o, "text_pair", n, false);
-                TextClassifier.Prediction p = pair == null ? c.predict(text) : c.predict(text, pair);
-                JsonObject r = new JsonObject();
-                r.addProperty("text", text);
-                if (pair != null) r.addProperty("text_pair", pair);
-                r.addProperty("label", p.label());
-                r.addProperty("score", p.score());
-                JsonObject probs = new JsonObject();
-                p.probabilities().forEach(probs::addProperty);
-                r.add("probabilities", probs);
-                out.println(r);
+    public PredictLines.Predictor predictor(Path modelDir, String device) throws IOException {
+        TextClassifier c = TextClassifier.load(modelDir, device);
+        return PredictLines.predictor(c, in -> {
+            int n = in.number();
+            JsonObject o = in.json();
+            String text = o == null ? in.text() : PredictLines.string(o, "text", n, true);
+            String pair = o == null ? null : PredictLines.string(o, "text_pair", n, false);
+            TextClassifier.Prediction p = pair == null ? c.predict(text) : c.predict(text, pair);
+            JsonObject r = new JsonObject();
+            r.addProperty("text", text);
+            if (pair != null) r.addProperty("text_pair", pair);
+            r.addProperty("label", p.label());
+            r.addProperty("score", p.score());
+            JsonObject probs = new JsonObject();
+            p.probabilities().forEach(probs::addProperty);
+            r.add("probabilities", probs);
+            return r;
             });
-        }
     }
 
     @Override
@@ -153,18 +152,18 @@ public final class ClassificationProvider implements TaskProvider {
             int[] pred = new int[rows.size()];
             int bs = 64;
             for (int s = 0; s < rows.size(); s += bs) {
-                List<LabelledText> chunk = rows.subList(s, Math.min(rows.size(), s + bs));
-                List<String> texts = new ArrayList<>();
-                List<String> pairs = new ArrayList<>();
-                for (LabelledText t : chunk) {
-                    texts.add(t.text());
-                    pairs.add(t.textPair());
-                }
-                List<TextClassifier.Prediction> ps = c.predictBatch(texts, pairs);
-                for (int i = 0; i < chunk.size(); i++) {
-                    gold[s + i] = labels.index(chunk.get(i));
-                    pred[s + i] = labels.index(ps.get(i).label());
-                }
+            List<LabelledText> chunk = rows.subList(s, Math.min(rows.size(), s + bs));
+            List<String> texts = new ArrayList<>();
+            List<String> pairs = new ArrayList<>();
+            for (LabelledText t : chunk) {
+                texts.add(t.text());
+                pairs.add(t.textPair());
+            }
+            List<TextClassifier.Prediction> ps = c.predictBatch(texts, pairs);
+            for (int i = 0; i < chunk.size(); i++) {
+                gold[s + i] = labels.index(chunk.get(i));
+                pred[s + i] = labels.index(ps.get(i).label());
+            }
             }
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("model", dir.toString());

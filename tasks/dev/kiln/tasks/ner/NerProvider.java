@@ -15,9 +15,7 @@ import dev.kiln.train.TaskFolder;
 import dev.kiln.train.TaskProvider;
 import dev.kiln.train.TrainableTask;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.Charset;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -120,44 +118,46 @@ public final class NerProvider implements TaskProvider {
      * offsets into it; {"tokens": [...]} gives a tag per token and entities over the tokens.
      */
     @Override
-    public void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
-        try (NerTagger t = NerTagger.load(modelDir, device)) {
-            PredictLines.forEach(in, (n, line, o) -> {
-                List<String> tokens = o == null ? null : PredictLines.strings(o, "tokens", n);
-                JsonObject r = new JsonObject();
-                NerTagger.Tagged tagged;
+    public PredictLines.Predictor predictor(Path modelDir, String device) throws IOException {
+        NerTagger t = NerTagger.load(modelDir, device);
+        return PredictLines.predictor(t, in -> {
+            int n = in.number();
+            String line = in.text();
+            JsonObject o = in.json();
+            List<String> tokens = o == null ? null : PredictLines.strings(o, "tokens", n);
+            JsonObject r = new JsonObject();
+            NerTagger.Tagged tagged;
+            if (tokens != null) {
+                tagged = t.tagWords(tokens);
+                JsonArray tk = new JsonArray();
+                tokens.forEach(tk::add);
+                r.add("tokens", tk);
+                JsonArray tags = new JsonArray();
+                tagged.tags().forEach(tags::add);
+                r.add("tags", tags);
+            } else {
+                String text = o == null ? line : PredictLines.string(o, "text", n, true);
+                tagged = t.tagText(text);
+                r.addProperty("text", text);
+            }
+            JsonArray ents = new JsonArray();
+            for (NerTagger.Entity e : tagged.entities()) {
+                JsonObject x = new JsonObject();
+                x.addProperty("type", e.type());
+                x.addProperty("text", e.text());
                 if (tokens != null) {
-                    tagged = t.tagWords(tokens);
-                    JsonArray tk = new JsonArray();
-                    tokens.forEach(tk::add);
-                    r.add("tokens", tk);
-                    JsonArray tags = new JsonArray();
-                    tagged.tags().forEach(tags::add);
-                    r.add("tags", tags);
+                    x.addProperty("start_token", e.firstWord());
+                    x.addProperty("end_token", e.endWord());
                 } else {
-                    String text = o == null ? line : PredictLines.string(o, "text", n, true);
-                    tagged = t.tagText(text);
-                    r.addProperty("text", text);
+                    x.addProperty("start", e.start());
+                    x.addProperty("end", e.end());
                 }
-                JsonArray ents = new JsonArray();
-                for (NerTagger.Entity e : tagged.entities()) {
-                    JsonObject x = new JsonObject();
-                    x.addProperty("type", e.type());
-                    x.addProperty("text", e.text());
-                    if (tokens != null) {
-                        x.addProperty("start_token", e.firstWord());
-                        x.addProperty("end_token", e.endWord());
-                    } else {
-                        x.addProperty("start", e.start());
-                        x.addProperty("end", e.end());
-                    }
-                    x.addProperty("score", e.score());
-                    ents.add(x);
-                }
-                r.add("entities", ents);
-                out.println(r);
+                x.addProperty("score", e.score());
+                ents.add(x);
+            }
+            r.add("entities", ents);
+            return r;
             });
-        }
     }
 
     @Override
@@ -170,8 +170,8 @@ public final class NerProvider implements TaskProvider {
             List<List<String>> gold = new ArrayList<>(rows.size());
             List<List<String>> words = new ArrayList<>(rows.size());
             for (ConllReader.Sentence s : rows) {
-                gold.add(s.tags());
-                words.add(s.tokens());
+            gold.add(s.tags());
+            words.add(s.tokens());
             }
             List<List<String>> pred = new ArrayList<>(rows.size());
             for (NerTagger.Tagged x : t.tagWordsBatch(words)) pred.add(x.tags());

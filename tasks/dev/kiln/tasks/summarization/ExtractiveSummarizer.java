@@ -1,13 +1,11 @@
 package dev.kiln.tasks.summarization;
 
-import dev.kiln.models.bert.BertArchitecture;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.kiln.io.HfFolder;
 import dev.kiln.models.bert.BertModel;
 import dev.kiln.text.SentenceSplitter;
 import dev.kiln.train.TaskFolder;
-import dev.kiln.util.Devices;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -37,6 +35,7 @@ public final class ExtractiveSummarizer implements AutoCloseable {
         }
     }
 
+    private final TaskFolder.Opened folder;
     private final Path dir;
     private final NDManager manager;
     private final SentenceScorer scorer;
@@ -44,21 +43,22 @@ public final class ExtractiveSummarizer implements AutoCloseable {
     private final boolean trigramBlocking;
 
     private ExtractiveSummarizer(Path dir, String device) throws IOException {
-        this.dir = TaskFolder.resolve(dir);
-        JsonObject meta = TaskFolder.requireTask(this.dir, ExtractiveTask.TYPE);
-        topK = meta.get("top_k").getAsInt();
-        trigramBlocking = meta.get("trigram_blocking").getAsBoolean();
-        manager = NDManager.newBaseManager(Devices.parse(device));
-        try {
+        // no pooler, as in training: sentence states are the [CLS] tokens of the last layer
+        folder = TaskFolder.open(dir, ExtractiveTask.TYPE, device, (d, meta, m) -> {
             JsonObject noDropout = new JsonObject();
             noDropout.addProperty("hidden_dropout_prob", 0f);
             noDropout.addProperty("attention_probs_dropout_prob", 0f);
-            BertModel bert = HfFolder.loadBert(this.dir, manager, BertModel.Heads.encoderOnly(), noDropout,
-                    HfFolder.Strictness.TASK_FOLDER);
-            scorer = new SentenceScorer(bert, BertArchitecture.INSTANCE.loadTokenizer(this.dir), meta.get("max_length").getAsInt());
-            TaskFolder.loadHead(bert.params, this.dir, SentenceScorer.HEAD + ".");
+            return HfFolder.loadBert(d, m, BertModel.Heads.encoderOnly(), noDropout, HfFolder.Strictness.TASK_FOLDER);
+        });
+        try {
+            this.dir = folder.dir;
+            manager = folder.manager;
+            topK = folder.meta.get("top_k").getAsInt();
+            trigramBlocking = folder.meta.get("trigram_blocking").getAsBoolean();
+            scorer = new SentenceScorer((BertModel) folder.backbone, folder.tokenizer, folder.meta.get("max_length").getAsInt());
+            folder.loadHead(SentenceScorer.HEAD + ".");
         } catch (IOException | RuntimeException e) {
-            manager.close();
+            folder.close();
             throw e;
         }
     }
@@ -119,7 +119,6 @@ public final class ExtractiveSummarizer implements AutoCloseable {
 
     @Override
     public void close() {
-        scorer.tok.close();
-        manager.close();
+        folder.close();
     }
 }

@@ -21,8 +21,9 @@ public final class Summarizer implements AutoCloseable {
     private final GptSummaryOptions.Generation generation;
 
     private Summarizer(Path dir, String device) throws IOException {
-        this.dir = TaskFolder.resolve(dir);
-        JsonObject meta = TaskFolder.requireTask(this.dir, GptSummarizationTask.TYPE);
+        TaskFolder.Found f = TaskFolder.find(dir, GptSummarizationTask.TYPE);
+        this.dir = f.dir();
+        JsonObject meta = f.meta();
         maxLength = meta.get("max_length").getAsInt();
         generation = GptSummarizationTask.generationFromJson(meta.getAsJsonObject("generation"));
         gen = Generator.load(this.dir.toString(), device);
