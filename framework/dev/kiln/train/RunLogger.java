@@ -73,7 +73,7 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        progress = new Progress(totalSteps, startStep, console, Progress.Mode.parse(o.progress), Math.max(1, o.logEverySteps));
+        progress = new Progress(totalSteps, startStep, console, o.progress, Math.max(1, o.logEverySteps));
         if (startStep > 0) progress.message("resumed at step " + startStep + " of " + totalSteps);
         lastStep = startStep;
     }
