@@ -1,6 +1,5 @@
 package dev.kiln.io;
 
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -214,8 +213,7 @@ public final class ModelImport {
     }
 
     private static void writeJson(Path file, JsonObject o) throws IOException {
-        String s = new GsonBuilder().setPrettyPrinting().create().toJson(o) + "\n";
-        AtomicFiles.write(file, s.getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.writeJson(file, o);
     }
 
     /** Whether a tokenizer.json lowercases (BertNormalizer.lowercase or a Lowercase normalizer); null if unknown. */

@@ -2,7 +2,6 @@ package dev.kiln.train;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.config.RunConfig;
@@ -214,7 +213,7 @@ public final class Runs {
             if (p != null && Files.isRegularFile(p)) hashes.addProperty(p.toString(), sha256(p));
         }
         m.add("data_sha256", hashes);
-        return new GsonBuilder().setPrettyPrinting().create().toJson(m) + "\n";
+        return AtomicFiles.json(m);
     }
 
     static String gitCommit() {

@@ -2,7 +2,6 @@ package dev.kiln.train;
 
 import dev.kiln.models.Architecture;
 import ai.djl.ndarray.NDManager;
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -14,7 +13,6 @@ import dev.kiln.util.AtomicFiles;
 import dev.kiln.util.Devices;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -40,8 +38,7 @@ public final class TaskFolder {
         m.addProperty("task", taskType);
         m.addProperty("kiln_version", dev.kiln.util.Versions.kiln());
         HfFolder.writeFolder(dir, hfConfig, tensors, tokenizerFrom);
-        AtomicFiles.write(dir.resolve(META_FILE),
-                (new GsonBuilder().setPrettyPrinting().create().toJson(m) + "\n").getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.writeJson(dir.resolve(META_FILE), m);
     }
 
     /**
@@ -69,8 +66,7 @@ public final class TaskFolder {
         m.addProperty("kiln_version", dev.kiln.util.Versions.kiln());
         m.addProperty("head_file", HEAD_FILE);
         HfFolder.writeFolder(dir, cfg, base, tokenizerFrom, java.util.Map.of(HEAD_FILE, head));
-        AtomicFiles.write(dir.resolve(META_FILE),
-                (new GsonBuilder().setPrettyPrinting().create().toJson(m) + "\n").getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.writeJson(dir.resolve(META_FILE), m);
     }
 
     /** The HF base class of a backbone ({@code BertModel}, {@code GPT2Model}), or null for a non-HF architecture. */

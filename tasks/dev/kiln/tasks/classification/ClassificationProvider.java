@@ -2,8 +2,10 @@ package dev.kiln.tasks.classification;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
+import com.google.gson.annotations.SerializedName;
 import dev.kiln.config.ConfigRegistry;
 import dev.kiln.config.RunConfig;
+import dev.kiln.config.SettingsJson;
 import dev.kiln.data.LabelledText;
 import dev.kiln.data.Splits;
 import dev.kiln.data.TextRecords;
@@ -38,7 +40,7 @@ public final class ClassificationProvider implements TaskProvider {
     }
 
     /** How data files are read; saved with the model so {@code evaluate} reads new files the same way. */
-    record DataSettings(String format, String charset, String textField, String textPairField, String labelField) {
+    record DataSettings(String format, @SerializedName("encoding") String charset, String textField, String textPairField, String labelField) {
         static DataSettings of(RunConfig.Data d) {
             return new DataSettings(d.format, d.encoding, d.textField, d.textPairField, d.labelField);
         }
@@ -66,20 +68,11 @@ public final class ClassificationProvider implements TaskProvider {
         }
 
         JsonObject toJson() {
-            JsonObject o = new JsonObject();
-            o.addProperty("format", format);
-            o.addProperty("encoding", charset);
-            o.addProperty("text_field", textField);
-            if (textPairField != null) o.addProperty("text_pair_field", textPairField);
-            o.addProperty("label_field", labelField);
-            return o;
+            return SettingsJson.toJson(this);
         }
 
         static DataSettings fromJson(JsonObject o) {
-            return new DataSettings(o.get("format").getAsString(), o.get("encoding").getAsString(),
-                    o.get("text_field").getAsString(),
-                    o.has("text_pair_field") ? o.get("text_pair_field").getAsString() : null,
-                    o.get("label_field").getAsString());
+            return SettingsJson.fromJson(o, DataSettings.class);
         }
     }
 

@@ -3,8 +3,10 @@ package dev.kiln.tasks.ner;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import com.google.gson.annotations.SerializedName;
 import dev.kiln.config.ConfigRegistry;
 import dev.kiln.config.RunConfig;
+import dev.kiln.config.SettingsJson;
 import dev.kiln.data.DataException;
 import dev.kiln.data.Splits;
 import dev.kiln.metrics.SeqevalMetrics;
@@ -39,7 +41,7 @@ public final class NerProvider implements TaskProvider {
     }
 
     /** How data files are read; saved with the model so {@code evaluate} reads new files the same way. */
-    record DataSettings(String format, String charset, int tokenColumn, int tagColumn, String tagScheme,
+    record DataSettings(String format, @SerializedName("encoding") String charset, int tokenColumn, int tagColumn, String tagScheme,
                         String tokensField, String tagsField) {
         static DataSettings of(RunConfig.Data d, NerOptions.Data n) {
             return new DataSettings(d.format, d.encoding, n.tokenColumn, n.tagColumn, n.tagScheme, n.tokensField, n.tagsField);
@@ -65,21 +67,11 @@ public final class NerProvider implements TaskProvider {
         }
 
         JsonObject toJson() {
-            JsonObject o = new JsonObject();
-            o.addProperty("format", format);
-            o.addProperty("encoding", charset);
-            o.addProperty("token_column", tokenColumn);
-            o.addProperty("tag_column", tagColumn);
-            o.addProperty("tag_scheme", tagScheme);
-            o.addProperty("tokens_field", tokensField);
-            o.addProperty("tags_field", tagsField);
-            return o;
+            return SettingsJson.toJson(this);
         }
 
         static DataSettings fromJson(JsonObject o) {
-            return new DataSettings(o.get("format").getAsString(), o.get("encoding").getAsString(),
-                    o.get("token_column").getAsInt(), o.get("tag_column").getAsInt(), o.get("tag_scheme").getAsString(),
-                    o.get("tokens_field").getAsString(), o.get("tags_field").getAsString());
+            return SettingsJson.fromJson(o, DataSettings.class);
         }
     }
 
