@@ -66,14 +66,6 @@ public final class ClassificationProvider implements TaskProvider {
                         + "data.text_pair_field / data.label_field, got '" + s + "'");
             }
         }
-
-        JsonObject toJson() {
-            return SettingsJson.toJson(this);
-        }
-
-        static DataSettings fromJson(JsonObject o) {
-            return SettingsJson.fromJson(o, DataSettings.class);
-        }
     }
 
     @Override
@@ -98,7 +90,7 @@ public final class ClassificationProvider implements TaskProvider {
         s.maxLength = cfg.data.maxLength;
         s.evalBatchSize = opts.evalBatchSize;
         s.labelSmoothing = (float) cfg.training.labelSmoothing;
-        s.dataSettings = ds.toJson();
+        s.dataSettings = SettingsJson.toJson(ds);
         return new ClassificationTask(pre.backbone(), pre.tokenizer(), pre.dir(), labels, train, dev, s);
     }
 
@@ -137,7 +129,7 @@ public final class ClassificationProvider implements TaskProvider {
     public Map<String, Object> evaluate(Path modelDir, String device, Path data) throws IOException {
         Path dir = TaskFolder.resolve(modelDir);
         JsonObject meta = TaskFolder.requireTask(dir, ClassificationTask.TYPE);
-        DataSettings ds = DataSettings.fromJson(meta.getAsJsonObject("data"));
+        DataSettings ds = SettingsJson.fromJson(meta.getAsJsonObject("data"), DataSettings.class);
         List<LabelledText> rows = ds.read(data);
         try (TextClassifier c = TextClassifier.load(dir, device)) {
             LabelSet labels = LabelSet.of(c.labels());

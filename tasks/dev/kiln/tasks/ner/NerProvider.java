@@ -65,14 +65,6 @@ public final class NerProvider implements TaskProvider {
             if (r.sentences().isEmpty()) throw new DataException(file, 0, "has no sentences; check data.format");
             return r;
         }
-
-        JsonObject toJson() {
-            return SettingsJson.toJson(this);
-        }
-
-        static DataSettings fromJson(JsonObject o) {
-            return SettingsJson.fromJson(o, DataSettings.class);
-        }
     }
 
     @Override
@@ -101,7 +93,7 @@ public final class NerProvider implements TaskProvider {
         s.stride = opts.stride;
         s.evalBatchSize = opts.evalBatchSize;
         s.labelSmoothing = (float) cfg.training.labelSmoothing;
-        s.dataSettings = ds.toJson();
+        s.dataSettings = SettingsJson.toJson(ds);
         return new NerTask(pre.backbone(), pre.tokenizer(), pre.dir(), train, dev, s);
     }
 
@@ -156,7 +148,7 @@ public final class NerProvider implements TaskProvider {
     public Map<String, Object> evaluate(Path modelDir, String device, Path data) throws IOException {
         Path dir = TaskFolder.resolve(modelDir);
         JsonObject meta = TaskFolder.requireTask(dir, NerTask.TYPE);
-        DataSettings ds = DataSettings.fromJson(meta.getAsJsonObject("data"));
+        DataSettings ds = SettingsJson.fromJson(meta.getAsJsonObject("data"), DataSettings.class);
         List<ConllReader.Sentence> rows = ds.read(data).sentences();
         try (NerTagger t = NerTagger.load(dir, device)) {
             List<List<String>> gold = new ArrayList<>(rows.size());
