@@ -27,6 +27,7 @@ import dev.kiln.tasks.summarization.Summarizer;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.DryRun;
 import dev.kiln.train.LiveProgress;
+import dev.kiln.train.PredictLines;
 import dev.kiln.train.RunFolder;
 import dev.kiln.train.Runs;
 import dev.kiln.train.TaskFolder;
@@ -36,12 +37,8 @@ import dev.kiln.util.Devices;
 import dev.kiln.util.KilnHome;
 
 import java.awt.image.BufferedImage;
-import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.StringReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -490,19 +487,18 @@ public final class Kiln {
 
     /**
      * Predictions of any registered task's model, as the CLI's {@code predict} gives them: one JSON object
-     * per input (plain text, or a JSON object such as {@code {"text": .., "text_pair": ..}}).
+     * per input (plain text, or a JSON object such as {@code {"text": .., "text_pair": ..}}). As on the
+     * command line, a newline in an input reads as a space and a blank input gives no prediction.
      */
     public static List<JsonObject> predict(Path runOrModel, List<String> inputs) throws IOException {
         Path dir = TaskFolder.resolve(runOrModel);
         String task = TaskFolder.meta(dir).get("task").getAsString();
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        try (PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
-            String lines = String.join("\n", inputs.stream().map(s -> s.replace('\n', ' ')).toList());
-            Tasks.get(task).predict(dir, "auto", new BufferedReader(new StringReader(lines)), ps);
-        }
         List<JsonObject> out = new ArrayList<>();
-        for (String line : buf.toString(StandardCharsets.UTF_8).split("\n")) {
-            if (!line.isBlank()) out.add(JsonParser.parseString(line).getAsJsonObject());
+        try (PredictLines.Predictor p = Tasks.get(task).predictor(dir, "auto")) {
+            for (int i = 0; i < inputs.size(); i++) {
+                String text = inputs.get(i).replace('\n', ' ');
+                if (!text.isBlank()) out.add(p.predict(new PredictLines.Input(i + 1, text)));
+            }
         }
         return out;
     }

@@ -533,11 +533,21 @@ public final class RunConfig implements Validated {
         }
     }
 
+    /**
+     * The one fp16-on-CPU message: fp16-mixed with {@code device} as configured, which ran on {@code resolved}
+     * (null when the configured name says it all). Checked at load for "cpu" and again when "auto" resolves.
+     */
+    public static String fp16NeedsGpu(String device, String resolved) {
+        return "\"precision.mode\": fp16-mixed needs a GPU, but \"model.device\" is \"" + device + "\""
+                + (resolved == null || resolved.equals(device) ? "" : ", which is " + resolved + " here")
+                + " (use \"fp32\" on CPU)";
+    }
+
     /** Cross-section checks. */
     @Override
     public void validate(Checks c) {
         if (precision.mode == PrecisionMode.FP16_MIXED && model.device.equals("cpu")) {
-            c.error("\"precision.mode\": fp16-mixed needs a GPU, but \"model.device\" is \"cpu\" (use \"fp32\" on CPU)");
+            c.error(fp16NeedsGpu(model.device, null));
         }
         if (training.earlyStopping != null && data.dev == null && data.devFraction == null) {
             c.error("\"training.early_stopping\" needs dev data: set \"data.dev\" or \"data.dev_fraction\"");

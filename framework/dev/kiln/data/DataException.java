@@ -23,7 +23,7 @@ public class DataException extends IllegalArgumentException {
         this.line = line;
     }
 
-    static String where(Path file, int line) {
+    public static String where(Path file, int line) {
         return line > 0 ? file + ":" + line : String.valueOf(file);
     }
 

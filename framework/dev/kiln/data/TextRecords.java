@@ -150,7 +150,7 @@ public final class TextRecords {
     // ---- decoding ----
 
     /** Strict decoding, so a Latin-1 file read as UTF-8 fails at a named line instead of yielding U+FFFD. */
-    static String decode(Path file, byte[] bytes, Charset charset) {
+    public static String decode(Path file, byte[] bytes, Charset charset) {
         CharsetDecoder dec = charset.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
@@ -175,7 +175,7 @@ public final class TextRecords {
     }
 
     /** Physical lines split on '\n' only (MR's Latin-1 0x85 must not split), with a trailing '\r' removed. */
-    static List<String> lines(String s) {
+    public static List<String> lines(String s) {
         List<String> out = new ArrayList<>();
         int start = 0;
         while (start < s.length()) {

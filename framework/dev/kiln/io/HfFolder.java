@@ -202,8 +202,7 @@ public final class HfFolder {
             // provenance, as HF writes transformers_version: also how Kiln knows the folder is its own to replace
             JsonObject written = config.deepCopy();
             written.addProperty(KILN_VERSION, dev.kiln.util.Versions.kiln());
-            Files.writeString(tmp.resolve("config.json"),
-                    new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(written) + "\n");
+            AtomicFiles.writeJson(tmp.resolve("config.json"), written);
             SafeTensors.write(tmp.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
             for (Map.Entry<String, LinkedHashMap<String, HostTensor>> e : extraTensorFiles.entrySet()) {
                 SafeTensors.write(tmp.resolve(e.getKey()), e.getValue(), Map.of("format", "pt"));

@@ -1,13 +1,11 @@
 package dev.kiln.models;
 
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
 import dev.kiln.util.AtomicFiles;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -81,7 +79,6 @@ public final class Json {
     }
 
     public static void writeAtomic(Path file, JsonObject o) throws IOException {
-        String s = new GsonBuilder().setPrettyPrinting().create().toJson(o) + "\n";
-        AtomicFiles.write(file, s.getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.writeJson(file, o);
     }
 }

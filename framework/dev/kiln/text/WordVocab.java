@@ -22,7 +22,7 @@ import java.util.Map;
  * <p>The vocabulary becomes an ordinary {@link Tokenizer}: a WordPiece tokenizer whose vocabulary holds
  * whole words only. WordPiece first tries the whole word; a word that is not in the vocabulary can never be
  * completed from {@code ##} pieces (there are none), and WordPiece then emits a single {@code [UNK]} for the
- * whole word. That is word-level lookup exactly, so the tasks, {@link WordAlignment}, {@link Sequences} and
+ * whole word. That is word-level lookup exactly, so the tasks (NER's word alignment included), {@link Sequences} and
  * {@link Tokenizer#save}/{@link Tokenizer#load} work unchanged, and the saved {@code vocab.txt} +
  * {@code tokenizer.json} also open in HF's {@code BertTokenizerFast}.
  */

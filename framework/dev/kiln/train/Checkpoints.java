@@ -1,6 +1,5 @@
 package dev.kiln.train;
 
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.io.HfFolder;
@@ -55,7 +54,7 @@ public final class Checkpoints {
             }
             Path best = runDir.resolve("best");
             state.bestModelCheckpoint = Files.isDirectory(best) ? best.toAbsolutePath().toString() : null;
-            Files.writeString(tmp.resolve(STATE_FILE), new GsonBuilder().setPrettyPrinting().create().toJson(state.toJson()));
+            AtomicFiles.writeJson(tmp.resolve(STATE_FILE), state.toJson());
             Files.move(tmp, target);
         } catch (IOException e) {
             throw IoErrors.named(target, e);

@@ -66,7 +66,7 @@ public record DryRun(String task, String model, String device, int trainExamples
             o.evalEachEpoch = false;
             o.evalOnStart = false;
             o.earlyStoppingMetric = null;
-            o.progress = "off";
+            o.progress = dev.kiln.log.Progress.Mode.QUIET;
             List<Trainer.StepStats> stats = new ArrayList<>();
             Trainer t = new Trainer(task, o);
             t.addListener(new Trainer.Listener() {
@@ -81,7 +81,7 @@ public record DryRun(String task, String model, String device, int trainExamples
             double median = secs.length % 2 == 1 ? secs[secs.length / 2] : (secs[secs.length / 2 - 1] + secs[secs.length / 2]) / 2;
             double tokens = timed.stream().mapToDouble(Trainer.StepStats::tokens).average().orElse(0);
             double mem = device.isGpu() ? SystemStats.deviceMemoryMb(device) : SystemStats.peakRssMb();
-            long warmup = LrSchedule.warmupSteps(planned.warmupSteps, planned.warmupRatio, total);
+            long warmup = LrSchedule.warmupSteps(planned.schedule.warmupSteps, planned.schedule.warmupRatio, total);
             return new DryRun(cfg.task.type, cfg.model.name != null ? cfg.model.name : "(new from model.config)",
                     device.toString(), task.trainSize(), all, train, planned.freeze,
                     planned.maxTokensPerBatch > 0 ? (task.trainSize() + spe - 1) / spe // a token budget: the mean

@@ -51,6 +51,36 @@ public final class LrSchedule {
         return (long) Math.ceil(totalSteps * warmupRatio);
     }
 
+    /** Builds a schedule from the peak lr, warmup and total steps. */
+    @FunctionalInterface
+    public interface Factory {
+        LrSchedule create(float peak, long warmupSteps, long totalSteps);
+    }
+
+    private static final java.util.Map<dev.kiln.config.RunConfig.ScheduleType, Factory> REGISTRY =
+            new java.util.EnumMap<>(dev.kiln.config.RunConfig.ScheduleType.class);
+
+    static {
+        register(dev.kiln.config.RunConfig.ScheduleType.CONSTANT, (peak, warmup, total) -> constant(peak, warmup));
+        register(dev.kiln.config.RunConfig.ScheduleType.LINEAR, LrSchedule::linear);
+        register(dev.kiln.config.RunConfig.ScheduleType.COSINE, LrSchedule::cosine);
+    }
+
+    /** A new schedule is its {@link dev.kiln.config.RunConfig.ScheduleType} constant and one registration. */
+    public static void register(dev.kiln.config.RunConfig.ScheduleType type, Factory factory) {
+        REGISTRY.put(type, factory);
+    }
+
+    /**
+     * The schedule of a run config's {@code schedule} section with peak {@code lr}: its warmup
+     * ({@link #warmupSteps}) resolved against {@code totalSteps}.
+     */
+    public static LrSchedule of(dev.kiln.config.RunConfig.Schedule s, float peak, long totalSteps) {
+        Factory f = REGISTRY.get(s.type);
+        if (f == null) throw new IllegalArgumentException("lr schedule " + s.type + " is not registered in " + LrSchedule.class.getName());
+        return f.create(peak, warmupSteps(s.warmupSteps, s.warmupRatio, totalSteps), totalSteps);
+    }
+
     /** By name: constant (or constant_with_warmup), linear, cosine. */
     public static LrSchedule of(String name, float peak, long warmupSteps, long totalSteps) {
         switch (name.toLowerCase(Locale.ROOT)) {

@@ -12,10 +12,87 @@ import java.util.List;
 
 /**
  * The input of CLI {@code predict}: one example per line, either plain text or a JSON object (a line
- * starting with '{'); blank lines are skipped. Errors name the 1-based input line.
+ * starting with '{'); blank lines are skipped. Errors name the 1-based input line. The line I/O is
+ * {@link #run}'s alone: a task's {@link Predictor} takes one {@link Input} and returns one JSON object.
  */
 public final class PredictLines {
     private PredictLines() {}
+
+    /**
+     * One input of predict: its 1-based number (for messages) and its text, plain or a JSON object. Tasks
+     * read it through {@link #json()} unless they give a JSON-looking text another meaning.
+     */
+    public record Input(int number, String text) {
+        /** The JSON object of a text that starts with '{', else null. */
+        public JsonObject json() {
+            return parse(number, text);
+        }
+    }
+
+    /** A task's model opened for prediction: one input in, one JSON object out. */
+    public interface Predictor extends AutoCloseable {
+        JsonObject predict(Input in) throws IOException;
+
+        /** Predictions for several inputs, in their order; a predictor that batches by length overrides it. */
+        default List<JsonObject> predictAll(List<Input> ins) throws IOException {
+            List<JsonObject> out = new ArrayList<>(ins.size());
+            for (Input in : ins) out.add(predict(in));
+            return out;
+        }
+
+        @Override
+        void close();
+    }
+
+    /** What a predictor computes for one input. */
+    public interface Body {
+        JsonObject predict(Input in) throws IOException;
+    }
+
+    /** A predictor that answers with {@code body} and closes {@code model} when closed. */
+    public static Predictor predictor(AutoCloseable model, Body body) {
+        return new Predictor() {
+            @Override
+            public JsonObject predict(Input in) throws IOException {
+                return body.predict(in);
+            }
+
+            @Override
+            public void close() {
+                try {
+                    model.close();
+                } catch (RuntimeException e) {
+                    throw e;
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        };
+    }
+
+    /**
+     * Reads {@code in} and prints one JSON line per non-blank input line, in input order; lines go to the
+     * predictor in chunks of {@link #CHUNK}, so one that batches by length can.
+     */
+    public static void run(Predictor p, BufferedReader in, java.io.PrintStream out) throws IOException {
+        forEachChunk(in, CHUNK, lines -> {
+            List<Input> ins = new ArrayList<>(lines.size());
+            for (Line l : lines) ins.add(new Input(l.number(), l.text()));
+            for (JsonObject r : p.predictAll(ins)) out.println(r);
+        });
+    }
+
+    /** Input lines handed to a predictor at once by {@link #run}. */
+    public static final int CHUNK = 1024;
+
+    private static JsonObject parse(int n, String line) {
+        if (!line.trim().startsWith("{")) return null;
+        try {
+            return JsonParser.parseString(line).getAsJsonObject();
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("input line " + n + ": not a JSON object");
+        }
+    }
 
     /** Receives each non-blank line; {@code json} is null for a plain-text line. */
     public interface Handler {
@@ -27,16 +104,7 @@ public final class PredictLines {
         int n = 0;
         while ((line = in.readLine()) != null) {
             n++;
-            if (line.isBlank()) continue;
-            JsonObject o = null;
-            if (line.trim().startsWith("{")) {
-                try {
-                    o = JsonParser.parseString(line).getAsJsonObject();
-                } catch (RuntimeException e) {
-                    throw new IllegalArgumentException("input line " + n + ": not a JSON object");
-                }
-            }
-            h.line(n, line, o);
+            if (!line.isBlank()) h.line(n, line, parse(n, line));
         }
     }
 

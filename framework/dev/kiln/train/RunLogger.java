@@ -1,6 +1,5 @@
 package dev.kiln.train;
 
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import dev.kiln.log.LossPlot;
 import dev.kiln.log.MetricsLog;
@@ -13,7 +12,6 @@ import dev.kiln.util.AtomicFiles;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -75,7 +73,7 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        progress = new Progress(totalSteps, startStep, console, Progress.Mode.parse(o.progress), Math.max(1, o.logEverySteps));
+        progress = new Progress(totalSteps, startStep, console, o.progress, Math.max(1, o.logEverySteps));
         if (startStep > 0) progress.message("resumed at step " + startStep + " of " + totalSteps);
         lastStep = startStep;
     }
@@ -213,9 +211,7 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         s.addProperty("parameters", nParams);
         s.addProperty("flop_parameters", flopParams);
         if (extra != null) extra.entrySet().forEach(e -> s.add(e.getKey(), e.getValue()));
-        AtomicFiles.write(runDir.resolve("summary.json"),
-                (new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(s) + "\n")
-                        .getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.writeJson(runDir.resolve("summary.json"), s);
         if (o.plot) {
             try {
                 LossPlot.fromMetrics(MetricsLog.read(runDir.resolve(MetricsLog.FILE_NAME)), "training loss").write(runDir.resolve("loss.png"));

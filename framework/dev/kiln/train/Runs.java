@@ -2,11 +2,10 @@ package dev.kiln.train;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.config.RunConfig;
-import dev.kiln.io.HfFolder;
+import dev.kiln.log.Progress;
 import dev.kiln.log.SystemStats;
 import dev.kiln.util.AtomicFiles;
 import dev.kiln.util.Devices;
@@ -49,32 +48,21 @@ public final class Runs {
         o.freeze = c.training.freeze;
         if (c.training.earlyStopping != null) {
             o.earlyStoppingMetric = c.training.earlyStopping.metric;
-            o.earlyStoppingMode = c.training.earlyStopping.mode == null ? null : c.training.earlyStopping.mode.name().toLowerCase();
+            o.earlyStoppingMode = c.training.earlyStopping.mode;
             o.earlyStoppingPatience = c.training.earlyStopping.patience;
             o.earlyStoppingMinDelta = c.training.earlyStopping.minDelta;
         }
-        o.optimizer = c.optimizer.type == RunConfig.OptimizerType.SGD ? "sgd" : "adamw";
-        o.lr = (float) c.optimizer.lr;
-        o.weightDecay = (float) c.optimizer.weightDecay;
-        o.beta1 = (float) c.optimizer.betas[0];
-        o.beta2 = (float) c.optimizer.betas[1];
-        o.eps = (float) c.optimizer.eps;
-        o.momentum = (float) c.optimizer.momentum;
-        o.nesterov = c.optimizer.nesterov;
-        o.schedule = c.schedule.type.name().toLowerCase();
-        o.warmupSteps = c.schedule.warmupSteps;
-        o.warmupRatio = c.schedule.warmupRatio;
-        o.precision = c.precision.mode == RunConfig.PrecisionMode.FP16_MIXED ? "fp16-mixed" : "fp32";
-        o.initialLossScale = (float) c.precision.initialLossScale;
-        o.growthInterval = c.precision.growthInterval;
+        o.optimizer = c.optimizer;
+        o.schedule = c.schedule;
+        o.precision = c.precision;
         o.tensorboard = c.logging.tensorboard;
         o.plot = c.logging.plot;
-        o.progress = c.logging.progress.name().toLowerCase();
+        o.progress = progressMode(c.logging.progress);
         o.checkpointEverySteps = c.checkpointing.everySteps;
         o.keepLast = c.checkpointing.keepLast;
         o.keepBest = c.checkpointing.keepBest;
         o.checkpointMetric = c.checkpointing.metric;
-        o.checkpointMode = c.checkpointing.mode == null ? null : c.checkpointing.mode.name().toLowerCase();
+        o.checkpointMode = c.checkpointing.mode;
         o.seed = c.seed;
         o.outputDir = c.output.dir;
         return o;
@@ -99,7 +87,7 @@ public final class Runs {
         RunFolder.check(runDir);
         guardResume(runDir, resolved);
         TrainerOptions o = options(cfg);
-        if (quiet) o.progress = "off";
+        if (quiet) o.progress = Progress.Mode.QUIET;
         if (cfg.training.threads != null) dev.kiln.util.Threads.set(cfg.training.threads);
         try (NDManager manager = NDManager.newBaseManager(device);
              TrainableTask task = dev.kiln.peft.PeftTask.wrap(cfg, provider.create(cfg, manager))) {
@@ -136,8 +124,8 @@ public final class Runs {
         while (probe != null && !Files.exists(probe)) probe = probe.getParent();
         if (probe == null) return;
         long model = parameters * 4;
-        long optimizer = parameters * 4 * (o.optimizer.equals("sgd") ? 1 : 2);
-        long masters = o.precision.equals("fp16-mixed") ? model : 0;
+        long optimizer = parameters * 4 * Optimizers.get(o.optimizer.type).statesPerWeight();
+        long masters = o.precision.mode == RunConfig.PrecisionMode.FP16_MIXED ? model : 0;
         String why = spaceShortfall(Files.getFileStore(probe).getUsableSpace(), ownBytes(runDir),
                 Math.max(1, o.keepLast), model + optimizer + masters, model, o.keepBest);
         if (why != null) throw new IllegalArgumentException("output folder " + runDir + ": " + why);
@@ -171,11 +159,16 @@ public final class Runs {
         return n;
     }
 
+    /** {@link RunConfig#fp16NeedsGpu}'s rule on the device {@code model.device} resolved to. */
     static void checkPrecision(RunConfig cfg, Device device) {
         if (cfg.precision.mode == RunConfig.PrecisionMode.FP16_MIXED && !device.isGpu()) {
-            throw new IllegalArgumentException(cfg.source() + ": \"precision.mode\" fp16-mixed needs a GPU (device is "
-                    + device + "); use fp32 on CPU");
+            throw new IllegalArgumentException(cfg.source() + ": " + RunConfig.fp16NeedsGpu(cfg.model.device, device.toString()));
         }
+    }
+
+    /** The console progress mode of a config's {@code logging.progress}. */
+    static Progress.Mode progressMode(RunConfig.Progress p) {
+        return p == RunConfig.Progress.OFF ? Progress.Mode.QUIET : Progress.Mode.valueOf(p.name());
     }
 
     /** Refuses to resume a run directory whose checkpoints came from a different config. */
@@ -228,7 +221,7 @@ public final class Runs {
             if (p != null && Files.isRegularFile(p)) hashes.addProperty(p.toString(), sha256(p));
         }
         m.add("data_sha256", hashes);
-        return new GsonBuilder().setPrettyPrinting().create().toJson(m) + "\n";
+        return AtomicFiles.json(m);
     }
 
     static String gitCommit() {

@@ -2,7 +2,6 @@ package dev.kiln.train;
 
 import dev.kiln.models.Architecture;
 import ai.djl.ndarray.NDManager;
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -14,7 +13,6 @@ import dev.kiln.util.AtomicFiles;
 import dev.kiln.util.Devices;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -40,8 +38,7 @@ public final class TaskFolder {
         m.addProperty("task", taskType);
         m.addProperty("kiln_version", dev.kiln.util.Versions.kiln());
         HfFolder.writeFolder(dir, hfConfig, tensors, tokenizerFrom);
-        AtomicFiles.write(dir.resolve(META_FILE),
-                (new GsonBuilder().setPrettyPrinting().create().toJson(m) + "\n").getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.writeJson(dir.resolve(META_FILE), m);
     }
 
     /**
@@ -69,8 +66,7 @@ public final class TaskFolder {
         m.addProperty("kiln_version", dev.kiln.util.Versions.kiln());
         m.addProperty("head_file", HEAD_FILE);
         HfFolder.writeFolder(dir, cfg, base, tokenizerFrom, java.util.Map.of(HEAD_FILE, head));
-        AtomicFiles.write(dir.resolve(META_FILE),
-                (new GsonBuilder().setPrettyPrinting().create().toJson(m) + "\n").getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.writeJson(dir.resolve(META_FILE), m);
     }
 
     /** The HF base class of a backbone ({@code BertModel}, {@code GPT2Model}), or null for a non-HF architecture. */
@@ -188,14 +184,28 @@ public final class TaskFolder {
         }
     }
 
+    /** Builds a predictor's backbone from a resolved task folder (dropout off). */
+    @FunctionalInterface
+    public interface BackboneLoader {
+        Backbone load(Path dir, JsonObject meta, NDManager manager) throws IOException;
+    }
+
     /** Resolves a run or model folder, checks it holds {@code taskType}, and loads backbone and tokenizer. */
     public static Opened open(Path runOrModel, String taskType, String device) throws IOException {
-        Path dir = resolve(runOrModel);
-        JsonObject meta = requireTask(dir, taskType);
+        return open(runOrModel, taskType, device, (dir, meta, manager) -> loadBackbone(dir, manager));
+    }
+
+    /**
+     * As {@link #open(Path, String, String)}, with the backbone built by {@code loader} (a task whose backbone
+     * carries other heads than {@link #loadBackbone}'s, such as an LM or MLM head).
+     */
+    public static Opened open(Path runOrModel, String taskType, String device, BackboneLoader loader) throws IOException {
+        Found f = find(runOrModel, taskType);
+        Path dir = f.dir();
         NDManager manager = NDManager.newBaseManager(Devices.parse(device));
         try {
-            Backbone b = loadBackbone(dir, manager);
-            return new Opened(dir, meta, manager, b, b.architecture().loadTokenizer(dir));
+            Backbone b = loader.load(dir, f.meta(), manager);
+            return new Opened(dir, f.meta(), manager, b, b.architecture().loadTokenizer(dir));
         } catch (IOException | RuntimeException e) {
             manager.close();
             throw e;
@@ -209,6 +219,15 @@ public final class TaskFolder {
     public static Backbone loadBackbone(Path dir, NDManager manager) throws IOException {
         if (dev.kiln.peft.PeftFolder.is(dir)) return dev.kiln.peft.PeftFolder.open(dir, manager).backbone();
         return HfFolder.loadBackbone(dir, manager, 0f, HfFolder.Strictness.TASK_FOLDER);
+    }
+
+    /** A resolved model folder of a known task and its kiln_task.json. */
+    public record Found(Path dir, JsonObject meta) {}
+
+    /** Resolves a run or model folder ({@link #resolve}) and checks it holds {@code taskType} ({@link #requireTask}). */
+    public static Found find(Path runOrModel, String taskType) throws IOException {
+        Path dir = resolve(runOrModel);
+        return new Found(dir, requireTask(dir, taskType));
     }
 
     /** Checks the folder holds a model of {@code taskType}; the error names both. */

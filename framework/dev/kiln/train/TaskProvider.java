@@ -24,8 +24,15 @@ public interface TaskProvider {
     /** Reads data and builds backbone + head; throws before anything is written on bad input. */
     TrainableTask create(RunConfig config, NDManager manager) throws IOException;
 
+    /** The model of a run or model folder opened for prediction: one JSON object per input. */
+    PredictLines.Predictor predictor(Path modelDir, String device) throws IOException;
+
     /** CLI {@code predict}: one JSON line out per input line (plain text or a JSON object). */
-    void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException;
+    default void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
+        try (PredictLines.Predictor p = predictor(modelDir, device)) {
+            PredictLines.run(p, in, out);
+        }
+    }
 
     /** CLI {@code evaluate}: metrics of the model on a labelled file read with the run's data settings. */
     Map<String, Object> evaluate(Path modelDir, String device, Path data) throws IOException;

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import com.google.gson.JsonObject;
+import dev.kiln.config.RunConfig;
 import dev.kiln.nn.Functional;
 import dev.kiln.nn.Parameters;
 
@@ -163,15 +164,12 @@ public final class Trainer {
         Predicate<String> noDecay = name -> !decay.contains(name);
 
         long total = totalSteps();
-        long warmup = LrSchedule.warmupSteps(o.warmupSteps, o.warmupRatio, total);
-        LrSchedule schedule = LrSchedule.of(o.schedule, o.lr, warmup, total);
-        Optimizer opt = o.optimizer.equals("sgd")
-                ? new Sgd(o.momentum, 0, o.nesterov, o.weightDecay, noDecay)
-                : new AdamW(o.beta1, o.beta2, o.eps, o.weightDecay, noDecay);
-        boolean mixed = o.precision.equals("fp16-mixed");
+        LrSchedule schedule = LrSchedule.of(o.schedule, (float) o.optimizer.lr, total);
+        Optimizer opt = Optimizers.create(o.optimizer, noDecay);
+        boolean mixed = o.precision.mode == RunConfig.PrecisionMode.FP16_MIXED;
         Updater updater = mixed
                 ? Updater.fp16Mixed(params, trainable, opt, schedule, o.maxGradNorm,
-                        new LossScaler(o.initialLossScale, o.growthInterval))
+                        new LossScaler((float) o.precision.initialLossScale, o.precision.growthInterval))
                 : Updater.fp32(params, trainable, opt, schedule, o.maxGradNorm);
         Checkpoints ckpt = o.outputDir == null ? null : new Checkpoints(o.outputDir, o.keepLast);
         TrainerState state = new TrainerState();
@@ -276,7 +274,7 @@ public final class Trainer {
                 Double v = metrics.get(bestMetric);
                 if (v != null) {
                     // best/ takes any strict improvement; min_delta is early stopping's threshold (as in HF)
-                    if (state.bestValue == null || improves(v, state.bestValue, higherIsBetter(bestMetric, o.checkpointMode), 0)) {
+                    if (state.bestValue == null || direction(bestMetric, o.checkpointMode).improves(v, state.bestValue, 0)) {
                         state.bestValue = v;
                         state.bestStep = state.step;
                         state.bestMetrics = new LinkedHashMap<>(metrics);
@@ -289,8 +287,8 @@ public final class Trainer {
                 String stopMetric = o.earlyStoppingMetric;
                 Double sv = stopMetric == null ? null : metrics.get(stopMetric);
                 if (sv != null) {
-                    if (state.stopBestValue == null || improves(sv, state.stopBestValue,
-                            higherIsBetter(stopMetric, o.earlyStoppingMode), o.earlyStoppingMinDelta)) {
+                    if (state.stopBestValue == null || direction(stopMetric, o.earlyStoppingMode)
+                            .improves(sv, state.stopBestValue, o.earlyStoppingMinDelta)) {
                         state.stopBestValue = sv;
                         state.evalsWithoutImprovement = 0;
                     } else {
@@ -330,13 +328,9 @@ public final class Trainer {
         return result;
     }
 
-    /** {@code mode} "max"/"min" when configured, else the task's own direction for the metric. */
-    private boolean higherIsBetter(String metric, String mode) {
-        return mode != null ? mode.equalsIgnoreCase("max") : task.higherIsBetter(metric);
-    }
-
-    private static boolean improves(double v, double best, boolean higher, double minDelta) {
-        return higher ? v > best + minDelta : v < best - minDelta;
+    /** {@code mode} when configured, else the task's own direction for the metric. */
+    private RunConfig.Mode direction(String metric, RunConfig.Mode mode) {
+        return mode != null ? mode : task.higherIsBetter(metric) ? RunConfig.Mode.MAX : RunConfig.Mode.MIN;
     }
 
     private static IllegalArgumentException missingMetric(String metric, Map<String, Double> metrics) {

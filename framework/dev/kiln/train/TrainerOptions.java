@@ -1,8 +1,15 @@
 package dev.kiln.train;
 
+import dev.kiln.config.RunConfig;
+import dev.kiln.log.Progress;
+
 import java.nio.file.Path;
 
-/** The trainer's settings, filled from the run config's training/optimizer/schedule/... sections. */
+/**
+ * The trainer's settings, filled from the run config's training/checkpointing/... sections; the optimizer,
+ * schedule and precision sections are the config's own typed objects ({@link Optimizers}, {@link LrSchedule}
+ * build from them), so nothing is copied into strings and parsed back.
+ */
 public final class TrainerOptions {
     public int epochs = 3;
     /** When positive, the run stops after this many optimizer steps (overrides epochs). */
@@ -23,32 +30,18 @@ public final class TrainerOptions {
     public String freeze = "none";
 
     public String earlyStoppingMetric;
-    /** "max" or "min"; null: the task's direction for the metric ({@link TrainableTask#higherIsBetter}). */
-    public String earlyStoppingMode;
+    /** null: the task's direction for the metric ({@link TrainableTask#higherIsBetter}). */
+    public RunConfig.Mode earlyStoppingMode;
     public int earlyStoppingPatience = 3;
     public double earlyStoppingMinDelta = 0;
 
-    public String optimizer = "adamw";
-    public float lr = 5e-5f;
-    public float weightDecay = 0.01f;
-    public float beta1 = 0.9f;
-    public float beta2 = 0.999f;
-    public float eps = 1e-8f;
-    public float momentum = 0.9f;
-    public boolean nesterov;
-
-    public String schedule = "linear";
-    public long warmupSteps;
-    public double warmupRatio;
-
-    public String precision = "fp32";
-    public float initialLossScale = 65536f;
-    public int growthInterval = 2000;
+    public RunConfig.Optimizer optimizer = new RunConfig.Optimizer();
+    public RunConfig.Schedule schedule = new RunConfig.Schedule();
+    public RunConfig.Precision precision = new RunConfig.Precision();
 
     public boolean tensorboard = true;
     public boolean plot = true;
-    /** auto | bar | lines | off */
-    public String progress = "auto";
+    public Progress.Mode progress = Progress.Mode.AUTO;
 
     /** 0: checkpoint at each evaluation (or epoch end when there is none). */
     public long checkpointEverySteps;
@@ -56,8 +49,8 @@ public final class TrainerOptions {
     public boolean keepBest = true;
     /** Metric for best/ and early stopping; defaults to the early-stopping metric, else the task's main metric. */
     public String checkpointMetric;
-    /** "max" or "min" for checkpointMetric; null: the task's direction. */
-    public String checkpointMode;
+    /** Direction of checkpointMetric; null: the task's direction. */
+    public RunConfig.Mode checkpointMode;
 
     public long seed = 42;
     public Path outputDir;

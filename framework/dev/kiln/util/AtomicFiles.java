@@ -14,6 +14,23 @@ public final class AtomicFiles {
         void writeTo(Path tmp) throws IOException;
     }
 
+    /**
+     * Kiln's one JSON style for the files it writes: pretty, no HTML escaping ({@code <|endoftext|>} stays
+     * readable), NaN and infinities as JavaScript writes them (a diverged loss is still a summary).
+     */
+    private static final com.google.gson.Gson PRETTY = new com.google.gson.GsonBuilder().setPrettyPrinting()
+            .disableHtmlEscaping().serializeSpecialFloatingPointValues().create();
+
+    /** {@code tree} (a JsonElement, or anything Gson serialises) as Kiln writes JSON files, with a final newline. */
+    public static String json(Object tree) {
+        return PRETTY.toJson(tree) + "\n";
+    }
+
+    /** Writes {@link #json}{@code (tree)} to {@code target} atomically. */
+    public static void writeJson(Path target, Object tree) throws IOException {
+        write(target, json(tree).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     public static void write(Path target, byte[] bytes) throws IOException {
         write(target, tmp -> Files.write(tmp, bytes));
     }

@@ -151,11 +151,11 @@ public final class ThroughputBench {
                 TrainerOptions o = new TrainerOptions();
                 o.batchSize = batch;
                 o.maxSteps = 4; // the first warms up and is not counted
-                o.lr = 5e-5f;
+                o.optimizer.lr = 5e-5;
                 o.evalEachEpoch = false;
                 o.tensorboard = false;
                 o.plot = false;
-                o.progress = "off";
+                o.progress = dev.kiln.log.Progress.Mode.QUIET;
                 List<Double> secs = new ArrayList<>();
                 Trainer t = new Trainer(task, o);
                 t.addListener(new Trainer.Listener() {

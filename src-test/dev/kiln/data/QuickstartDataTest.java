@@ -1,5 +1,6 @@
 package dev.kiln.data;
 
+import dev.kiln.tasks.classification.LabelSet;
 import dev.kiln.data.TextRecords.Fields;
 import dev.kiln.data.TextRecords.Format;
 import dev.kiln.util.KilnHome;

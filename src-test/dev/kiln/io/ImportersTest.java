@@ -62,7 +62,7 @@ class ImportersTest {
     }
 
     private static Path artifact(String zooName) {
-        Path jar = ModelZoo.jarPath(ModelZoo.coordinates(zooName));
+        Path jar = ModelFetch.jarPath(ModelZoo.coordinates(zooName));
         Assumptions.assumeTrue(Files.isRegularFile(jar),
                 "skipped: " + ModelZoo.coordinates(zooName) + " is not in the local Maven repository (" + jar + ")");
         return jar;
@@ -202,7 +202,7 @@ class ImportersTest {
     @Test
     void otherOnnxModelsImport() throws Exception {
         for (String name : List.of("bge-small-en-v1.5", "e5-small-v2")) {
-            Path jar = ModelZoo.jarPath(ModelZoo.coordinates(name));
+            Path jar = ModelFetch.jarPath(ModelZoo.coordinates(name));
             if (!Files.isRegularFile(jar)) {
                 System.err.println("skipped " + name + ": " + jar + " not in the local Maven repository");
                 continue;

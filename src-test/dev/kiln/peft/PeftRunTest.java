@@ -100,7 +100,7 @@ class PeftRunTest {
                 LinkedHashMap<String, byte[]> before = snapshot(task);
                 TrainerOptions o = Runs.options(cfg);
                 o.outputDir = null;
-                o.progress = "off";
+                o.progress = dev.kiln.log.Progress.Mode.QUIET;
                 new Trainer(task, o).train();
                 LinkedHashMap<String, byte[]> after = snapshot(task);
                 Set<String> body = Set.copyOf(task.backbone().body().parameterKeys());

@@ -25,7 +25,7 @@ class RunLoggerTest {
         TrainerOptions o = new TrainerOptions();
         o.tensorboard = false;
         o.plot = false;
-        o.progress = "off";
+        o.progress = dev.kiln.log.Progress.Mode.QUIET;
         o.logEverySteps = 2;
         long n = 1000;
         double peak = 1e9;

@@ -3,7 +3,9 @@ package dev.kiln.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.kiln.config.RunConfig;
 import dev.kiln.io.HfFolder;
+import dev.kiln.log.Progress;
 import dev.kiln.io.SafeTensors;
 import dev.kiln.models.Backbone;
 import dev.kiln.models.bert.BertConfig;
@@ -136,13 +138,13 @@ class TrainerTest {
         TrainerOptions o = new TrainerOptions();
         o.maxSteps = 6;
         o.batchSize = 8;
-        o.lr = 1e-2f;
-        o.weightDecay = 0.01f;
-        o.schedule = "constant";
+        o.optimizer.lr = 1e-2;
+        o.optimizer.weightDecay = 0.01;
+        o.schedule.type = RunConfig.ScheduleType.CONSTANT;
         o.evalEachEpoch = false;
         o.tensorboard = false;
         o.plot = false;
-        o.progress = "off";
+        o.progress = Progress.Mode.QUIET;
         o.seed = 5;
         return o;
     }
@@ -174,11 +176,11 @@ class TrainerTest {
         // SGD: Adam would scale the rounding noise of gradients that are zero in exact arithmetic (the key
         // bias: softmax ignores it) up to lr-sized steps, hiding what is compared here
         TrainerOptions big = options();
-        big.optimizer = "sgd";
-        big.lr = 0.1f;
+        big.optimizer.type = RunConfig.OptimizerType.SGD;
+        big.optimizer.lr = 0.1;
         TrainerOptions acc = options();
-        acc.optimizer = "sgd";
-        acc.lr = 0.1f;
+        acc.optimizer.type = RunConfig.OptimizerType.SGD;
+        acc.optimizer.lr = 0.1;
         acc.batchSize = 2;
         acc.gradientAccumulationSteps = 4;
         Map<String, float[]> a, b;
@@ -197,10 +199,10 @@ class TrainerTest {
     @Test
     void clippingBoundsTheGlobalNormOfTheUpdate() throws IOException {
         TrainerOptions o = options();
-        o.optimizer = "sgd";
-        o.momentum = 0;
-        o.weightDecay = 0;
-        o.lr = 1f;
+        o.optimizer.type = RunConfig.OptimizerType.SGD;
+        o.optimizer.momentum = 0;
+        o.optimizer.weightDecay = 0;
+        o.optimizer.lr = 1;
         o.maxGradNorm = 1e-3f;
         o.maxSteps = 1;
         List<Double> norms = new ArrayList<>();
@@ -365,7 +367,7 @@ class TrainerTest {
         o.epochs = 2;
         o.maxTokensPerBatch = 18;
         o.gradientAccumulationSteps = 2;
-        o.schedule = "linear";
+        o.schedule.type = RunConfig.ScheduleType.LINEAR;
         List<Double> lrs = new ArrayList<>();
         try (Synthetic t = new Synthetic()) {
             Trainer tr = new Trainer(t, o);
@@ -386,7 +388,7 @@ class TrainerTest {
             }
             for (int c : seen) assertEquals(2, c, "each example once per epoch");
             // linear decay reaches its last value at the last step made: lr·(total−s)/total
-            assertEquals(o.lr / r.steps, lrs.get(lrs.size() - 1), 1e-9);
+            assertEquals(o.optimizer.lr / r.steps, lrs.get(lrs.size() - 1), 1e-9);
         }
     }
 

@@ -4,7 +4,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.TestSupport;
 import dev.kiln.config.RunConfig;
-import dev.kiln.data.ConllReader;
+import dev.kiln.tasks.ner.ConllReader;
 import dev.kiln.io.SafeTensors;
 import dev.kiln.tasks.ner.NerTagger;
 import dev.kiln.train.Runs;

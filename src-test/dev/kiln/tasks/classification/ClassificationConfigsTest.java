@@ -2,7 +2,6 @@ package dev.kiln.tasks.classification;
 
 import dev.kiln.TestSupport;
 import dev.kiln.config.RunConfig;
-import dev.kiln.data.LabelSet;
 import dev.kiln.data.LabelledText;
 import dev.kiln.data.Splits;
 import dev.kiln.train.Tasks;

@@ -5,7 +5,6 @@ import com.google.gson.JsonParser;
 import dev.kiln.TestSupport;
 import dev.kiln.TinyModels;
 import dev.kiln.config.RunConfig;
-import dev.kiln.data.ConllReader;
 import dev.kiln.train.Runs;
 import dev.kiln.train.TaskFolder;
 import dev.kiln.train.Tasks;

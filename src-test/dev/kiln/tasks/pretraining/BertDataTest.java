@@ -2,8 +2,6 @@ package dev.kiln.tasks.pretraining;
 
 import dev.kiln.TestSupport;
 import dev.kiln.TinyModels;
-import dev.kiln.data.TextSource;
-import dev.kiln.data.TokenStore;
 import dev.kiln.text.SentenceSplitter;
 import dev.kiln.text.Tokenizer;
 import org.junit.jupiter.api.AfterAll;

@@ -1,8 +1,5 @@
 package dev.kiln.tasks.pretraining;
 
-import dev.kiln.data.TextSource;
-import dev.kiln.data.TokenStore;
-import dev.kiln.text.TextEncoder;
 import dev.kiln.text.Tokenizer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -9,7 +9,6 @@ import dev.kiln.TinyModels;
 import dev.kiln.cli.Kiln;
 import dev.kiln.config.ConfigException;
 import dev.kiln.config.RunConfig;
-import dev.kiln.data.SquadReader;
 import dev.kiln.metrics.SquadMetrics;
 import dev.kiln.io.SafeTensors;
 import dev.kiln.log.MetricsLog;
@@ -244,5 +243,10 @@ class QaE2ETest {
         e = assertThrows(ConfigException.class,
                 () -> Runs.train(config(base.formatted(q(bert), 8, q(squad), "csv", q(dir.resolve("r2")))), System.err, true));
         assertTrue(e.getMessage().contains("\"data.format\" is \"csv\"") && e.getMessage().contains("SQuAD v1.1 JSON"), e.getMessage());
+        // Pretrained.Need: QA starts from a checkpoint; a classic model is refused before it is built
+        e = assertThrows(ConfigException.class,
+                () -> Runs.train(config(base.formatted("\"textcnn\"", 8, q(squad), "auto", q(dir.resolve("r3")))), System.err, true));
+        assertTrue(e.getMessage().contains("\"model.name\" is \"textcnn\", a classic model (built from the data); qa needs a "
+                + "pretrained transformer"), e.getMessage());
     }
 }

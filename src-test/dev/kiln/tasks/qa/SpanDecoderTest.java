@@ -1,6 +1,5 @@
 package dev.kiln.tasks.qa;
 
-import dev.kiln.text.QaFeatures;
 import dev.kiln.text.Sequences;
 import dev.kiln.text.Windows;
 import org.junit.jupiter.api.Test;

@@ -6,7 +6,7 @@ import com.google.gson.JsonParser;
 import dev.kiln.OneThreadWhenBusy;
 import dev.kiln.TinyModels;
 import dev.kiln.config.RunConfig;
-import dev.kiln.data.ArticleSummary;
+import dev.kiln.tasks.summarization.ArticleSummary;
 import dev.kiln.train.Runs;
 import dev.kiln.train.Tasks;
 import org.junit.jupiter.api.Test;

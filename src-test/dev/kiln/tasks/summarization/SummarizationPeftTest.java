@@ -3,7 +3,7 @@ package dev.kiln.tasks.summarization;
 import dev.kiln.OneThreadWhenBusy;
 import dev.kiln.TinyModels;
 import dev.kiln.config.RunConfig;
-import dev.kiln.data.ArticleSummary;
+import dev.kiln.tasks.summarization.ArticleSummary;
 import dev.kiln.peft.PeftFolder;
 import dev.kiln.train.Runs;
 import dev.kiln.train.TaskFolder;

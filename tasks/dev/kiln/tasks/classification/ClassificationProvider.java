@@ -2,9 +2,10 @@ package dev.kiln.tasks.classification;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
+import com.google.gson.annotations.SerializedName;
 import dev.kiln.config.ConfigRegistry;
 import dev.kiln.config.RunConfig;
-import dev.kiln.data.LabelSet;
+import dev.kiln.config.SettingsJson;
 import dev.kiln.data.LabelledText;
 import dev.kiln.data.Splits;
 import dev.kiln.data.TextRecords;
@@ -15,9 +16,7 @@ import dev.kiln.train.TaskFolder;
 import dev.kiln.train.TaskProvider;
 import dev.kiln.train.TrainableTask;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.Charset;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -41,7 +40,7 @@ public final class ClassificationProvider implements TaskProvider {
     }
 
     /** How data files are read; saved with the model so {@code evaluate} reads new files the same way. */
-    record DataSettings(String format, String charset, String textField, String textPairField, String labelField) {
+    record DataSettings(String format, @SerializedName("encoding") String charset, String textField, String textPairField, String labelField) {
         static DataSettings of(RunConfig.Data d) {
             return new DataSettings(d.format, d.encoding, d.textField, d.textPairField, d.labelField);
         }
@@ -67,23 +66,6 @@ public final class ClassificationProvider implements TaskProvider {
                         + "data.text_pair_field / data.label_field, got '" + s + "'");
             }
         }
-
-        JsonObject toJson() {
-            JsonObject o = new JsonObject();
-            o.addProperty("format", format);
-            o.addProperty("encoding", charset);
-            o.addProperty("text_field", textField);
-            if (textPairField != null) o.addProperty("text_pair_field", textPairField);
-            o.addProperty("label_field", labelField);
-            return o;
-        }
-
-        static DataSettings fromJson(JsonObject o) {
-            return new DataSettings(o.get("format").getAsString(), o.get("encoding").getAsString(),
-                    o.get("text_field").getAsString(),
-                    o.has("text_pair_field") ? o.get("text_pair_field").getAsString() : null,
-                    o.get("label_field").getAsString());
-        }
     }
 
     @Override
@@ -108,7 +90,7 @@ public final class ClassificationProvider implements TaskProvider {
         s.maxLength = cfg.data.maxLength;
         s.evalBatchSize = opts.evalBatchSize;
         s.labelSmoothing = (float) cfg.training.labelSmoothing;
-        s.dataSettings = ds.toJson();
+        s.dataSettings = SettingsJson.toJson(ds);
         return new ClassificationTask(pre.backbone(), pre.tokenizer(), pre.dir(), labels, train, dev, s);
     }
 
@@ -123,16 +105,25 @@ public final class ClassificationProvider implements TaskProvider {
     }
 
     @Override
-    public void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
-        try (TextClassifier c = TextClassifier.load(modelDir, device)) {
-            // chunks of lines, so the classifier batches them by length; output keeps input order
-            PredictLines.forEachChunk(in, 1024, lines -> {
+    public PredictLines.Predictor predictor(Path modelDir, String device) throws IOException {
+        TextClassifier c = TextClassifier.load(modelDir, device);
+        return new PredictLines.Predictor() {
+            @Override
+            public JsonObject predict(PredictLines.Input in) throws IOException {
+                return predictAll(List.of(in)).get(0);
+            }
+
+            // a chunk of lines at once, so the classifier batches them by length; output keeps input order
+            @Override
+            public List<JsonObject> predictAll(List<PredictLines.Input> ins) throws IOException {
                 List<String> texts = new ArrayList<>(), pairs = new ArrayList<>();
-                for (PredictLines.Line l : lines) {
-                    texts.add(l.json() == null ? l.text() : PredictLines.string(l.json(), "text", l.number(), true));
-                    pairs.add(l.json() == null ? null : PredictLines.string(l.json(), "text_pair", l.number(), false));
+                for (PredictLines.Input in : ins) {
+                    JsonObject o = in.json();
+                    texts.add(o == null ? in.text() : PredictLines.string(o, "text", in.number(), true));
+                    pairs.add(o == null ? null : PredictLines.string(o, "text_pair", in.number(), false));
                 }
                 List<TextClassifier.Prediction> ps = c.predictBatch(texts, pairs);
+                List<JsonObject> out = new ArrayList<>(ps.size());
                 for (int i = 0; i < ps.size(); i++) {
                     TextClassifier.Prediction p = ps.get(i);
                     JsonObject r = new JsonObject();
@@ -143,17 +134,23 @@ public final class ClassificationProvider implements TaskProvider {
                     JsonObject probs = new JsonObject();
                     p.probabilities().forEach(probs::addProperty);
                     r.add("probabilities", probs);
-                    out.println(r);
+                    out.add(r);
                 }
-            });
-        }
+                return out;
+            }
+
+            @Override
+            public void close() {
+                c.close();
+            }
+        };
     }
 
     @Override
     public Map<String, Object> evaluate(Path modelDir, String device, Path data) throws IOException {
         Path dir = TaskFolder.resolve(modelDir);
         JsonObject meta = TaskFolder.requireTask(dir, ClassificationTask.TYPE);
-        DataSettings ds = DataSettings.fromJson(meta.getAsJsonObject("data"));
+        DataSettings ds = SettingsJson.fromJson(meta.getAsJsonObject("data"), DataSettings.class);
         List<LabelledText> rows = ds.read(data);
         try (TextClassifier c = TextClassifier.load(dir, device)) {
             LabelSet labels = LabelSet.of(c.labels());

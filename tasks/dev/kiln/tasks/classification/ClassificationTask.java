@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import dev.kiln.data.LabelSet;
 import dev.kiln.data.LabelledText;
 import dev.kiln.metrics.ClassificationMetrics;
 import dev.kiln.models.Backbone;

@@ -3,9 +3,10 @@ package dev.kiln.tasks.ner;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import com.google.gson.annotations.SerializedName;
 import dev.kiln.config.ConfigRegistry;
 import dev.kiln.config.RunConfig;
-import dev.kiln.data.ConllReader;
+import dev.kiln.config.SettingsJson;
 import dev.kiln.data.DataException;
 import dev.kiln.data.Splits;
 import dev.kiln.metrics.SeqevalMetrics;
@@ -16,9 +17,7 @@ import dev.kiln.train.TaskFolder;
 import dev.kiln.train.TaskProvider;
 import dev.kiln.train.TrainableTask;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.Charset;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -42,7 +41,7 @@ public final class NerProvider implements TaskProvider {
     }
 
     /** How data files are read; saved with the model so {@code evaluate} reads new files the same way. */
-    record DataSettings(String format, String charset, int tokenColumn, int tagColumn, String tagScheme,
+    record DataSettings(String format, @SerializedName("encoding") String charset, int tokenColumn, int tagColumn, String tagScheme,
                         String tokensField, String tagsField) {
         static DataSettings of(RunConfig.Data d, NerOptions.Data n) {
             return new DataSettings(d.format, d.encoding, n.tokenColumn, n.tagColumn, n.tagScheme, n.tokensField, n.tagsField);
@@ -65,24 +64,6 @@ public final class NerProvider implements TaskProvider {
             ConllReader.Result r = ConllReader.read(file, f, o);
             if (r.sentences().isEmpty()) throw new DataException(file, 0, "has no sentences; check data.format");
             return r;
-        }
-
-        JsonObject toJson() {
-            JsonObject o = new JsonObject();
-            o.addProperty("format", format);
-            o.addProperty("encoding", charset);
-            o.addProperty("token_column", tokenColumn);
-            o.addProperty("tag_column", tagColumn);
-            o.addProperty("tag_scheme", tagScheme);
-            o.addProperty("tokens_field", tokensField);
-            o.addProperty("tags_field", tagsField);
-            return o;
-        }
-
-        static DataSettings fromJson(JsonObject o) {
-            return new DataSettings(o.get("format").getAsString(), o.get("encoding").getAsString(),
-                    o.get("token_column").getAsInt(), o.get("tag_column").getAsInt(), o.get("tag_scheme").getAsString(),
-                    o.get("tokens_field").getAsString(), o.get("tags_field").getAsString());
         }
     }
 
@@ -112,7 +93,7 @@ public final class NerProvider implements TaskProvider {
         s.stride = opts.stride;
         s.evalBatchSize = opts.evalBatchSize;
         s.labelSmoothing = (float) cfg.training.labelSmoothing;
-        s.dataSettings = ds.toJson();
+        s.dataSettings = SettingsJson.toJson(ds);
         return new NerTask(pre.backbone(), pre.tokenizer(), pre.dir(), train, dev, s);
     }
 
@@ -121,58 +102,60 @@ public final class NerProvider implements TaskProvider {
      * offsets into it; {"tokens": [...]} gives a tag per token and entities over the tokens.
      */
     @Override
-    public void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
-        try (NerTagger t = NerTagger.load(modelDir, device)) {
-            PredictLines.forEach(in, (n, line, o) -> {
-                List<String> tokens = o == null ? null : PredictLines.strings(o, "tokens", n);
-                JsonObject r = new JsonObject();
-                NerTagger.Tagged tagged;
+    public PredictLines.Predictor predictor(Path modelDir, String device) throws IOException {
+        NerTagger t = NerTagger.load(modelDir, device);
+        return PredictLines.predictor(t, in -> {
+            int n = in.number();
+            String line = in.text();
+            JsonObject o = in.json();
+            List<String> tokens = o == null ? null : PredictLines.strings(o, "tokens", n);
+            JsonObject r = new JsonObject();
+            NerTagger.Tagged tagged;
+            if (tokens != null) {
+                tagged = t.tagWords(tokens);
+                JsonArray tk = new JsonArray();
+                tokens.forEach(tk::add);
+                r.add("tokens", tk);
+                JsonArray tags = new JsonArray();
+                tagged.tags().forEach(tags::add);
+                r.add("tags", tags);
+            } else {
+                String text = o == null ? line : PredictLines.string(o, "text", n, true);
+                tagged = t.tagText(text);
+                r.addProperty("text", text);
+            }
+            JsonArray ents = new JsonArray();
+            for (NerTagger.Entity e : tagged.entities()) {
+                JsonObject x = new JsonObject();
+                x.addProperty("type", e.type());
+                x.addProperty("text", e.text());
                 if (tokens != null) {
-                    tagged = t.tagWords(tokens);
-                    JsonArray tk = new JsonArray();
-                    tokens.forEach(tk::add);
-                    r.add("tokens", tk);
-                    JsonArray tags = new JsonArray();
-                    tagged.tags().forEach(tags::add);
-                    r.add("tags", tags);
+                    x.addProperty("start_token", e.firstWord());
+                    x.addProperty("end_token", e.endWord());
                 } else {
-                    String text = o == null ? line : PredictLines.string(o, "text", n, true);
-                    tagged = t.tagText(text);
-                    r.addProperty("text", text);
+                    x.addProperty("start", e.start());
+                    x.addProperty("end", e.end());
                 }
-                JsonArray ents = new JsonArray();
-                for (NerTagger.Entity e : tagged.entities()) {
-                    JsonObject x = new JsonObject();
-                    x.addProperty("type", e.type());
-                    x.addProperty("text", e.text());
-                    if (tokens != null) {
-                        x.addProperty("start_token", e.firstWord());
-                        x.addProperty("end_token", e.endWord());
-                    } else {
-                        x.addProperty("start", e.start());
-                        x.addProperty("end", e.end());
-                    }
-                    x.addProperty("score", e.score());
-                    ents.add(x);
-                }
-                r.add("entities", ents);
-                out.println(r);
+                x.addProperty("score", e.score());
+                ents.add(x);
+            }
+            r.add("entities", ents);
+            return r;
             });
-        }
     }
 
     @Override
     public Map<String, Object> evaluate(Path modelDir, String device, Path data) throws IOException {
         Path dir = TaskFolder.resolve(modelDir);
         JsonObject meta = TaskFolder.requireTask(dir, NerTask.TYPE);
-        DataSettings ds = DataSettings.fromJson(meta.getAsJsonObject("data"));
+        DataSettings ds = SettingsJson.fromJson(meta.getAsJsonObject("data"), DataSettings.class);
         List<ConllReader.Sentence> rows = ds.read(data).sentences();
         try (NerTagger t = NerTagger.load(dir, device)) {
             List<List<String>> gold = new ArrayList<>(rows.size());
             List<List<String>> words = new ArrayList<>(rows.size());
             for (ConllReader.Sentence s : rows) {
-                gold.add(s.tags());
-                words.add(s.tokens());
+            gold.add(s.tags());
+            words.add(s.tokens());
             }
             List<List<String>> pred = new ArrayList<>(rows.size());
             for (NerTagger.Tagged x : t.tagWordsBatch(words)) pred.add(x.tags());

@@ -2,7 +2,6 @@ package dev.kiln.tasks.ner;
 
 import dev.kiln.metrics.SeqevalMetrics;
 import dev.kiln.text.Tokenizer;
-import dev.kiln.text.WordAlignment;
 import dev.kiln.train.TaskFolder;
 
 import java.io.IOException;

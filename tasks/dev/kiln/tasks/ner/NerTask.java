@@ -4,14 +4,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import dev.kiln.data.ConllReader;
 import dev.kiln.metrics.SeqevalMetrics;
 import dev.kiln.models.Backbone;
 import dev.kiln.nn.Losses;
 import dev.kiln.nn.Parameters;
 import dev.kiln.text.Sequences;
 import dev.kiln.text.Tokenizer;
-import dev.kiln.text.WordAlignment;
 import dev.kiln.train.TaskFolder;
 import dev.kiln.train.TrainableTask;
 

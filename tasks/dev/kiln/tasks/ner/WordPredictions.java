@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import dev.kiln.nn.Losses;
 import dev.kiln.text.Sequences;
 import dev.kiln.text.Tokenizer;
-import dev.kiln.text.WordAlignment;
 
 import java.util.ArrayList;
 import java.util.Comparator;

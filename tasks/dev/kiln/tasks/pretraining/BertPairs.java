@@ -1,6 +1,5 @@
 package dev.kiln.tasks.pretraining;
 
-import dev.kiln.data.TokenStore;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -2,13 +2,10 @@ package dev.kiln.tasks.pretraining;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import dev.kiln.data.TextSource;
-import dev.kiln.data.TokenStore;
 import dev.kiln.io.HfFolder;
 import dev.kiln.text.ByteVocab;
 import dev.kiln.text.Encoding;
 import dev.kiln.text.SentenceSplitter;
-import dev.kiln.text.TextEncoder;
 import dev.kiln.text.Tokenizer;
 
 import java.io.IOException;

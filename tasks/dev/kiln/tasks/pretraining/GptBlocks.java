@@ -1,6 +1,5 @@
 package dev.kiln.tasks.pretraining;
 
-import dev.kiln.data.TokenStore;
 
 /**
  * Fixed blocks over a "gpt" token stream (documents joined by end-of-text), no padding. Block b's

@@ -2,26 +2,21 @@ package dev.kiln.tasks.pretraining;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import dev.kiln.config.ConfigRegistry;
 import dev.kiln.config.RunConfig;
-import dev.kiln.data.TextSource;
-import dev.kiln.data.TokenStore;
 import dev.kiln.inference.FillMask;
 import dev.kiln.inference.LmScorer;
 import dev.kiln.io.HfFolder;
 import dev.kiln.models.bert.BertModel;
 import dev.kiln.models.gpt2.Gpt2Model;
-import dev.kiln.text.TextEncoder;
 import dev.kiln.text.Tokenizer;
+import dev.kiln.train.PredictLines;
 import dev.kiln.train.TaskFolder;
 import dev.kiln.train.TaskProvider;
 import dev.kiln.train.TrainableTask;
 import dev.kiln.util.Devices;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.Charset;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -94,26 +89,24 @@ public final class PretrainProviders {
 
         /** One JSON line per input line: its tokens' perplexity under the model. */
         @Override
-        public void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
-            Path dir = TaskFolder.resolve(modelDir);
-            TaskFolder.requireTask(dir, GptPretrainTask.TYPE);
-            try (NDManager m = NDManager.newBaseManager(Devices.parse(device)); Tokenizer tok = Tokenizer.load(dir)) {
-                Gpt2Model gpt = HfFolder.loadGpt2(dir, m);
-                TextEncoder enc = TextEncoder.of(tok);
-                for (String line; (line = in.readLine()) != null; ) {
-                    if (line.isBlank()) continue;
-                    int[] ids = enc.encode(line);
-                    long[] all = new long[ids.length + 1];
-                    all[0] = tok.eosId(); // a text starts after an end-of-text, as in training
-                    for (int i = 0; i < ids.length; i++) all[i + 1] = ids[i];
-                    LmScorer.Score sc = LmScorer.score(gpt, java.util.Arrays.copyOf(all, Math.min(all.length, gpt.config.nPositions)));
-                    JsonObject r = new JsonObject();
-                    r.addProperty("text", line);
-                    r.addProperty("tokens", ids.length);
-                    r.addProperty("perplexity", sc.perplexity());
-                    out.println(r);
-                }
-            }
+        public PredictLines.Predictor predictor(Path modelDir, String device) throws IOException {
+            TaskFolder.Opened f = TaskFolder.open(modelDir, GptPretrainTask.TYPE, device, (dir, meta, m) -> HfFolder.loadGpt2(dir, m));
+            Gpt2Model gpt = (Gpt2Model) f.backbone;
+            Tokenizer tok = f.tokenizer;
+            TextEncoder enc = TextEncoder.of(tok);
+            return PredictLines.predictor(f, in -> {
+                String line = in.text();
+                int[] ids = enc.encode(line);
+                long[] all = new long[ids.length + 1];
+                all[0] = tok.eosId(); // a text starts after an end-of-text, as in training
+                for (int i = 0; i < ids.length; i++) all[i + 1] = ids[i];
+                LmScorer.Score sc = LmScorer.score(gpt, java.util.Arrays.copyOf(all, Math.min(all.length, gpt.config.nPositions)));
+                JsonObject r = new JsonObject();
+                r.addProperty("text", line);
+                r.addProperty("tokens", ids.length);
+                r.addProperty("perplexity", sc.perplexity());
+                return r;
+            });
         }
 
         /** Held-out loss and perplexity of the model on a text file or folder. */
@@ -187,28 +180,27 @@ public final class PretrainProviders {
 
         /** Fill-mask for each input line that has a [MASK]: the top 5 tokens. */
         @Override
-        public void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
-            Path dir = TaskFolder.resolve(modelDir);
-            TaskFolder.requireTask(dir, BertPretrainTask.TYPE);
-            try (NDManager m = NDManager.newBaseManager(Devices.parse(device)); Tokenizer tok = Tokenizer.load(dir)) {
+        public PredictLines.Predictor predictor(Path modelDir, String device) throws IOException {
+            TaskFolder.Opened f = TaskFolder.open(modelDir, BertPretrainTask.TYPE, device, (dir, meta, m) -> {
                 BertModel.Heads h = BertModel.Heads.encoderOnly();
                 h.mlm = true;
-                BertModel bert = HfFolder.loadBert(dir, m, h, null, HfFolder.Strictness.TASK_FOLDER);
-                for (String line; (line = in.readLine()) != null; ) {
-                    if (line.isBlank()) continue;
-                    JsonObject r = new JsonObject();
-                    r.addProperty("text", line);
-                    com.google.gson.JsonArray cands = new com.google.gson.JsonArray();
-                    for (FillMask.Candidate c : FillMask.predict(bert, tok, line, 5)) {
-                        JsonObject o = new JsonObject();
-                        o.addProperty("token", c.token());
-                        o.addProperty("score", c.score());
-                        cands.add(o);
-                    }
-                    r.add("candidates", cands);
-                    out.println(r);
+                return HfFolder.loadBert(dir, m, h, null, HfFolder.Strictness.TASK_FOLDER);
+            });
+            BertModel bert = (BertModel) f.backbone;
+            return PredictLines.predictor(f, in -> {
+                String line = in.text();
+                JsonObject r = new JsonObject();
+                r.addProperty("text", line);
+                com.google.gson.JsonArray cands = new com.google.gson.JsonArray();
+                for (FillMask.Candidate c : FillMask.predict(bert, f.tokenizer, line, 5)) {
+                    JsonObject o = new JsonObject();
+                    o.addProperty("token", c.token());
+                    o.addProperty("score", c.score());
+                    cands.add(o);
                 }
-            }
+                r.add("candidates", cands);
+                return r;
+            });
         }
 
         /** Held-out MLM (and NSP) metrics on a text file or folder, with the fixed evaluation masks. */

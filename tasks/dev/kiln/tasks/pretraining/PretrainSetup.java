@@ -10,8 +10,6 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import dev.kiln.config.RunConfig;
 import dev.kiln.config.Suggest;
-import dev.kiln.data.TextSource;
-import dev.kiln.data.TokenStore;
 import dev.kiln.io.HfFolder;
 import dev.kiln.io.ModelZoo;
 import dev.kiln.models.bert.BertConfig;

@@ -7,20 +7,16 @@ import com.google.gson.JsonParser;
 import dev.kiln.config.ConfigRegistry;
 import dev.kiln.config.RunConfig;
 import dev.kiln.data.Splits;
-import dev.kiln.data.SquadReader;
-import dev.kiln.io.HfFolder;
-import dev.kiln.io.ModelZoo;
 import dev.kiln.metrics.SquadMetrics;
 import dev.kiln.models.Backbone;
-import dev.kiln.text.QaFeatures;
 import dev.kiln.text.Tokenizer;
+import dev.kiln.train.Pretrained;
+import dev.kiln.train.PredictLines;
 import dev.kiln.train.TaskFolder;
 import dev.kiln.train.TaskProvider;
 import dev.kiln.train.TrainableTask;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -67,13 +63,11 @@ public final class QaProvider implements TaskProvider {
         List<SquadReader.Example> dev = devArticles == null ? null
                 : sample(SquadReader.examples(devArticles), qd.maxDevQuestions, cfg.seed + 1);
 
-        Path dir = ModelZoo.resolve(cfg.model.name);
-        Backbone backbone = HfFolder.loadBackbone(dir, manager, cfg.model.dropout == null ? null : cfg.model.dropout.floatValue());
-        if (cfg.data.maxLength > backbone.maxPositions()) {
-            throw cfg.error("data.max_length", "is " + cfg.data.maxLength + " but " + cfg.model.name
-                    + " has only " + backbone.maxPositions() + " positions");
-        }
-        Tokenizer tok = backbone.architecture().loadTokenizer(dir);
+        Pretrained pre = Pretrained.load(cfg, manager, Pretrained.Need.checkpoint(QaTask.TYPE,
+                "a pretrained transformer (e.g. all-MiniLM-L6-v2, bert-base-uncased)"));
+        Path dir = pre.dir();
+        Backbone backbone = pre.backbone();
+        Tokenizer tok = pre.tokenizer();
         QaTask.Settings s = new QaTask.Settings();
         s.maxLength = cfg.data.maxLength;
         s.docStride = opts.docStride;
@@ -116,31 +110,28 @@ public final class QaProvider implements TaskProvider {
 
     /** Input lines: {"question": ..., "context": ...} (optionally "id"); output: {"answer", "start", "end", "score"}. */
     @Override
-    public void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
-        try (QuestionAnswerer qa = QuestionAnswerer.load(modelDir, device)) {
-            String line;
-            int n = 0;
-            while ((line = in.readLine()) != null) {
-                n++;
-                if (line.isBlank()) continue;
-                JsonObject o;
-                try {
-                    o = JsonParser.parseString(line).getAsJsonObject();
-                } catch (RuntimeException e) {
-                    throw new IllegalArgumentException("input line " + n + ": not a JSON object with \"question\" and \"context\"");
-                }
-                String question = field(o, "question", n);
-                String context = field(o, "context", n);
-                QuestionAnswerer.Answer a = qa.answer(question, context);
-                JsonObject r = new JsonObject();
-                if (o.has("id")) r.add("id", o.get("id"));
-                r.addProperty("answer", a.text());
-                r.addProperty("start", a.start());
-                r.addProperty("end", a.end());
-                r.addProperty("score", a.score());
-                out.println(r);
+    public PredictLines.Predictor predictor(Path modelDir, String device) throws IOException {
+        QuestionAnswerer qa = QuestionAnswerer.load(modelDir, device);
+        return PredictLines.predictor(qa, in -> {
+            int n = in.number();
+            String line = in.text();
+            JsonObject o;
+            try {
+                o = JsonParser.parseString(line).getAsJsonObject();
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("input line " + n + ": not a JSON object with \"question\" and \"context\"");
             }
-        }
+            String question = field(o, "question", n);
+            String context = field(o, "context", n);
+            QuestionAnswerer.Answer a = qa.answer(question, context);
+            JsonObject r = new JsonObject();
+            if (o.has("id")) r.add("id", o.get("id"));
+            r.addProperty("answer", a.text());
+            r.addProperty("start", a.start());
+            r.addProperty("end", a.end());
+            r.addProperty("score", a.score());
+            return r;
+            });
     }
 
     private static String field(JsonObject o, String key, int line) {
@@ -160,7 +151,7 @@ public final class QaProvider implements TaskProvider {
         SquadMetrics m = new SquadMetrics();
         try (QuestionAnswerer qa = QuestionAnswerer.load(dir, device)) {
             qa.stream(examples.iterator(), e -> new QaRunner.Query(e.question(), e.context(), -1, -1),
-                    (e, a) -> m.add(a.text(), QaTask.golds(e)));
+                (e, a) -> m.add(a.text(), QaTask.golds(e)));
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("model", dir.toString());

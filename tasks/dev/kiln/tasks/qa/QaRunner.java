@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import dev.kiln.nn.Losses;
-import dev.kiln.text.QaFeatures;
 import dev.kiln.text.Sequences;
 import dev.kiln.text.Tokenizer;
 

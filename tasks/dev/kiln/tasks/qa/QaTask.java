@@ -5,13 +5,12 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import dev.kiln.data.SquadReader;
+import dev.kiln.config.SettingsJson;
 import dev.kiln.metrics.SquadMetrics;
 import dev.kiln.models.Backbone;
 import dev.kiln.nn.Functional;
 import dev.kiln.nn.Losses;
 import dev.kiln.nn.Parameters;
-import dev.kiln.text.QaFeatures;
 import dev.kiln.text.Sequences;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
@@ -41,32 +40,19 @@ public final class QaTask implements TrainableTask {
         public int nBest = 20;
         public int maxQuestionLength = 64;
         public int evalBatchSize = 64;
-        public float labelSmoothing;
+        /** Training only: not saved with the model. */
+        public transient float labelSmoothing;
 
         QaFeatures.Settings features() {
             return new QaFeatures.Settings(maxLength, docStride, maxQuestionLength);
         }
 
         JsonObject toJson() {
-            JsonObject o = new JsonObject();
-            o.addProperty("max_length", maxLength);
-            o.addProperty("doc_stride", docStride);
-            o.addProperty("max_answer_length", maxAnswerLength);
-            o.addProperty("n_best", nBest);
-            o.addProperty("max_question_length", maxQuestionLength);
-            o.addProperty("eval_batch_size", evalBatchSize);
-            return o;
+            return SettingsJson.toJson(this);
         }
 
         static Settings fromJson(JsonObject o) {
-            Settings s = new Settings();
-            s.maxLength = o.get("max_length").getAsInt();
-            s.docStride = o.get("doc_stride").getAsInt();
-            s.maxAnswerLength = o.get("max_answer_length").getAsInt();
-            s.nBest = o.get("n_best").getAsInt();
-            s.maxQuestionLength = o.get("max_question_length").getAsInt();
-            s.evalBatchSize = o.has("eval_batch_size") ? o.get("eval_batch_size").getAsInt() : 64;
-            return s;
+            return SettingsJson.fromJson(o, Settings.class);
         }
     }
 

@@ -1,12 +1,8 @@
 package dev.kiln.tasks.qa;
 
 import ai.djl.ndarray.NDManager;
-import com.google.gson.JsonObject;
-import dev.kiln.io.HfFolder;
-import dev.kiln.models.Backbone;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
-import dev.kiln.util.Devices;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -28,6 +24,7 @@ public final class QuestionAnswerer implements AutoCloseable {
      */
     public record Answer(String text, int start, int end, float score) {}
 
+    private final TaskFolder.Opened folder;
     private final NDManager manager;
     private final Tokenizer tok;
     private final QaHead head;
@@ -35,17 +32,16 @@ public final class QuestionAnswerer implements AutoCloseable {
     private final Path dir;
 
     private QuestionAnswerer(Path dir, String device) throws IOException {
-        this.dir = TaskFolder.resolve(dir);
-        JsonObject meta = TaskFolder.requireTask(this.dir, QaTask.TYPE);
-        settings = QaTask.Settings.fromJson(meta);
-        manager = NDManager.newBaseManager(Devices.parse(device));
+        folder = TaskFolder.open(dir, QaTask.TYPE, device);
         try {
-            Backbone b = TaskFolder.loadBackbone(this.dir, manager);
-            head = new QaHead(b);
-            TaskFolder.loadHead(b.params(), this.dir, head.prefix());
-            tok = b.architecture().loadTokenizer(this.dir);
+            this.dir = folder.dir;
+            manager = folder.manager;
+            settings = QaTask.Settings.fromJson(folder.meta);
+            head = new QaHead(folder.backbone);
+            folder.loadHead(head.prefix());
+            tok = folder.tokenizer;
         } catch (IOException | RuntimeException e) {
-            manager.close();
+            folder.close();
             throw e;
         }
     }
@@ -86,7 +82,6 @@ public final class QuestionAnswerer implements AutoCloseable {
 
     @Override
     public void close() {
-        tok.close();
-        manager.close();
+        folder.close();
     }
 }

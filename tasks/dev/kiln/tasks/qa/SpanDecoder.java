@@ -1,7 +1,5 @@
 package dev.kiln.tasks.qa;
 
-import dev.kiln.text.QaFeatures;
-import dev.kiln.text.TokenSpans;
 
 import java.util.ArrayList;
 import java.util.List;

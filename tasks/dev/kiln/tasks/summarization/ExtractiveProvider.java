@@ -1,25 +1,20 @@
 package dev.kiln.tasks.summarization;
 
 import dev.kiln.models.bert.BertArchitecture;
-import dev.kiln.models.Architectures;
-import dev.kiln.models.Architecture;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.kiln.config.ConfigRegistry;
 import dev.kiln.config.RunConfig;
-import dev.kiln.data.ArticleSummary;
 import dev.kiln.io.HfFolder;
-import dev.kiln.io.ModelZoo;
 import dev.kiln.models.bert.BertModel;
+import dev.kiln.train.Pretrained;
 import dev.kiln.train.PredictLines;
 import dev.kiln.train.TaskFolder;
 import dev.kiln.train.TaskProvider;
 import dev.kiln.train.TrainableTask;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -45,21 +40,13 @@ public final class ExtractiveProvider implements TaskProvider {
         ExtractiveOptions opts = cfg.taskOptions(ExtractiveOptions.class);
         SummaryDataSet ds = SummaryDataSet.of(cfg);
         SummaryDataSet.Parts parts = ds.load(cfg);
-        Path dir = ModelZoo.resolve(cfg.model.name);
-        Architecture arch = Architectures.of(dir);
-        if (!(arch instanceof BertArchitecture)) {
-            throw cfg.error("model.name", "is a " + arch.displayName() + " model; " + ExtractiveTask.TYPE
-                    + " needs a BERT-style encoder (e.g. all-MiniLM-L6-v2, bert-base-uncased)");
-        }
-        JsonObject over = cfg.model.dropout == null ? new JsonObject() : arch.dropoutOverride(cfg.model.dropout);
-        // no pooler: sentence vectors come from the last layer's token states
-        BertModel bert = HfFolder.loadBert(dir, manager, BertModel.Heads.encoderOnly(), over);
-        if (cfg.data.maxLength > bert.config.maxPositionEmbeddings) {
-            throw cfg.error("data.max_length", "is " + cfg.data.maxLength + " but " + cfg.model.name
-                    + " has only " + bert.config.maxPositionEmbeddings + " positions");
-        }
-        SentenceScorer scorer = new SentenceScorer(bert, arch.loadTokenizer(dir), cfg.data.maxLength, opts.sentenceVector);
-        return new ExtractiveTask(scorer, dir, opts, ds, parts.train(), parts.dev());
+        Pretrained pre = Pretrained.load(cfg, manager, Pretrained.Need.of(ExtractiveTask.TYPE, BertArchitecture.class,
+                "a BERT-style encoder (e.g. all-MiniLM-L6-v2, bert-base-uncased)").loadedBy((arch, dir, m, dropout) ->
+                // no pooler: sentence vectors come from the last layer's token states
+                HfFolder.loadBert(dir, m, BertModel.Heads.encoderOnly(),
+                        dropout == null ? new JsonObject() : arch.dropoutOverride(dropout))));
+        SentenceScorer scorer = new SentenceScorer((BertModel) pre.backbone(), pre.tokenizer(), cfg.data.maxLength, opts.sentenceVector);
+        return new ExtractiveTask(scorer, pre.dir(), opts, ds, parts.train(), parts.dev());
     }
 
     /**
@@ -67,28 +54,30 @@ public final class ExtractiveProvider implements TaskProvider {
      * (BBC: "title") loses the article's title line as in training and {@code evaluate}, unless "keep_title": true.
      */
     @Override
-    public void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
-        Path dir = TaskFolder.resolve(modelDir);
-        SummaryDataSet ds = SummaryDataSet.fromJson(TaskFolder.requireTask(dir, ExtractiveTask.TYPE).getAsJsonObject("data"));
-        try (ExtractiveSummarizer s = ExtractiveSummarizer.load(dir, device)) {
-            PredictLines.forEach(in, (n, raw, o) -> {
-                String article = ds.predictArticle(raw, o, n);
-                int k = o == null ? s.defaultK() : PredictLines.integer(o, "k", n, s.defaultK());
-                if (k < 1) throw new IllegalArgumentException("input line " + n + ": \"k\" must be at least 1");
-                ExtractiveSummarizer.Extract e = s.extract(article, k);
-                JsonObject r = new JsonObject();
-                String id = o == null ? null : PredictLines.string(o, "id", n, false);
-                if (id != null) r.addProperty("id", id);
-                r.addProperty("summary", e.summary());
-                JsonArray idx = new JsonArray();
-                for (int i : e.selected()) idx.add(i);
-                r.add("sentence_indexes", idx);
-                JsonArray sents = new JsonArray();
-                e.summarySentences().forEach(sents::add);
-                r.add("sentences", sents);
-                out.println(r);
+    public PredictLines.Predictor predictor(Path modelDir, String device) throws IOException {
+        TaskFolder.Found f = TaskFolder.find(modelDir, ExtractiveTask.TYPE);
+        SummaryDataSet ds = SummaryDataSet.fromJson(f.meta().getAsJsonObject("data"));
+        ExtractiveSummarizer s = ExtractiveSummarizer.load(f.dir(), device);
+        return PredictLines.predictor(s, in -> {
+            int n = in.number();
+            String raw = in.text();
+            JsonObject o = in.json();
+            String article = ds.predictArticle(raw, o, n);
+            int k = o == null ? s.defaultK() : PredictLines.integer(o, "k", n, s.defaultK());
+            if (k < 1) throw new IllegalArgumentException("input line " + n + ": \"k\" must be at least 1");
+            ExtractiveSummarizer.Extract e = s.extract(article, k);
+            JsonObject r = new JsonObject();
+            String id = o == null ? null : PredictLines.string(o, "id", n, false);
+            if (id != null) r.addProperty("id", id);
+            r.addProperty("summary", e.summary());
+            JsonArray idx = new JsonArray();
+            for (int i : e.selected()) idx.add(i);
+            r.add("sentence_indexes", idx);
+            JsonArray sents = new JsonArray();
+            e.summarySentences().forEach(sents::add);
+            r.add("sentences", sents);
+            return r;
             });
-        }
     }
 
     /** ROUGE of the model's top-k summaries and, for comparison, of lead-k on the same examples. */
@@ -104,15 +93,15 @@ public final class ExtractiveProvider implements TaskProvider {
             List<String> articles = new ArrayList<>();
             List<String> refs = new ArrayList<>();
             for (ArticleSummary a : rows) {
-                articles.add(a.article());
-                refs.add(a.summary());
+            articles.add(a.article());
+            refs.add(a.summary());
             }
             int k = s.defaultK();
             List<String> model = new ArrayList<>();
             List<String> lead = new ArrayList<>();
             for (ExtractiveSummarizer.Extract e : s.extractBatch(articles, k, 8)) {
-                model.add(Extraction.lines(e.sentences(), e.selected()));
-                lead.add(Extraction.lines(e.sentences(), Extraction.lead(e.sentences().size(), k)));
+            model.add(Extraction.lines(e.sentences(), e.selected()));
+            lead.add(Extraction.lines(e.sentences(), Extraction.lead(e.sentences().size(), k)));
             }
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("model", dir.toString());

@@ -1,6 +1,5 @@
 package dev.kiln.tasks.summarization;
 
-import dev.kiln.models.bert.BertArchitecture;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.kiln.io.HfFolder;
@@ -9,7 +8,6 @@ import dev.kiln.peft.PeftFolder;
 import dev.kiln.models.bert.BertModel;
 import dev.kiln.text.SentenceSplitter;
 import dev.kiln.train.TaskFolder;
-import dev.kiln.util.Devices;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -39,6 +37,7 @@ public final class ExtractiveSummarizer implements AutoCloseable {
         }
     }
 
+    private final TaskFolder.Opened folder;
     private final Path dir;
     private final NDManager manager;
     private final SentenceScorer scorer;
@@ -46,18 +45,18 @@ public final class ExtractiveSummarizer implements AutoCloseable {
     private final boolean trigramBlocking;
 
     private ExtractiveSummarizer(Path dir, String device) throws IOException {
-        this.dir = TaskFolder.resolve(dir);
-        JsonObject meta = TaskFolder.requireTask(this.dir, ExtractiveTask.TYPE);
-        topK = meta.get("top_k").getAsInt();
-        trigramBlocking = meta.get("trigram_blocking").getAsBoolean();
-        manager = NDManager.newBaseManager(Devices.parse(device));
+        // no pooler, as in training; a PEFT run's folder opens as its base model with the adapter applied
+        folder = TaskFolder.open(dir, ExtractiveTask.TYPE, device, (d, meta, m) -> loadBert(d, m));
         try {
-            BertModel bert = loadBert(this.dir, manager);
-            scorer = new SentenceScorer(bert, BertArchitecture.INSTANCE.loadTokenizer(this.dir), meta.get("max_length").getAsInt(),
-                    meta.has("sentence_vector") ? meta.get("sentence_vector").getAsString() : "cls");
-            TaskFolder.loadHead(bert.params, this.dir, SentenceScorer.HEAD + ".");
+            this.dir = folder.dir;
+            manager = folder.manager;
+            topK = folder.meta.get("top_k").getAsInt();
+            trigramBlocking = folder.meta.get("trigram_blocking").getAsBoolean();
+            scorer = new SentenceScorer((BertModel) folder.backbone, folder.tokenizer, folder.meta.get("max_length").getAsInt(),
+                    folder.meta.has("sentence_vector") ? folder.meta.get("sentence_vector").getAsString() : "cls");
+            folder.loadHead(SentenceScorer.HEAD + ".");
         } catch (IOException | RuntimeException e) {
-            manager.close();
+            folder.close();
             throw e;
         }
     }
@@ -136,7 +135,6 @@ public final class ExtractiveSummarizer implements AutoCloseable {
 
     @Override
     public void close() {
-        scorer.tok.close();
-        manager.close();
+        folder.close();
     }
 }

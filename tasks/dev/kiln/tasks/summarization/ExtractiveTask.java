@@ -3,7 +3,6 @@ package dev.kiln.tasks.summarization;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
-import dev.kiln.data.ArticleSummary;
 import dev.kiln.metrics.Rouge;
 import dev.kiln.models.Backbone;
 import dev.kiln.nn.Losses;

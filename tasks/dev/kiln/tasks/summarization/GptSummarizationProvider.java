@@ -1,26 +1,19 @@
 package dev.kiln.tasks.summarization;
 
 import dev.kiln.models.gpt2.Gpt2Architecture;
-import dev.kiln.models.Architectures;
-import dev.kiln.models.Architecture;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.kiln.config.ConfigRegistry;
 import dev.kiln.config.RunConfig;
-import dev.kiln.data.ArticleSummary;
-import dev.kiln.io.HfFolder;
-import dev.kiln.io.ModelZoo;
-import dev.kiln.models.Backbone;
 import dev.kiln.models.gpt2.Gpt2Model;
 import dev.kiln.text.Tokenizer;
+import dev.kiln.train.Pretrained;
 import dev.kiln.train.PredictLines;
 import dev.kiln.train.TaskFolder;
 import dev.kiln.train.TaskProvider;
 import dev.kiln.train.TrainableTask;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -46,19 +39,11 @@ public final class GptSummarizationProvider implements TaskProvider {
         GptSummaryOptions opts = cfg.taskOptions(GptSummaryOptions.class);
         SummaryDataSet ds = SummaryDataSet.of(cfg);
         SummaryDataSet.Parts parts = ds.load(cfg);
-        Path dir = ModelZoo.resolve(cfg.model.name);
-        Architecture arch = Architectures.of(dir);
-        if (!(arch instanceof Gpt2Architecture)) {
-            throw cfg.error("model.name", "is a " + arch.displayName() + " model; " + GptSummarizationTask.TYPE
-                    + " needs a GPT-2 (causal LM) folder, e.g. one from kiln init-gpt2 or from pretraining");
-        }
-        Backbone b = HfFolder.loadBackbone(dir, manager, cfg.model.dropout == null ? null : cfg.model.dropout.floatValue());
-        Gpt2Model model = (Gpt2Model) b;
-        if (cfg.data.maxLength > model.config.nPositions) {
-            throw cfg.error("data.max_length", "is " + cfg.data.maxLength + " but " + cfg.model.name
-                    + " has only " + model.config.nPositions + " positions");
-        }
-        Tokenizer tok = arch.loadTokenizer(dir);
+        Pretrained pre = Pretrained.load(cfg, manager, Pretrained.Need.of(GptSummarizationTask.TYPE, Gpt2Architecture.class,
+                "a GPT-2 (causal LM) folder, e.g. one from kiln init-gpt2 or from pretraining"));
+        Path dir = pre.dir();
+        Gpt2Model model = (Gpt2Model) pre.backbone();
+        Tokenizer tok = pre.tokenizer();
         GptPrompt prompt = new GptPrompt(tok, opts.promptTemplate);
         int left = cfg.data.maxLength - prompt.overhead() - opts.maxSummaryTokens - 1;
         if (left < MIN_ARTICLE_TOKENS) {
@@ -87,20 +72,21 @@ public final class GptSummarizationProvider implements TaskProvider {
      * with the run's title field loses the article's title line as in training, unless "keep_title": true.
      */
     @Override
-    public void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
-        Path dir = TaskFolder.resolve(modelDir);
-        SummaryDataSet ds = SummaryDataSet.fromJson(TaskFolder.requireTask(dir, GptSummarizationTask.TYPE)
-                .getAsJsonObject("data"));
-        try (Summarizer s = Summarizer.load(dir, device)) {
-            PredictLines.forEach(in, (n, raw, o) -> {
-                String article = ds.predictArticle(raw, o, n);
-                JsonObject r = new JsonObject();
-                String id = o == null ? null : PredictLines.string(o, "id", n, false);
-                if (id != null) r.addProperty("id", id);
-                r.addProperty("summary", s.summarize(article));
-                out.println(r);
+    public PredictLines.Predictor predictor(Path modelDir, String device) throws IOException {
+        TaskFolder.Found f = TaskFolder.find(modelDir, GptSummarizationTask.TYPE);
+        SummaryDataSet ds = SummaryDataSet.fromJson(f.meta().getAsJsonObject("data"));
+        Summarizer s = Summarizer.load(f.dir(), device);
+        return PredictLines.predictor(s, in -> {
+            int n = in.number();
+            String raw = in.text();
+            JsonObject o = in.json();
+            String article = ds.predictArticle(raw, o, n);
+            JsonObject r = new JsonObject();
+            String id = o == null ? null : PredictLines.string(o, "id", n, false);
+            if (id != null) r.addProperty("id", id);
+            r.addProperty("summary", s.summarize(article));
+            return r;
             });
-        }
     }
 
     @Override
@@ -112,13 +98,13 @@ public final class GptSummarizationProvider implements TaskProvider {
         java.util.List<ArticleSummary> rows = ds.evaluationExamples(data, part);
         try (Summarizer s = Summarizer.load(dir, device)) {
             GptSummarizationTask.Generated g = GptSummarizationTask.generate(s.generator(), s.prompt(), rows,
-                    s.maxLength(), s.defaults());
+                s.maxLength(), s.defaults());
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("model", dir.toString());
             out.put("data", data.toString());
             out.put("examples", part[0] + ": " + rows.size());
             out.putAll(SummaryScores.metrics(SummaryScores.score(g.lines(), GptSummarizationTask.references(rows),
-                    meta.get("rouge_stemmer").getAsBoolean()), ""));
+                meta.get("rouge_stemmer").getAsBoolean()), ""));
             out.put("gen_len", g.meanTokens());
             return out;
         }

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import dev.kiln.data.ArticleSummary;
 import dev.kiln.generate.GenerationOptions;
 import dev.kiln.generate.Generator;
 import dev.kiln.models.Backbone;

@@ -5,7 +5,6 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.config.RunConfig;
-import dev.kiln.data.ArticleSummary;
 import dev.kiln.generate.Decoder;
 import dev.kiln.generate.GenerationOptions;
 import dev.kiln.generate.Gpt2Lm;

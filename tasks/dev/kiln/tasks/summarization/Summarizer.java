@@ -29,8 +29,9 @@ public final class Summarizer implements AutoCloseable {
     private final NDManager peftManager;
 
     private Summarizer(Path dir, String device) throws IOException {
-        this.dir = TaskFolder.resolve(dir);
-        JsonObject meta = TaskFolder.requireTask(this.dir, GptSummarizationTask.TYPE);
+        TaskFolder.Found f = TaskFolder.find(dir, GptSummarizationTask.TYPE);
+        this.dir = f.dir();
+        JsonObject meta = f.meta();
         maxLength = meta.get("max_length").getAsInt();
         generation = GptSummarizationTask.generationFromJson(meta.getAsJsonObject("generation"));
         if (PeftFolder.is(this.dir)) {

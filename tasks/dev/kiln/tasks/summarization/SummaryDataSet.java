@@ -2,9 +2,7 @@ package dev.kiln.tasks.summarization;
 
 import com.google.gson.JsonObject;
 import dev.kiln.config.RunConfig;
-import dev.kiln.data.ArticleSummary;
 import dev.kiln.data.Splits;
-import dev.kiln.data.SummaryRecords;
 import dev.kiln.train.Runs;
 
 import java.io.IOException;

@@ -1,4 +1,6 @@
-package dev.kiln.text;
+package dev.kiln.tasks.qa;
+
+import dev.kiln.text.Encoding;
 
 /**
  * Maps between character spans of a text and the tokens that cover them, through an encoding's

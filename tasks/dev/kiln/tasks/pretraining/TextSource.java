@@ -1,4 +1,4 @@
-package dev.kiln.data;
+package dev.kiln.tasks.pretraining;
 
 import java.io.FilterInputStream;
 import java.io.IOException;

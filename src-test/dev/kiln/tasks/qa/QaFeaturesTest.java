@@ -1,5 +1,6 @@
-package dev.kiln.text;
+package dev.kiln.tasks.qa;
 
+import dev.kiln.text.Tokenizer;
 import dev.kiln.TinyModels;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

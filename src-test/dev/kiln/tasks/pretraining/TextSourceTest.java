@@ -1,4 +1,4 @@
-package dev.kiln.data;
+package dev.kiln.tasks.pretraining;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

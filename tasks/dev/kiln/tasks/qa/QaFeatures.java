@@ -1,5 +1,10 @@
-package dev.kiln.text;
+package dev.kiln.tasks.qa;
 
+import dev.kiln.text.Encoding;
+import dev.kiln.text.InputTemplate;
+import dev.kiln.text.Windows;
+import dev.kiln.text.Tokenizer;
+import dev.kiln.text.Sequences;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -1,5 +1,7 @@
-package dev.kiln.data;
+package dev.kiln.tasks.summarization;
 
+import dev.kiln.data.DataException;
+import dev.kiln.data.Splits;
 import dev.kiln.TestSupport;
 import dev.kiln.text.SentenceSplitter;
 import org.junit.jupiter.api.Test;

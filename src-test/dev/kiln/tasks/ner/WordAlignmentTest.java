@@ -1,5 +1,6 @@
-package dev.kiln.text;
+package dev.kiln.tasks.ner;
 
+import dev.kiln.text.Tokenizer;
 import dev.kiln.TinyModels;
 import dev.kiln.util.KilnHome;
 import org.junit.jupiter.api.Assumptions;

@@ -1,5 +1,7 @@
-package dev.kiln.data;
+package dev.kiln.tasks.qa;
 
+import dev.kiln.data.DataException;
+import dev.kiln.data.Splits;
 import dev.kiln.TestSupport;
 import org.junit.jupiter.api.Test;
 

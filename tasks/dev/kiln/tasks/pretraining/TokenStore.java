@@ -1,9 +1,9 @@
-package dev.kiln.data;
+package dev.kiln.tasks.pretraining;
 
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.io.HfFolder;
+import dev.kiln.util.AtomicFiles;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -11,7 +11,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -162,10 +161,8 @@ public final class TokenStore {
             m.addProperty("tokens", tokenCount);
             m.addProperty("units", unitCount);
             m.addProperty("documents", docCount);
-            Files.writeString(tmp.resolve(META), new GsonBuilder().setPrettyPrinting().create().toJson(m) + "\n",
-                    StandardCharsets.UTF_8);
-            if (Files.exists(target)) HfFolder.deleteTree(target);
-            Files.move(tmp, target);
+            AtomicFiles.writeJson(tmp.resolve(META), m);
+            AtomicFiles.publish(tmp, target); // a reader sees the old store or the new one, never neither
             finished = true;
             return open(target);
         }

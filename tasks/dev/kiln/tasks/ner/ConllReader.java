@@ -1,5 +1,7 @@
-package dev.kiln.data;
+package dev.kiln.tasks.ner;
 
+import dev.kiln.data.TextRecords;
+import dev.kiln.data.DataException;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;

@@ -1,5 +1,6 @@
-package dev.kiln.data;
+package dev.kiln.tasks.summarization;
 
+import dev.kiln.data.DataException;
 import java.nio.file.Path;
 
 /**

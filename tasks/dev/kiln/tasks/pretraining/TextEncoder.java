@@ -1,5 +1,7 @@
-package dev.kiln.text;
+package dev.kiln.tasks.pretraining;
 
+import dev.kiln.text.Tokenizer;
+import dev.kiln.text.ByteVocab;
 import java.nio.charset.StandardCharsets;
 
 /**

@@ -1,5 +1,6 @@
-package dev.kiln.data;
+package dev.kiln.tasks.ner;
 
+import dev.kiln.data.DataException;
 import dev.kiln.TestSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

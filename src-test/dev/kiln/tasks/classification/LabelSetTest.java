@@ -1,5 +1,7 @@
-package dev.kiln.data;
+package dev.kiln.tasks.classification;
 
+import dev.kiln.data.LabelledText;
+import dev.kiln.data.DataException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

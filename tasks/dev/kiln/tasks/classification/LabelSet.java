@@ -1,6 +1,7 @@
-package dev.kiln.data;
+package dev.kiln.tasks.classification;
 
-import com.google.gson.GsonBuilder;
+import dev.kiln.data.LabelledText;
+import dev.kiln.data.DataException;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParser;
@@ -116,8 +117,7 @@ public final class LabelSet {
     public void save(Path file) throws IOException {
         JsonArray a = new JsonArray();
         for (String n : names) a.add(n);
-        String s = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(a) + "\n";
-        AtomicFiles.write(file, s.getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.writeJson(file, a);
     }
 
     /** Reads a list written by {@link #save}; the order in the file is kept. */

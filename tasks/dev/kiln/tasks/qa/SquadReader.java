@@ -1,5 +1,8 @@
-package dev.kiln.data;
+package dev.kiln.tasks.qa;
 
+import dev.kiln.data.TextRecords;
+import dev.kiln.data.DataException;
+import dev.kiln.data.Splits;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
