@@ -26,7 +26,6 @@ import dev.kiln.tasks.summarization.ExtractiveSummarizer;
 import dev.kiln.tasks.summarization.Summarizer;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.DryRun;
-import dev.kiln.train.LiveProgress;
 import dev.kiln.train.RunFolder;
 import dev.kiln.train.Runs;
 import dev.kiln.train.TaskFolder;
@@ -241,11 +240,8 @@ public final class Kiln {
             PrintStream console = out != null ? out : System.out;
             Path dir = cfg.output.dir;
             if (overwrite) RunFolder.clear(dir);
-            List<Trainer.Listener> ls = new ArrayList<>();
-            if (!quiet) ls.add(new LiveProgress(console, Math.max(1, cfg.training.logEverySteps)));
-            ls.addAll(listeners);
-            // the run logger's own console progress is off: LiveProgress prints plain lines instead of a bar
-            Runs.Outcome o = Runs.train(cfg, console, true, ls);
+            // progress as logging.progress says (auto: a bar on a terminal, plain lines in notebooks and logs)
+            Runs.Outcome o = Runs.train(cfg, console, quiet, listeners);
             return new Run(o.runDir().toAbsolutePath().normalize(), o.result());
         }
     }
@@ -500,10 +496,7 @@ public final class Kiln {
 
     /** Metrics of a run's or model folder's model on a labelled file, read with the run's data settings. */
     public static Map<String, Object> evaluate(Path runOrModel, Path data) throws IOException {
-        Path dir = TaskFolder.resolve(runOrModel);
-        String task = TaskFolder.meta(dir).get("task").getAsString();
-        if (!Files.isRegularFile(data)) throw new IOException(data + ": no such data file");
-        return Tasks.get(task).evaluate(dir, "auto", data);
+        return evaluate(runOrModel, data, "auto");
     }
 
     /** Sentence encoder over a BERT folder; holds native memory until closed. */
@@ -691,6 +684,47 @@ public final class Kiln {
             tok.save(dir);
         }
         return dir;
+    }
+
+    // ---- what the command line needs beyond the above (kiln CLI: dev.kiln.cli.KilnCli) ----------------
+
+    /** Converts an fp32 BERT ONNX file or a TF SavedModel ({@code format} onnx | tf-savedmodel) to a HF folder. */
+    public static Path importModel(String format, Path src, Path to) throws IOException {
+        return ModelZoo.importTo(format, src, to);
+    }
+
+    /** Causal-LM log-probabilities of {@code ids} under a GPT-2 folder or zoo name. */
+    public static dev.kiln.inference.LmScorer.Score score(String nameOrPath, long[] ids, String device) throws IOException {
+        Path dir = model(nameOrPath);
+        try (NDManager m = NDManager.newBaseManager(Devices.parse(device))) {
+            return dev.kiln.inference.LmScorer.score(HfFolder.loadGpt2(dir, m), ids);
+        }
+    }
+
+    /** The token ids of {@code text} under a model folder's tokenizer (no special tokens added). */
+    public static long[] tokenize(String nameOrPath, String text) throws IOException {
+        try (Tokenizer tok = Tokenizer.load(model(nameOrPath))) {
+            return tok.encode(text, false).ids();
+        }
+    }
+
+    /** A new GPT-2 folder with random weights of shape {@code c} and the GPT-2 BPE, to train from scratch. */
+    public static Path initGpt2(Path dir, Gpt2Config c, long seed) throws IOException {
+        return dev.kiln.models.gpt2.Gpt2Init.write(dir, c, seed);
+    }
+
+    /** Streams {@code predict}: one JSON line to {@code out} per input line of {@code in} (text or a JSON object). */
+    public static void predict(Path runOrModel, String device, BufferedReader in, PrintStream out) throws IOException {
+        Path dir = TaskFolder.resolve(runOrModel);
+        Tasks.get(TaskFolder.meta(dir).get("task").getAsString()).predict(dir, device, in, out);
+    }
+
+    /** As {@link #evaluate(Path, Path)} on {@code device}. */
+    public static Map<String, Object> evaluate(Path runOrModel, Path data, String device) throws IOException {
+        Path dir = TaskFolder.resolve(runOrModel);
+        String task = TaskFolder.meta(dir).get("task").getAsString();
+        if (!Files.isRegularFile(data)) throw new IOException(data + ": no such data file");
+        return Tasks.get(task).evaluate(dir, device, data);
     }
 
     private static JsonObject json(Path p) throws IOException {

@@ -1,5 +1,6 @@
 package dev.kiln.tasks.classification;
 
+import dev.kiln.log.Activity;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.kiln.config.ConfigRegistry;
@@ -153,8 +154,10 @@ public final class ClassificationProvider implements TaskProvider {
             int[] gold = new int[rows.size()];
             int[] pred = new int[rows.size()];
             int bs = 64;
+            Activity act = Activity.start("evaluating", rows.size());
             for (int s = 0; s < rows.size(); s += bs) {
                 List<LabelledText> chunk = rows.subList(s, Math.min(rows.size(), s + bs));
+                act.advance(chunk.size());
                 List<String> texts = new ArrayList<>();
                 List<String> pairs = new ArrayList<>();
                 for (LabelledText t : chunk) {
@@ -167,6 +170,7 @@ public final class ClassificationProvider implements TaskProvider {
                     pred[s + i] = labels.index(ps.get(i).label());
                 }
             }
+            act.close();
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("model", dir.toString());
             out.put("data", data.toString());

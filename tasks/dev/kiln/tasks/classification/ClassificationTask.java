@@ -1,5 +1,6 @@
 package dev.kiln.tasks.classification;
 
+import dev.kiln.log.Activity;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
@@ -123,8 +124,10 @@ public final class ClassificationTask implements TrainableTask {
         if (dev.isEmpty()) return Map.of();
         int[] pred = new int[dev.size()];
         double lossSum = 0;
+        Activity act = Activity.start("evaluating", dev.size());
         for (int s = 0; s < dev.size(); s += settings.evalBatchSize) {
             int e = Math.min(dev.size(), s + settings.evalBatchSize);
+            act.advance(e - s);
             Sequences.Padded x = Sequences.pad(dev.subList(s, e), Sequences.padId(tok));
             long[] y = new long[e - s];
             for (int i = s; i < e; i++) y[i - s] = devLabels[i];
@@ -135,6 +138,7 @@ public final class ClassificationTask implements TrainableTask {
                 for (int i = 0; i < am.length; i++) pred[s + i] = (int) am[i];
             }
         }
+        act.close();
         ClassificationMetrics cm = ClassificationMetrics.of(devLabels, pred, labels.names());
         Map<String, Double> out = new LinkedHashMap<>();
         out.put("accuracy", cm.accuracy());

@@ -1,5 +1,6 @@
 package dev.kiln.tasks.qa;
 
+import dev.kiln.log.Activity;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -153,7 +154,12 @@ public final class QaTask implements TrainableTask {
         if (dev.isEmpty()) return Map.of();
         QaRunner runner = runner(head, tok, settings);
         SquadMetrics metrics = new SquadMetrics();
-        runner.run(dev.iterator(), QaTask::labelledQuery, (ex, a) -> metrics.add(a.text(), golds(ex)), parent);
+        try (Activity act = Activity.start("evaluating", dev.size())) {
+            runner.run(dev.iterator(), QaTask::labelledQuery, (ex, a) -> {
+                metrics.add(a.text(), golds(ex));
+                act.advance(1);
+            }, parent);
+        }
         Map<String, Double> out = new LinkedHashMap<>(metrics.toMap());
         out.put("loss", runner.lossSum / Math.max(1, runner.lossWindows));
         return out;

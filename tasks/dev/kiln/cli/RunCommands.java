@@ -1,0 +1,161 @@
+package dev.kiln.cli;
+
+import com.google.gson.Gson;
+import com.google.gson.JsonObject;
+import dev.kiln.Kiln;
+import dev.kiln.train.DryRun;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** Commands over training runs: train, evaluate, predict, export, prepare-quickstart. */
+final class RunCommands {
+    private RunCommands() {}
+
+    @Command(name = "train", description = "Train from a JSON config (docs/config.md lists every key). Resumes the run "
+            + "folder's newest checkpoint when there is one. Progress and a closing summary go to stderr; stdout gets "
+            + "the result as one JSON object.",
+            footerHeading = "%nExamples:%n", footer = {
+                "  kiln train configs/quickstart.json",
+                "  kiln train configs/sst2-minilm.json --set optimizer.lr=3e-5 --set training.epochs=1 --output runs/try",
+                "  kiln train configs/sst2-minilm.json --dry-run"})
+    static final class Train extends KilnCli.KilnCommand {
+        @Parameters(paramLabel = "CONFIG", description = "a JSON config file")
+        Path config;
+
+        @Option(names = "--set", paramLabel = "KEY=VALUE", showDefaultValue = picocli.CommandLine.Help.Visibility.NEVER, description = "override a config key, e.g. training.epochs=3 (repeatable; the value is JSON when it parses as JSON)")
+        List<String> sets = new ArrayList<>();
+
+        @Option(names = "--output", paramLabel = "DIR", description = "the run folder (output.dir; default runs/CONFIG-NAME)")
+        Path output;
+
+        @Option(names = "--resume", description = "continue from the newest checkpoint (the default; accepted for clarity)")
+        boolean resume;
+
+        @Option(names = "--overwrite", description = "start the run folder over (removes only what a run writes) instead of resuming")
+        boolean overwrite;
+
+        @Option(names = "--quiet", description = "no progress or summary on stderr")
+        boolean quiet;
+
+        @Option(names = "--dry-run", description = "check config and data, time a few steps, estimate the run; writes nothing")
+        boolean dryRun;
+
+        @Override
+        protected int run(PrintStream out) throws IOException {
+            if (!Files.isRegularFile(config)) throw usage("config file not found: " + config);
+            Kiln.Training t = Kiln.training(config).set(sets.toArray(String[]::new)).console(System.err);
+            if (output != null) t.output(output);
+            if (quiet) t.quiet();
+            if (dryRun) {
+                DryRun d = t.dryRun();
+                if (!quiet) System.err.println(d.report());
+                out.println(d.toJson());
+                return 0;
+            }
+            if (overwrite) t.overwrite();
+            Kiln.Run run = t.run();
+            JsonObject r = new JsonObject();
+            r.addProperty("run_dir", run.dir().toString());
+            r.addProperty("steps", run.result().steps);
+            JsonObject ev = new JsonObject();
+            run.result().lastEval.forEach(ev::addProperty);
+            r.add("final_eval", ev);
+            if (run.result().bestEval != null) {
+                JsonObject b = new JsonObject();
+                run.result().bestEval.forEach(b::addProperty);
+                r.add("best_eval", b);
+            }
+            out.println(r);
+            return 0;
+        }
+    }
+
+    @Command(name = "evaluate", description = "Metrics of a run's model on a labelled file, as one JSON object. The file is "
+            + "read with the run's data settings.",
+            footerHeading = "%nExample:%n", footer = "  kiln evaluate runs/quickstart --data ~/.kiln/data/quickstart/dev.jsonl")
+    static final class Evaluate extends KilnCli.KilnCommand {
+        @Parameters(paramLabel = "RUN", description = "a run directory or model folder")
+        Path dir;
+
+        @Option(names = "--data", required = true, paramLabel = "FILE", description = "labelled data")
+        Path data;
+
+        @Option(names = "--device", defaultValue = "auto", paramLabel = "DEVICE", description = ModelCommands.DEVICE)
+        String device;
+
+        @Override
+        protected int run(PrintStream out) throws IOException {
+            if (!Files.isRegularFile(data)) throw usage("--data file not found: " + data);
+            Map<String, Object> m = Kiln.evaluate(dir, data, device);
+            out.println(new Gson().toJson(m));
+            return 0;
+        }
+    }
+
+    @Command(name = "predict", description = "Predictions of a run's model: one input per line (plain text or a JSON "
+            + "object such as {\"text\": ..}), one JSON line out per input.",
+            footerHeading = "%nExample:%n", footer = "  echo 'A fine film.' | kiln predict runs/quickstart")
+    static final class Predict extends KilnCli.KilnCommand {
+        @Parameters(paramLabel = "RUN", description = "a run directory or model folder")
+        Path dir;
+
+        @Option(names = "--input", defaultValue = "-", paramLabel = "FILE", description = "input lines; - is stdin")
+        String input;
+
+        @Option(names = "--device", defaultValue = "auto", paramLabel = "DEVICE", description = ModelCommands.DEVICE)
+        String device;
+
+        @Override
+        protected int run(PrintStream out) throws IOException {
+            if (!input.equals("-") && !Files.isRegularFile(Path.of(input))) throw usage("--input file not found: " + input);
+            try (BufferedReader in = input.equals("-")
+                    ? new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))
+                    : Files.newBufferedReader(Path.of(input))) {
+                Kiln.predict(dir, device, in, out);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "export", description = "Copy a run's model as a HF folder (config.json, model.safetensors, tokenizer, "
+            + "kiln_task.json) into a new DIR.",
+            footerHeading = "%nExample:%n", footer = "  kiln export runs/quickstart --to exported/quickstart")
+    static final class Export extends KilnCli.KilnCommand {
+        @Parameters(paramLabel = "RUN", description = "a run directory or model folder")
+        Path dir;
+
+        @Option(names = "--to", required = true, paramLabel = "DIR", description = "a new or empty folder")
+        Path to;
+
+        @Option(names = "--merge", description = "fold a PEFT adapter (LoRA) into the base weights")
+        boolean merge;
+
+        @Override
+        protected int run(PrintStream out) throws IOException {
+            out.println(Kiln.export(dir, to, merge));
+            return 0;
+        }
+    }
+
+    @Command(name = "prepare-quickstart", description = "Write the quick-start sentiment data under $KILN_HOME/data/quickstart; prints its folder.",
+            footerHeading = "%nExample:%n", footer = "  kiln prepare-quickstart")
+    static final class PrepareQuickstart extends KilnCli.KilnCommand {
+        @Override
+        protected int run(PrintStream out) throws IOException {
+            out.println(Kiln.quickstartData());
+            return 0;
+        }
+    }
+}
