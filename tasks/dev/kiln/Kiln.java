@@ -97,9 +97,32 @@ public final class Kiln {
      * {@code scripts/fetch-assets} fetches.
      */
     public static Path quickstartData() throws IOException {
-        Path dir = KilnHome.home().resolve("data").resolve("quickstart");
-        QuickstartData.prepare(dir);
+        Path dir = quickstartDir();
+        dev.kiln.log.Activity.note("kiln: writing the quick-start data (npm " + QuickstartData.NPM_PACKAGE + "@"
+                + QuickstartData.NPM_VERSION + ") to " + dir);
+        QuickstartData.Prepared p = QuickstartData.prepare(dir);
+        dev.kiln.log.Activity.note("kiln: quick-start data: " + p.trainCount() + " train, " + p.devCount() + " dev sentences");
         return dir;
+    }
+
+    private static Path quickstartDir() {
+        return KilnHome.home().resolve("data").resolve("quickstart");
+    }
+
+    /**
+     * Loads a config; when it fails only because the quick-start data ({@code $KILN_HOME/data/quickstart}, as in
+     * configs/quickstart.json) is not written yet, writes it as the zoo fetches models, and loads again.
+     */
+    private static RunConfig withQuickstartData(java.util.function.Supplier<RunConfig> load) throws IOException {
+        try {
+            return load.get();
+        } catch (dev.kiln.config.ConfigException e) {
+            Path dir = quickstartDir().toAbsolutePath().normalize();
+            boolean missing = !Files.isRegularFile(dir.resolve("train.jsonl")) || !Files.isRegularFile(dir.resolve("dev.jsonl"));
+            if (!missing || !String.valueOf(e.getMessage()).contains("file not found: " + dir + java.io.File.separator)) throw e;
+            quickstartData();
+            return load.get();
+        }
     }
 
     // ---- configs and training ---------------------------------------------------------------
@@ -111,9 +134,9 @@ public final class Kiln {
     }
 
     /** A validated config from a file; {@code sets} are {@code a.b=value} overrides as on the command line. */
-    public static RunConfig config(Path file, String... sets) {
+    public static RunConfig config(Path file, String... sets) throws IOException {
         Tasks.all();
-        return RunConfig.load(file, List.of(sets));
+        return withQuickstartData(() -> RunConfig.load(file, List.of(sets)));
     }
 
     /** A training run to configure before {@link Training#run()}: overrides, output folder, listeners. */
@@ -220,11 +243,11 @@ public final class Kiln {
         }
 
         /** The validated config this run would use. */
-        public RunConfig config() {
+        public RunConfig config() throws IOException {
             Tasks.all();
             if (parsed != null) return parsed;
-            if (file != null) return RunConfig.load(file, sets);
-            return RunConfig.parse(json, name, Paths.get(""), sets);
+            if (file != null) return withQuickstartData(() -> RunConfig.load(file, sets));
+            return withQuickstartData(() -> RunConfig.parse(json, name, Paths.get(""), sets));
         }
 
         /**

@@ -43,6 +43,12 @@ public final class Activity implements AutoCloseable {
         return old;
     }
 
+    /** One line about a step that has no count (e.g. a first-use download), to whoever reports progress. */
+    public static void note(String line) {
+        Consumer<String> s = sink;
+        if (s != null) s.accept(line);
+    }
+
     /** Starts reporting {@code what} ("evaluating", "reading train.jsonl") over {@code total} items (0: unknown). */
     public static Activity start(String what, long total) {
         return new Activity(what, total, sink);

@@ -1,12 +1,20 @@
 package dev.kiln.cli;
 
+import dev.kiln.Kiln;
+import dev.kiln.config.RunConfig;
+import dev.kiln.data.QuickstartData;
 import dev.kiln.train.Tasks;
+import dev.kiln.util.KilnHome;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -94,6 +102,31 @@ class KilnCliTest {
         assertEquals("train: config file not found: no-such.json", error("train", "no-such.json"));
         assertEquals("import: --format 'pt' (expected onnx or tf-savedmodel)", error("import", "--format", "pt", "x", "--to", "y"));
         assertEquals("score: give exactly one of --text TEXT or --ids 1,5,42", error("score", "m"));
+    }
+
+    /** A fresh KILN_HOME: the quick-start config writes its data on first use instead of "file not found". */
+    @Test
+    void quickstartConfigPreparesItsDataOnAFreshMachine(@TempDir Path home) throws IOException {
+        Path pkg = KilnHome.npmPackage(QuickstartData.NPM_PACKAGE, QuickstartData.NPM_VERSION);
+        Assumptions.assumeTrue(Files.isDirectory(pkg.resolve("test/fixtures")), "skipped: " + pkg + " is missing (scripts/fetch-assets)");
+        Path linked = home.resolve("assets/npm/" + QuickstartData.NPM_PACKAGE + "@" + QuickstartData.NPM_VERSION);
+        Files.createDirectories(linked.getParent());
+        Files.createSymbolicLink(linked, pkg.getParent());
+        String before = System.getProperty("kiln.home");
+        System.setProperty("kiln.home", home.toString());
+        try {
+            Path cfg = Path.of("configs/quickstart.json");
+            RunConfig c = Kiln.training(cfg).config();
+            assertEquals(home.resolve("data/quickstart/train.jsonl"), c.data.train);
+            assertEquals(2400, Files.readAllLines(c.data.train).size());
+            assertEquals(600, Files.readAllLines(c.data.dev).size());
+            // any other missing file is still the config error it was
+            Path other = Files.writeString(home.resolve("other.json"), Files.readString(cfg).replace("quickstart/train.jsonl", "elsewhere/train.jsonl"));
+            assertThrows(dev.kiln.config.ConfigException.class, () -> Kiln.training(other).config());
+        } finally {
+            if (before == null) System.clearProperty("kiln.home");
+            else System.setProperty("kiln.home", before);
+        }
     }
 
     @Test
