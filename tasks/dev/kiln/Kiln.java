@@ -736,18 +736,31 @@ public final class Kiln {
         return dev.kiln.models.gpt2.Gpt2Init.write(dir, c, seed);
     }
 
-    /** Streams {@code predict}: one JSON line to {@code out} per input line of {@code in} (text or a JSON object). */
-    public static void predict(Path runOrModel, String device, BufferedReader in, PrintStream out) throws IOException {
+    /**
+     * Streams {@code predict}: one JSON line to {@code out} per input line of {@code in} (text or a JSON object);
+     * {@code dataOptions} are data-section keys over the run's own (e.g. {@code text_field}).
+     */
+    public static void predict(Path runOrModel, String device, BufferedReader in, PrintStream out, Map<String, String> dataOptions)
+            throws IOException {
         Path dir = TaskFolder.resolve(runOrModel);
-        Tasks.get(TaskFolder.meta(dir).get("task").getAsString()).predict(dir, device, in, out);
+        Tasks.get(TaskFolder.meta(dir).get("task").getAsString()).predict(dir, device, in, out, dataOptions);
     }
 
     /** As {@link #evaluate(Path, Path)} on {@code device}. */
     public static Map<String, Object> evaluate(Path runOrModel, Path data, String device) throws IOException {
+        return evaluate(runOrModel, data, device, Map.of());
+    }
+
+    /**
+     * As {@link #evaluate(Path, Path)}, the file read with {@code dataOptions} (data-section keys without
+     * {@code data.}: {@code format}, {@code encoding}, {@code text_field}, ...) over the run's own settings.
+     */
+    public static Map<String, Object> evaluate(Path runOrModel, Path data, String device, Map<String, String> dataOptions)
+            throws IOException {
         Path dir = TaskFolder.resolve(runOrModel);
         String task = TaskFolder.meta(dir).get("task").getAsString();
         if (!Files.isRegularFile(data)) throw new IOException(data + ": no such data file");
-        return Tasks.get(task).evaluate(dir, device, data);
+        return Tasks.get(task).evaluate(dir, device, data, dataOptions);
     }
 
     private static JsonObject json(Path p) throws IOException {

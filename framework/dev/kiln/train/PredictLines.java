@@ -25,18 +25,21 @@ public final class PredictLines {
     public static void forEach(BufferedReader in, Handler h) throws IOException {
         String line;
         int n = 0;
-        while ((line = in.readLine()) != null) {
-            n++;
-            if (line.isBlank()) continue;
-            JsonObject o = null;
-            if (line.trim().startsWith("{")) {
-                try {
-                    o = JsonParser.parseString(line).getAsJsonObject();
-                } catch (RuntimeException e) {
-                    throw new IllegalArgumentException("input line " + n + ": not a JSON object");
+        try (dev.kiln.log.Activity act = dev.kiln.log.Activity.start("predicting (input lines)", 0)) {
+            while ((line = in.readLine()) != null) {
+                n++;
+                act.advance(1);
+                if (line.isBlank()) continue;
+                JsonObject o = null;
+                if (line.trim().startsWith("{")) {
+                    try {
+                        o = JsonParser.parseString(line).getAsJsonObject();
+                    } catch (RuntimeException e) {
+                        throw new IllegalArgumentException("input line " + n + ": not a JSON object");
+                    }
                 }
+                h.line(n, line, o);
             }
-            h.line(n, line, o);
         }
     }
 

@@ -59,6 +59,15 @@ public final class RunReport {
                 pts.stream().mapToDouble(a -> a[1]).toArray(), PLOT_WIDTH, PLOT_HEIGHT);
     }
 
+    /** The closing line of {@code evaluate}: {@code evaluated in 0:00:12: accuracy 0.9350, macro_f1 0.9349}. */
+    public static String evaluation(Map<String, ?> m, double seconds) {
+        Map<String, Double> numbers = new java.util.LinkedHashMap<>();
+        for (Map.Entry<String, ?> e : m.entrySet()) {
+            if (e.getValue() instanceof Number n && !(n instanceof Integer || n instanceof Long)) numbers.put(e.getKey(), n.doubleValue());
+        }
+        return "evaluated in " + Progress.formatEta(seconds) + ": " + metrics(numbers);
+    }
+
     /** {@code accuracy 0.9380, macro_f1 0.9377, loss 0.2101}: the first few metrics, per-class ones left out. */
     static String metrics(Map<String, Double> m) {
         StringBuilder sb = new StringBuilder();

@@ -4,6 +4,7 @@ import com.google.gson.Gson;
 import com.google.gson.JsonObject;
 import dev.kiln.Kiln;
 import dev.kiln.train.DryRun;
+import dev.kiln.train.RunReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -82,9 +83,38 @@ final class RunCommands {
         }
     }
 
-    @Command(name = "evaluate", description = "Metrics of a run's model on a labelled file, as one JSON object. The file is "
-            + "read with the run's data settings.",
-            footerHeading = "%nExample:%n", footer = "  kiln evaluate runs/quickstart --data ~/.kiln/data/quickstart/dev.jsonl")
+    /** How evaluate and predict read data: the run's own settings, with these over them. */
+    static final class DataArgs {
+        @Option(names = "--format", paramLabel = "FORMAT", description = "data.format, e.g. jsonl, csv, tsv, csv-headerless, conll (default: the run's)")
+        String format;
+
+        @Option(names = "--encoding", paramLabel = "CHARSET", description = "data.encoding, e.g. iso-8859-1 (default: the run's)")
+        String encoding;
+
+        @Option(names = "--set", paramLabel = "data.KEY=VALUE", description = "any other data key of the run's config, e.g. "
+                + "data.text_field=review, data.label_field=0 (a column index in headerless formats); repeatable")
+        List<String> sets = new ArrayList<>();
+
+        Map<String, String> options(KilnCli.KilnCommand cmd) {
+            Map<String, String> o = new java.util.LinkedHashMap<>();
+            for (String s : sets) {
+                int eq = s.indexOf('=');
+                if (!s.startsWith("data.") || eq < 0) {
+                    throw cmd.usage("--set takes data.KEY=VALUE (the run's data settings), got '" + s + "'");
+                }
+                o.put(s.substring("data.".length(), eq), s.substring(eq + 1));
+            }
+            if (format != null) o.put("format", format);
+            if (encoding != null) o.put("encoding", encoding);
+            return o;
+        }
+    }
+
+    @Command(name = "evaluate", description = "Metrics of a run's model on a labelled file, as one JSON object on stdout and "
+            + "a summary line on stderr. The file is read with the run's data settings, or with the data options given here.",
+            footerHeading = "%nExamples:%n", footer = {
+                "  kiln evaluate runs/quickstart --data ~/.kiln/data/quickstart/dev.jsonl",
+                "  kiln evaluate runs/ag-news --data test.csv --format csv-headerless --set data.text_field=2 --set data.label_field=0"})
     static final class Evaluate extends KilnCli.KilnCommand {
         @Parameters(paramLabel = "RUN", description = "a run directory or model folder")
         Path dir;
@@ -92,20 +122,26 @@ final class RunCommands {
         @Option(names = "--data", required = true, paramLabel = "FILE", description = "labelled data")
         Path data;
 
+        @picocli.CommandLine.Mixin
+        DataArgs dataArgs;
+
         @Option(names = "--device", defaultValue = "auto", paramLabel = "DEVICE", description = ModelCommands.DEVICE)
         String device;
 
         @Override
         protected int run(PrintStream out) throws IOException {
             if (!Files.isRegularFile(data)) throw usage("--data file not found: " + data);
-            Map<String, Object> m = Kiln.evaluate(dir, data, device);
+            long t0 = System.nanoTime();
+            Map<String, Object> m = Kiln.evaluate(dir, data, device, dataArgs.options(this));
             out.println(new Gson().toJson(m));
+            System.err.println(RunReport.evaluation(m, (System.nanoTime() - t0) / 1e9));
             return 0;
         }
     }
 
     @Command(name = "predict", description = "Predictions of a run's model: one input per line (plain text or a JSON "
-            + "object such as {\"text\": ..}), one JSON line out per input.",
+            + "object such as {\"text\": ..}; classification also reads the run's data.text_field, or the field "
+            + "--set data.text_field names), one JSON line out per input.",
             footerHeading = "%nExample:%n", footer = "  echo 'A fine film.' | kiln predict runs/quickstart")
     static final class Predict extends KilnCli.KilnCommand {
         @Parameters(paramLabel = "RUN", description = "a run directory or model folder")
@@ -113,6 +149,9 @@ final class RunCommands {
 
         @Option(names = "--input", defaultValue = "-", paramLabel = "FILE", description = "input lines; - is stdin")
         String input;
+
+        @picocli.CommandLine.Mixin
+        DataArgs dataArgs;
 
         @Option(names = "--device", defaultValue = "auto", paramLabel = "DEVICE", description = ModelCommands.DEVICE)
         String device;
@@ -123,7 +162,7 @@ final class RunCommands {
             try (BufferedReader in = input.equals("-")
                     ? new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))
                     : Files.newBufferedReader(Path.of(input))) {
-                Kiln.predict(dir, device, in, out);
+                Kiln.predict(dir, device, in, out, dataArgs.options(this));
             }
             return 0;
         }

@@ -10,6 +10,7 @@ import dev.kiln.data.LabelledText;
 import dev.kiln.data.Splits;
 import dev.kiln.data.TextRecords;
 import dev.kiln.metrics.ClassificationMetrics;
+import dev.kiln.train.DataOptions;
 import dev.kiln.train.PredictLines;
 import dev.kiln.train.Pretrained;
 import dev.kiln.train.TaskFolder;
@@ -42,12 +43,35 @@ public final class ClassificationProvider implements TaskProvider {
     }
 
     /** How data files are read; saved with the model so {@code evaluate} reads new files the same way. */
-    record DataSettings(String format, String charset, String textField, String textPairField, String labelField) {
+    record DataSettings(String format, String charset, String textField, String textPairField, String labelField,
+                        Map<String, String> labelNames) {
+        /** The data keys {@code evaluate} and {@code predict} take on the command line. */
+        static final List<String> OPTIONS = List.of("format", "encoding", "text_field", "text_pair_field", "label_field");
+
         static DataSettings of(RunConfig.Data d) {
-            return new DataSettings(d.format, d.encoding, d.textField, d.textPairField, d.labelField);
+            return of(d, null);
         }
 
+        static DataSettings of(RunConfig.Data d, Map<String, String> labelNames) {
+            return new DataSettings(d.format, d.encoding, d.textField, d.textPairField, d.labelField,
+                    labelNames == null ? Map.of() : labelNames);
+        }
+
+        /** The file's rows, labels renamed by task.label_names. */
         List<LabelledText> read(Path file) throws IOException {
+            return rename(readRaw(file));
+        }
+
+        List<LabelledText> rename(List<LabelledText> rows) {
+            if (labelNames.isEmpty()) return rows;
+            List<LabelledText> out = new ArrayList<>(rows.size());
+            for (LabelledText t : rows) {
+                out.add(new LabelledText(t.text(), t.textPair(), labelNames.getOrDefault(t.label(), t.label()), t.file(), t.line()));
+            }
+            return out;
+        }
+
+        private List<LabelledText> readRaw(Path file) throws IOException {
             TextRecords.Format f = TextRecords.Format.parse(format);
             TextRecords.Fields fields;
             if (f == TextRecords.Format.CSV_HEADERLESS || f == TextRecords.Format.TSV_HEADERLESS) {
@@ -76,6 +100,11 @@ public final class ClassificationProvider implements TaskProvider {
             o.addProperty("text_field", textField);
             if (textPairField != null) o.addProperty("text_pair_field", textPairField);
             o.addProperty("label_field", labelField);
+            if (!labelNames.isEmpty()) {
+                JsonObject names = new JsonObject();
+                labelNames.forEach(names::addProperty);
+                o.add("label_names", names);
+            }
             return o;
         }
 
@@ -83,16 +112,24 @@ public final class ClassificationProvider implements TaskProvider {
             return new DataSettings(o.get("format").getAsString(), o.get("encoding").getAsString(),
                     o.get("text_field").getAsString(),
                     o.has("text_pair_field") ? o.get("text_pair_field").getAsString() : null,
-                    o.get("label_field").getAsString());
+                    o.get("label_field").getAsString(), labelNames(o.getAsJsonObject("label_names")));
+        }
+
+        private static Map<String, String> labelNames(JsonObject o) {
+            Map<String, String> m = new LinkedHashMap<>();
+            if (o != null) o.entrySet().forEach(e -> m.put(e.getKey(), e.getValue().getAsString()));
+            return m;
         }
     }
 
     @Override
     public TrainableTask create(RunConfig cfg, NDManager manager) throws IOException {
         ClassificationOptions opts = cfg.taskOptions(ClassificationOptions.class);
-        DataSettings ds = DataSettings.of(cfg.data);
+        DataSettings ds = DataSettings.of(cfg.data, opts.labelNames);
         if (cfg.data.train == null) throw cfg.error("data.train", "is required for training");
-        List<LabelledText> train = ds.read(cfg.data.train);
+        List<LabelledText> raw = ds.readRaw(cfg.data.train);
+        checkLabelNames(cfg, opts.labelNames, raw);
+        List<LabelledText> train = ds.rename(raw);
         List<LabelledText> dev = cfg.data.dev != null ? ds.read(cfg.data.dev) : null;
         if (dev == null && cfg.data.devFraction != null) {
             var split = Splits.devSplit(train, cfg.data.devFraction, cfg.seed);
@@ -113,6 +150,27 @@ public final class ClassificationProvider implements TaskProvider {
         return new ClassificationTask(pre.backbone(), pre.tokenizer(), pre.dir(), labels, train, dev, s);
     }
 
+    /** task.label_names must name labels the training file holds, each with its own non-blank name. */
+    private static void checkLabelNames(RunConfig cfg, Map<String, String> names, List<LabelledText> train) {
+        if (names == null || names.isEmpty()) return;
+        java.util.Set<String> held = new java.util.TreeSet<>();
+        for (LabelledText t : train) held.add(t.label());
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (Map.Entry<String, String> e : names.entrySet()) {
+            if (!held.contains(e.getKey())) {
+                throw cfg.error("task.label_names", "names label \"" + e.getKey() + "\", which " + cfg.data.train.getFileName()
+                        + " does not hold (its labels: " + String.join(", ", held) + ")");
+            }
+            if (e.getValue() == null || e.getValue().isBlank()) throw cfg.error("task.label_names", "gives label \"" + e.getKey() + "\" a blank name");
+            if (!seen.add(e.getValue())) throw cfg.error("task.label_names", "gives the name \"" + e.getValue() + "\" to two labels");
+        }
+        for (String l : held) {
+            if (!names.containsKey(l) && seen.contains(l)) {
+                throw cfg.error("task.label_names", "renames another label to \"" + l + "\", which is also a label of its own");
+            }
+        }
+    }
+
     /** Every training text and pair text, for a word vocabulary. */
     private static List<String> texts(List<LabelledText> rows) {
         List<String> out = new ArrayList<>(rows.size());
@@ -125,10 +183,25 @@ public final class ClassificationProvider implements TaskProvider {
 
     @Override
     public void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
-        try (TextClassifier c = TextClassifier.load(modelDir, device)) {
+        predict(modelDir, device, in, out, Map.of());
+    }
+
+    /**
+     * A JSON line's text is under {@code text} (and {@code text_pair}), else under the run's data.text_field
+     * ({@code sentence} for SST-2); {@code --set data.text_field=...} names another field.
+     */
+    @Override
+    public void predict(Path modelDir, String device, BufferedReader in, PrintStream out, Map<String, String> options)
+            throws IOException {
+        Path dir = TaskFolder.resolve(modelDir);
+        DataSettings ds = settings(dir, options);
+        String textKey = options.containsKey("text_field") ? ds.textField() : "text";
+        String pairKey = options.containsKey("text_pair_field") ? ds.textPairField() : "text_pair";
+        try (TextClassifier c = TextClassifier.load(dir, device)) {
             PredictLines.forEach(in, (n, line, o) -> {
-                String text = o == null ? line : PredictLines.string(o, "text", n, true);
-                String pair = o == null ? null : PredictLines.string(o, "text_pair", n, false);
+                String text = o == null ? line : PredictLines.text(line, o, textKey, ds.textField(), n);
+                String pair = o == null ? null
+                        : PredictLines.string(o, o.has(pairKey) || ds.textPairField() == null ? pairKey : ds.textPairField(), n, false);
                 TextClassifier.Prediction p = pair == null ? c.predict(text) : c.predict(text, pair);
                 JsonObject r = new JsonObject();
                 r.addProperty("text", text);
@@ -145,9 +218,19 @@ public final class ClassificationProvider implements TaskProvider {
 
     @Override
     public Map<String, Object> evaluate(Path modelDir, String device, Path data) throws IOException {
-        Path dir = TaskFolder.resolve(modelDir);
+        return evaluate(modelDir, device, data, Map.of());
+    }
+
+    /** The run's data settings (kiln_task.json) with command-line data options over them. */
+    private static DataSettings settings(Path dir, Map<String, String> options) throws IOException {
         JsonObject meta = TaskFolder.requireTask(dir, ClassificationTask.TYPE);
-        DataSettings ds = DataSettings.fromJson(meta.getAsJsonObject("data"));
+        return DataSettings.fromJson(DataOptions.merge(meta.getAsJsonObject("data"), options, DataSettings.OPTIONS, ClassificationTask.TYPE));
+    }
+
+    @Override
+    public Map<String, Object> evaluate(Path modelDir, String device, Path data, Map<String, String> options) throws IOException {
+        Path dir = TaskFolder.resolve(modelDir);
+        DataSettings ds = settings(dir, options);
         List<LabelledText> rows = ds.read(data);
         try (TextClassifier c = TextClassifier.load(dir, device)) {
             LabelSet labels = LabelSet.of(c.labels());
