@@ -711,6 +711,11 @@ public final class Kiln {
 
     // ---- what the command line needs beyond the above (kiln CLI: dev.kiln.cli.KilnCli) ----------------
 
+    /** Runs side by side: status, steps, time, best and final metrics, and the config keys that differ. */
+    public static dev.kiln.train.RunComparison compare(List<Path> runDirs) throws IOException {
+        return dev.kiln.train.RunComparison.of(runDirs);
+    }
+
     /** Converts an fp32 BERT ONNX file or a TF SavedModel ({@code format} onnx | tf-savedmodel) to a HF folder. */
     public static Path importModel(String format, Path src, Path to) throws IOException {
         return ModelZoo.importTo(format, src, to);

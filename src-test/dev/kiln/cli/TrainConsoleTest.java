@@ -17,10 +17,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -96,5 +99,40 @@ class TrainConsoleTest {
         assertTrue(console.contains("best model:  " + run.resolve("best").toAbsolutePath()), console);
         assertTrue(console.contains("final model: " + run.resolve("final").toAbsolutePath()), console);
         assertTrue(console.contains("training loss (by step)\n"), console);
+    }
+
+    /** kiln runs: the config keys that differ, and each run's best metrics as summary.json has them. */
+    @Test
+    void runsComparesConfigsAndMetrics() throws IOException {
+        Path cfg = setup(tmp);
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+        Path a = tmp.resolve("a");
+        Path b = tmp.resolve("b");
+        KilnCli.run(new String[] {"train", cfg.toString(), "--quiet", "--output", a.toString()}, quiet);
+        KilnCli.run(new String[] {"train", cfg.toString(), "--quiet", "--output", b.toString(), "--set", "optimizer.lr=5e-4",
+                "--set", "training.epochs=1"}, quiet);
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        assertEquals(0, KilnCli.run(new String[] {"runs", a.toString(), b.toString(), "--json"}, new PrintStream(buf, true, StandardCharsets.UTF_8)));
+        JsonObject o = com.google.gson.JsonParser.parseString(buf.toString(StandardCharsets.UTF_8)).getAsJsonObject();
+        JsonObject diff = o.getAsJsonObject("differences");
+        assertEquals(Set.of("optimizer.lr", "training.epochs"), diff.keySet(), diff.toString());
+        assertEquals("[\"0.001\",\"5.0E-4\"]", diff.get("optimizer.lr").toString());
+        assertEquals("[\"2\",\"1\"]", diff.get("training.epochs").toString());
+        JsonObject summary = o.getAsJsonObject("summary");
+        assertEquals("[\"10\",\"5\"]", summary.get("steps").toString());
+        for (int i = 0; i < 2; i++) {
+            JsonObject s = com.google.gson.JsonParser.parseString(Files.readString((i == 0 ? a : b).resolve("summary.json"))).getAsJsonObject();
+            assertEquals(String.format(Locale.ROOT, "%.4f", s.getAsJsonObject("best_eval").get("accuracy").getAsDouble()),
+                    summary.getAsJsonArray("best accuracy").get(i).getAsString());
+        }
+        assertFalse(summary.has("best f1_pos"), "per-class metrics are left out");
+
+        buf.reset();
+        KilnCli.run(new String[] {"runs", a.toString(), b.toString()}, new PrintStream(buf, true, StandardCharsets.UTF_8));
+        String table = buf.toString(StandardCharsets.UTF_8);
+        assertTrue(table.matches("(?s).*\\n  optimizer\\.lr +0\\.001 +5\\.0E-4\\n.*"), table);
+        assertTrue(table.matches("(?s).*\\nbest accuracy +\\d\\.\\d{4} +\\d\\.\\d{4}\\n.*"), table);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> KilnCli.run(new String[] {"runs", tmp.toString()}, quiet))
+                .getMessage().endsWith("is not a run directory (no config.json)"));
     }
 }

@@ -168,6 +168,25 @@ final class RunCommands {
         }
     }
 
+    @Command(name = "runs", description = "Compare runs side by side: status, steps, training time, best and final dev "
+            + "metrics, and every config key whose value differs (defaults included).",
+            footerHeading = "%nExample:%n", footer = "  kiln runs runs/sst2-lr1e-4 runs/sst2-lr3e-5 runs/sst2-lr5e-5")
+    static final class Runs extends KilnCli.KilnCommand {
+        @Parameters(paramLabel = "RUN", arity = "1..*", description = "run directories")
+        List<Path> dirs;
+
+        @Option(names = "--json", description = "one JSON object instead of the table")
+        boolean json;
+
+        @Override
+        protected int run(PrintStream out) throws IOException {
+            dev.kiln.train.RunComparison c = Kiln.compare(dirs);
+            if (json) out.println(c.toJson());
+            else out.print(c.toText());
+            return 0;
+        }
+    }
+
     @Command(name = "export", description = "Copy a run's model as a HF folder (config.json, model.safetensors, tokenizer, "
             + "kiln_task.json) into a new DIR.",
             footerHeading = "%nExample:%n", footer = "  kiln export runs/quickstart --to exported/quickstart")
