@@ -152,7 +152,7 @@ public final class Kiln {
         return new Training(null, null, config);
     }
 
-    /** Trains from JSON text, printing progress lines to stdout; returns the finished run. */
+    /** Trains from JSON text, printing progress and a closing summary to stdout; returns the finished run. */
     public static Run train(String json, String... sets) throws IOException {
         return training(json).set(sets).run();
     }
@@ -221,7 +221,7 @@ public final class Kiln {
             return this;
         }
 
-        /** Where progress lines go (default stdout, which notebooks show as cell output). */
+        /** Where progress and the closing summary go (default stdout, which notebooks show as cell output). */
         public Training console(PrintStream out) {
             this.out = out;
             return this;

@@ -16,7 +16,6 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * The {@code kiln} command line, on picocli; every command calls the {@link dev.kiln.Kiln} facade. Results go to
@@ -181,9 +180,5 @@ public final class KilnCli {
             if (argv[i].equals(option) && !argv[i + 1].startsWith("--")) return argv[i + 1];
         }
         return "VALUE";
-    }
-
-    static String fmt(String f, Object... args) {
-        return String.format(Locale.ROOT, f, args);
     }
 }

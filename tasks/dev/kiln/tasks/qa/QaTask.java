@@ -92,10 +92,13 @@ public final class QaTask implements TrainableTask {
         this.head = new QaHead(backbone);
         String bad = QaFeatures.check(tok, settings.features());
         if (bad != null) throw new IllegalArgumentException(bad);
-        for (SquadReader.Example e : trainData) {
-            SquadReader.Answer a = e.answers().get(0); // HF's convention: train on the first gold answer
-            for (QaFeatures.Window w : QaFeatures.build(tok, e.question(), e.context(), a.start(), a.end(), settings.features())) {
-                train.add(new TrainWindow(w.input(), w.startLabel(), w.endLabel()));
+        try (Activity act = Activity.start("tokenizing training questions", trainData.size())) {
+            for (SquadReader.Example e : trainData) {
+                SquadReader.Answer a = e.answers().get(0); // HF's convention: train on the first gold answer
+                for (QaFeatures.Window w : QaFeatures.build(tok, e.question(), e.context(), a.start(), a.end(), settings.features())) {
+                    train.add(new TrainWindow(w.input(), w.startLabel(), w.endLabel()));
+                }
+                act.advance(1);
             }
         }
         this.trainQuestions = trainData.size();
