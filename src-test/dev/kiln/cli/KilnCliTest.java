@@ -98,6 +98,13 @@ class KilnCliTest {
     }
 
     @Test
+    void textStartingWithAtIsNotAnArgumentFile(@TempDir Path dir) throws IOException {
+        Path f = Files.writeString(dir.resolve("args"), "--help\n");
+        // picocli would expand @FILE into its lines; a TEXT or a file name must stay what it is
+        assertEquals("train: config file not found: @" + f, error("train", "@" + f));
+    }
+
+    @Test
     void badInputStaysAUsageErrorWithTheCommandName() {
         assertEquals("train: config file not found: no-such.json", error("train", "no-such.json"));
         assertEquals("import: --format 'pt' (expected onnx or tf-savedmodel)", error("import", "--format", "pt", "x", "--to", "y"));

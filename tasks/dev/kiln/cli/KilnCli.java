@@ -98,6 +98,7 @@ public final class KilnCli {
         cl.addSubcommand(new CommandLine.HelpCommand());
         cl.setOut(new PrintWriter(new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8), true));
         cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setExpandAtFiles(false); // "@user great phone" is a TEXT, not an argument file
         return cl;
     }
 
