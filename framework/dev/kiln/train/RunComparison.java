@@ -134,7 +134,8 @@ public final class RunComparison {
         for (String k : new java.util.TreeSet<>(keys)) {
             if (k.equals("output.dir")) continue;
             List<String> cells = new ArrayList<>();
-            for (Map<String, String> m : flat) cells.add(m.getOrDefault(k, "(unset)"));
+            // a key an older run's config lacks had its default then; null is what the schema writes for "none"
+            for (Map<String, String> m : flat) cells.add(m.getOrDefault(k, "null"));
             if (new LinkedHashSet<>(cells).size() > 1) differences.add(new Row(k, cells));
         }
     }
@@ -156,7 +157,7 @@ public final class RunComparison {
         List<Row> all = new ArrayList<>(summary);
         int labelWidth = "config differences".length();
         for (Row r : all) labelWidth = Math.max(labelWidth, r.label().length());
-        for (Row r : differences) labelWidth = Math.max(labelWidth, r.label().length());
+        for (Row r : differences) labelWidth = Math.max(labelWidth, r.label().length() + 2);
         int[] widths = new int[runs.size()];
         for (int i = 0; i < widths.length; i++) {
             widths[i] = header.get(i).length();
@@ -178,6 +179,7 @@ public final class RunComparison {
             sb.append(c);
             if (i < cells.size() - 1) sb.append(" ".repeat(Math.max(0, widths[i] + 2 - c.length())));
         }
+        while (sb.charAt(sb.length() - 1) == ' ') sb.setLength(sb.length() - 1);
         sb.append('\n');
     }
 
