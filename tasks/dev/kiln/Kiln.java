@@ -26,7 +26,6 @@ import dev.kiln.tasks.summarization.ExtractiveSummarizer;
 import dev.kiln.tasks.summarization.Summarizer;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.DryRun;
-import dev.kiln.train.LiveProgress;
 import dev.kiln.train.PredictLines;
 import dev.kiln.train.RunFolder;
 import dev.kiln.train.Runs;
@@ -37,6 +36,7 @@ import dev.kiln.util.Devices;
 import dev.kiln.util.KilnHome;
 
 import java.awt.image.BufferedImage;
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -95,9 +95,32 @@ public final class Kiln {
      * {@code scripts/fetch-assets} fetches.
      */
     public static Path quickstartData() throws IOException {
-        Path dir = KilnHome.home().resolve("data").resolve("quickstart");
-        QuickstartData.prepare(dir);
+        Path dir = quickstartDir();
+        dev.kiln.log.Activity.note("kiln: writing the quick-start data (npm " + QuickstartData.NPM_PACKAGE + "@"
+                + QuickstartData.NPM_VERSION + ") to " + dir);
+        QuickstartData.Prepared p = QuickstartData.prepare(dir);
+        dev.kiln.log.Activity.note("kiln: quick-start data: " + p.trainCount() + " train, " + p.devCount() + " dev sentences");
         return dir;
+    }
+
+    private static Path quickstartDir() {
+        return KilnHome.home().resolve("data").resolve("quickstart");
+    }
+
+    /**
+     * Loads a config; when it fails only because the quick-start data ({@code $KILN_HOME/data/quickstart}, as in
+     * configs/quickstart.json) is not written yet, writes it as the zoo fetches models, and loads again.
+     */
+    private static RunConfig withQuickstartData(java.util.function.Supplier<RunConfig> load) throws IOException {
+        try {
+            return load.get();
+        } catch (dev.kiln.config.ConfigException e) {
+            Path dir = quickstartDir().toAbsolutePath().normalize();
+            boolean missing = !Files.isRegularFile(dir.resolve("train.jsonl")) || !Files.isRegularFile(dir.resolve("dev.jsonl"));
+            if (!missing || !String.valueOf(e.getMessage()).contains("file not found: " + dir + java.io.File.separator)) throw e;
+            quickstartData();
+            return load.get();
+        }
     }
 
     // ---- configs and training ---------------------------------------------------------------
@@ -109,9 +132,9 @@ public final class Kiln {
     }
 
     /** A validated config from a file; {@code sets} are {@code a.b=value} overrides as on the command line. */
-    public static RunConfig config(Path file, String... sets) {
+    public static RunConfig config(Path file, String... sets) throws IOException {
         Tasks.all();
-        return RunConfig.load(file, List.of(sets));
+        return withQuickstartData(() -> RunConfig.load(file, List.of(sets)));
     }
 
     /** A training run to configure before {@link Training#run()}: overrides, output folder, listeners. */
@@ -127,7 +150,7 @@ public final class Kiln {
         return new Training(null, null, config);
     }
 
-    /** Trains from JSON text, printing progress lines to stdout; returns the finished run. */
+    /** Trains from JSON text, printing progress and a closing summary to stdout; returns the finished run. */
     public static Run train(String json, String... sets) throws IOException {
         return training(json).set(sets).run();
     }
@@ -205,7 +228,7 @@ public final class Kiln {
             return this;
         }
 
-        /** Where progress lines go (default stdout, which notebooks show as cell output). */
+        /** Where progress and the closing summary go (default stdout, which notebooks show as cell output). */
         public Training console(PrintStream out) {
             this.out = out;
             return this;
@@ -227,11 +250,11 @@ public final class Kiln {
         }
 
         /** The validated config this run would use. */
-        public RunConfig config() {
+        public RunConfig config() throws IOException {
             Tasks.all();
             if (parsed != null) return parsed;
-            if (file != null) return RunConfig.load(file, sets);
-            return RunConfig.parse(json, name, Paths.get(""), sets);
+            if (file != null) return withQuickstartData(() -> RunConfig.load(file, sets));
+            return withQuickstartData(() -> RunConfig.parse(json, name, Paths.get(""), sets));
         }
 
         /**
@@ -247,11 +270,8 @@ public final class Kiln {
             PrintStream console = out != null ? out : System.out;
             Path dir = cfg.output.dir;
             if (overwrite) RunFolder.clear(dir);
-            List<Trainer.Listener> ls = new ArrayList<>();
-            if (!quiet) ls.add(new LiveProgress(console, Math.max(1, cfg.training.logEverySteps)));
-            ls.addAll(listeners);
-            // the run logger's own console progress is off: LiveProgress prints plain lines instead of a bar
-            Runs.Outcome o = Runs.train(cfg, console, true, ls);
+            // progress as logging.progress says (auto: a bar on a terminal, plain lines in notebooks and logs)
+            Runs.Outcome o = Runs.train(cfg, console, quiet, listeners);
             return new Run(o.runDir().toAbsolutePath().normalize(), o.result());
         }
     }
@@ -505,10 +525,7 @@ public final class Kiln {
 
     /** Metrics of a run's or model folder's model on a labelled file, read with the run's data settings. */
     public static Map<String, Object> evaluate(Path runOrModel, Path data) throws IOException {
-        Path dir = TaskFolder.resolve(runOrModel);
-        String task = TaskFolder.meta(dir).get("task").getAsString();
-        if (!Files.isRegularFile(data)) throw new IOException(data + ": no such data file");
-        return Tasks.get(task).evaluate(dir, "auto", data);
+        return evaluate(runOrModel, data, "auto");
     }
 
     /** Sentence encoder over a BERT folder; holds native memory until closed. */
@@ -705,6 +722,65 @@ public final class Kiln {
             tok.save(dir);
         }
         return dir;
+    }
+
+    // ---- what the command line needs beyond the above (kiln CLI: dev.kiln.cli.KilnCli) ----------------
+
+    /** Runs side by side: status, steps, time, best and final metrics, and the config keys that differ. */
+    public static dev.kiln.train.RunComparison compare(List<Path> runDirs) throws IOException {
+        return dev.kiln.train.RunComparison.of(runDirs);
+    }
+
+    /** Converts an fp32 BERT ONNX file or a TF SavedModel ({@code format} onnx | tf-savedmodel) to a HF folder. */
+    public static Path importModel(String format, Path src, Path to) throws IOException {
+        return ModelZoo.importTo(format, src, to);
+    }
+
+    /** Causal-LM log-probabilities of {@code ids} under a GPT-2 folder or zoo name. */
+    public static dev.kiln.inference.LmScorer.Score score(String nameOrPath, long[] ids, String device) throws IOException {
+        Path dir = model(nameOrPath);
+        try (NDManager m = NDManager.newBaseManager(Devices.parse(device))) {
+            return dev.kiln.inference.LmScorer.score(HfFolder.loadGpt2(dir, m), ids);
+        }
+    }
+
+    /** The token ids of {@code text} under a model folder's tokenizer (no special tokens added). */
+    public static long[] tokenize(String nameOrPath, String text) throws IOException {
+        try (Tokenizer tok = Tokenizer.load(model(nameOrPath))) {
+            return tok.encode(text, false).ids();
+        }
+    }
+
+    /** A new GPT-2 folder with random weights of shape {@code c} and the GPT-2 BPE, to train from scratch. */
+    public static Path initGpt2(Path dir, Gpt2Config c, long seed) throws IOException {
+        return dev.kiln.models.gpt2.Gpt2Init.write(dir, c, seed);
+    }
+
+    /**
+     * Streams {@code predict}: one JSON line to {@code out} per input line of {@code in} (text or a JSON object);
+     * {@code dataOptions} are data-section keys over the run's own (e.g. {@code text_field}).
+     */
+    public static void predict(Path runOrModel, String device, BufferedReader in, PrintStream out, Map<String, String> dataOptions)
+            throws IOException {
+        Path dir = TaskFolder.resolve(runOrModel);
+        Tasks.get(TaskFolder.meta(dir).get("task").getAsString()).predict(dir, device, in, out, dataOptions);
+    }
+
+    /** As {@link #evaluate(Path, Path)} on {@code device}. */
+    public static Map<String, Object> evaluate(Path runOrModel, Path data, String device) throws IOException {
+        return evaluate(runOrModel, data, device, Map.of());
+    }
+
+    /**
+     * As {@link #evaluate(Path, Path)}, the file read with {@code dataOptions} (data-section keys without
+     * {@code data.}: {@code format}, {@code encoding}, {@code text_field}, ...) over the run's own settings.
+     */
+    public static Map<String, Object> evaluate(Path runOrModel, Path data, String device, Map<String, String> dataOptions)
+            throws IOException {
+        Path dir = TaskFolder.resolve(runOrModel);
+        String task = TaskFolder.meta(dir).get("task").getAsString();
+        if (!Files.isRegularFile(data)) throw new IOException(data + ": no such data file");
+        return Tasks.get(task).evaluate(dir, device, data, dataOptions);
     }
 
     private static JsonObject json(Path p) throws IOException {

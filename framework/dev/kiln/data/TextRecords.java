@@ -444,9 +444,9 @@ public final class TextRecords {
                 Integer prev = byName.put(name, c);
                 if (prev != null) byName.put(name, -1);   // ambiguous: an error only if a field uses it
             }
-            textCol = column(file, h, byName, fields.text(), "data.text_field");
-            pairCol = fields.textPair() == null ? -1 : column(file, h, byName, fields.textPair(), "data.text_pair_field");
-            labelCol = column(file, h, byName, fields.label(), "data.label_field");
+            textCol = column(file, h, byName, fields.text(), "data.text_field", sep);
+            pairCol = fields.textPair() == null ? -1 : column(file, h, byName, fields.textPair(), "data.text_pair_field", sep);
+            labelCol = column(file, h, byName, fields.label(), "data.label_field", sep);
             width = h.cells().size();
             widthFrom = "the header has " + width;
             first = 1;
@@ -481,14 +481,52 @@ public final class TextRecords {
         return out;
     }
 
-    private static int column(Path file, Row header, Map<String, Integer> byName, String name, String setting) {
+    private static int column(Path file, Row header, Map<String, Integer> byName, String name, String setting, char sep) {
         Integer c = byName.get(name.strip());
+        if (c == null && looksLikeData(header.cells())) {
+            // no field name can fix this: the file has no header row (AG News, Yelp polarity, ...)
+            List<String> cells = header.cells();
+            int text = 0;
+            int label = -1;
+            for (int i = 0; i < cells.size(); i++) {
+                if (cells.get(i).strip().length() > cells.get(text).strip().length()) text = i;
+                if (label < 0 && isLabelLike(cells.get(i))) label = i;
+            }
+            String format = sep == ',' ? "csv-headerless" : "tsv-headerless";
+            throw new DataException(file, header.line(), "the first row looks like data, not a header (" + preview(cells)
+                    + "): the file seems to have no header row; set data.format to \"" + format + "\" and give column indexes "
+                    + "(0 is the first), e.g. data.text_field \"" + text + "\"" + (label >= 0 && label != text
+                            ? " and data.label_field \"" + label + "\"" : " and data.label_field"));
+        }
         if (c == null) {
             throw new DataException(file, header.line(), "no column \"" + name + "\" in the header (columns: "
                     + String.join(", ", header.cells()) + "); set " + setting);
         }
         if (c < 0) throw new DataException(file, header.line(), "the header names column \"" + name + "\" more than once");
         return c;
+    }
+
+    /** A header names columns: a number, or a cell as long as a sentence, says the row is data instead. */
+    static boolean looksLikeData(List<String> cells) {
+        for (String c : cells) {
+            String s = c.strip();
+            if (s.matches("[-+]?\\d+(\\.\\d+)?") || s.length() > 40) return true;
+        }
+        return false;
+    }
+
+    private static boolean isLabelLike(String cell) {
+        String s = cell.strip();
+        return !s.isEmpty() && s.length() <= 20 && !s.contains(" ");
+    }
+
+    private static String preview(List<String> cells) {
+        List<String> out = new ArrayList<>();
+        for (String c : cells) {
+            String s = c.strip();
+            out.add('"' + (s.length() > 30 ? s.substring(0, 27) + "..." : s) + '"');
+        }
+        return String.join(", ", out);
     }
 
     private static int index(String field, String setting) {

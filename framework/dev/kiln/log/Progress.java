@@ -48,6 +48,9 @@ public final class Progress {
     private int drawnWidth;
     private String lastBar;
     private boolean anyStep;
+    private final long startNs;
+    /** Set by {@link #stepsPerEpoch}: lines then show the epoch and the elapsed time. */
+    private long stepsPerEpoch;
 
     /**
      * @param total total optimizer steps (0 or less when unknown: no percentage or ETA)
@@ -64,12 +67,19 @@ public final class Progress {
         this.mode = mode == Mode.AUTO ? (System.console() != null ? Mode.BAR : Mode.LINES) : mode;
         this.every = Math.max(1, every);
         this.clock = clock;
-        push(startStep, clock.getAsLong());
+        this.startNs = clock.getAsLong();
+        push(startStep, startNs);
     }
 
     /** stderr, terminal detection, a line every 10 steps. */
     public static Progress create(long total, long startStep) {
         return new Progress(total, startStep, System.err, Mode.AUTO, 10);
+    }
+
+    /** Training progress: lines and the bar show {@code epoch k/n} (from the steps per epoch) and the elapsed time. */
+    public synchronized Progress stepsPerEpoch(long spe) {
+        this.stepsPerEpoch = spe;
+        return this;
     }
 
     public Mode mode() {
@@ -145,9 +155,22 @@ public final class Progress {
     String line(long step, double loss, double lr, double tps) {
         StringBuilder sb = new StringBuilder("step ").append(step);
         if (total > 0) sb.append('/').append(total);
+        appendEpoch(sb, step);
         appendMetrics(sb, loss, lr, tps);
-        if (total > 0) sb.append(" ETA ").append(formatEta(etaSeconds()));
+        appendTimes(sb);
         return sb.toString();
+    }
+
+    private void appendEpoch(StringBuilder sb, long step) {
+        if (stepsPerEpoch <= 0) return;
+        long epoch = Math.max(0, step - 1) / stepsPerEpoch + 1; // the epoch this step belongs to
+        sb.append(" epoch ").append(epoch);
+        if (total > 0) sb.append('/').append((total + stepsPerEpoch - 1) / stepsPerEpoch);
+    }
+
+    private void appendTimes(StringBuilder sb) {
+        if (stepsPerEpoch > 0) sb.append(" elapsed ").append(formatEta((clock.getAsLong() - startNs) / 1e9));
+        if (total > 0) sb.append(" ETA ").append(formatEta(etaSeconds()));
     }
 
     String bar(long step, double loss, double lr, double tps) {
@@ -162,8 +185,9 @@ public final class Progress {
         } else {
             sb.append("step ").append(step);
         }
+        appendEpoch(sb, step);
         appendMetrics(sb, loss, lr, tps);
-        if (total > 0) sb.append(" ETA ").append(formatEta(etaSeconds()));
+        appendTimes(sb);
         return sb.toString();
     }
 

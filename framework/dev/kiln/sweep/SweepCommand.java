@@ -39,14 +39,19 @@ public final class SweepCommand {
             else throw new IllegalArgumentException("sweep: one sweep file expected, got " + file + " and " + a);
         }
         if (file == null) throw new IllegalArgumentException("sweep: missing SWEEP.json; usage: kiln " + USAGE);
-        SweepSpec spec = SweepSpec.load(Path.of(file));
+        return run(Path.of(file), output == null ? null : Path.of(output), dry, out, console);
+    }
+
+    /** The command on parsed arguments; {@code output} may be null with {@code dry}. */
+    public static int run(Path file, Path output, boolean dry, PrintStream out, PrintStream console) throws IOException {
+        SweepSpec spec = SweepSpec.load(file);
         if (dry) {
-            if (output != null) new Sweep(spec, Path.of(output), console).check();
+            if (output != null) new Sweep(spec, output, console).check();
             dryRun(spec, out);
             return 0;
         }
         if (output == null) throw new IllegalArgumentException("sweep: --output DIR is required (where trials/, results.md and best go)");
-        Sweep.Result r = new Sweep(spec, Path.of(output), console).run(new RunTrials(spec));
+        Sweep.Result r = new Sweep(spec, output, console).run(new RunTrials(spec));
         out.println(r.dir().resolve("summary.json"));
         return r.best() != null ? 0 : 1;
     }

@@ -102,9 +102,12 @@ public final class PredictLines {
     public static void forEach(BufferedReader in, Handler h) throws IOException {
         String line;
         int n = 0;
-        while ((line = in.readLine()) != null) {
-            n++;
-            if (!line.isBlank()) h.line(n, line, parse(n, line));
+        try (dev.kiln.log.Activity act = dev.kiln.log.Activity.start("predicting (input lines)", 0)) {
+            while ((line = in.readLine()) != null) {
+                n++;
+                act.advance(1);
+                if (!line.isBlank()) h.line(n, line, parse(n, line));
+            }
         }
     }
 

@@ -45,6 +45,10 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
     private double lastGradNorm;
     private double lastLr;
     private double lastTokensPerSec = Double.NaN;
+    private long stepsPerEpoch;
+    private java.util.function.Consumer<String> outerActivity;
+    private boolean activityClaimed;
+    private int lastEpoch;
 
     public RunLogger(Path runDir, TrainerOptions options, Backbone backbone, double peakFlops, PrintStream console) {
         this(runDir, options, backbone, backbone.params().count(), peakFlops, console);
@@ -62,6 +66,17 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         this.console = console;
     }
 
+    /** Steps per epoch: metrics rows then carry a fractional epoch (HF's), progress lines show epoch k/n. */
+    public RunLogger stepsPerEpoch(long spe) {
+        this.stepsPerEpoch = spe;
+        return this;
+    }
+
+    /** {@code step / stepsPerEpoch} to 4 decimals (1.5 = half way through the second epoch); else the trainer's epoch. */
+    private Number epoch(long step, int epoch) {
+        return stepsPerEpoch > 0 ? Math.round(step * 1e4 / stepsPerEpoch) / 1e4 : epoch;
+    }
+
     @Override
     public void onStart(long totalSteps, long startStep) {
         try {
@@ -74,6 +89,10 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
             throw new UncheckedIOException(e);
         }
         progress = new Progress(totalSteps, startStep, console, o.progress, Math.max(1, o.logEverySteps));
+        if (stepsPerEpoch > 0) progress.stepsPerEpoch(stepsPerEpoch);
+        // evaluation's progress lines go through the bar, which clears and redraws itself around them
+        outerActivity = dev.kiln.log.Activity.reportTo(progress::message);
+        activityClaimed = true;
         if (startStep > 0) progress.message("resumed at step " + startStep + " of " + totalSteps);
         lastStep = startStep;
     }
@@ -93,9 +112,11 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         lastGradNorm = s.gradNorm();
         lastLr = s.lr();
         double tps = s.tokens() / Math.max(1e-9, s.seconds());
-        progress.step(step, s.loss(), s.lr(), tps);
+        // the window mean, as metrics.jsonl, TensorBoard and loss.png show it (a line at a window's end equals its row)
+        progress.step(step, lossSum / lossCount, s.lr(), tps);
         if (step % Math.max(1, o.logEverySteps) == 0) flushWindow(step, epoch);
         lastStep = step;
+        lastEpoch = epoch;
     }
 
     private void flushWindow(long step, int epoch) {
@@ -105,7 +126,7 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         double mfu = mfu(computedTps, windowPadded, windowExamples);
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("step", step);
-        row.put("epoch", epoch);
+        row.put("epoch", epoch(step, epoch));
         row.put("loss", lossSum / lossCount);
         row.put("lr", lastLr);
         row.put("grad_norm", lastGradNorm);
@@ -153,7 +174,7 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         if (m.isEmpty()) return;
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("step", step);
-        row.put("epoch", epoch);
+        row.put("epoch", epoch(step, epoch));
         Map<String, Number> sc = new LinkedHashMap<>();
         for (Map.Entry<String, Double> e : m.entrySet()) {
             row.put("eval_" + e.getKey(), e.getValue());
@@ -175,7 +196,7 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
 
     @Override
     public void onEnd(Trainer.Result r) {
-        flushWindow(lastStep, -1);
+        flushWindow(lastStep, lastEpoch);
         progress.finish();
     }
 
@@ -223,6 +244,7 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        if (activityClaimed) dev.kiln.log.Activity.reportTo(outerActivity);
         if (metrics != null) metrics.close();
         if (tb != null) tb.close();
     }

@@ -99,6 +99,7 @@ public final class Runs {
             AtomicFiles.write(runDir.resolve("manifest.json"), manifest(cfg, device, task).getBytes(StandardCharsets.UTF_8));
             double peak = SystemStats.MatmulPeak.measure(device);
             try (RunLogger log = new RunLogger(runDir, o, task.backbone(), task.flopParameters(), peak, console)) {
+                log.stepsPerEpoch(trainer.stepsPerEpoch());
                 trainer.addListener(log);
                 for (Trainer.Listener l : listeners) trainer.addListener(l);
                 Trainer.Result r = trainer.train();
@@ -109,6 +110,10 @@ public final class Runs {
                 extra.addProperty("device", device.toString());
                 if (!device.isGpu()) extra.addProperty("threads", dev.kiln.util.Threads.current());
                 log.writeSummary(r, extra);
+                if (!quiet) {
+                    console.print(RunReport.closing(runDir, r));
+                    console.flush();
+                }
                 return new Outcome(runDir, r);
             }
         }

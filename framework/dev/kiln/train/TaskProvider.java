@@ -36,4 +36,35 @@ public interface TaskProvider {
 
     /** CLI {@code evaluate}: metrics of the model on a labelled file read with the run's data settings. */
     Map<String, Object> evaluate(Path modelDir, String device, Path data) throws IOException;
+
+    /**
+     * As {@link #evaluate(Path, String, Path)}, with {@code dataOptions} (keys of a config's data section without
+     * {@code data.}, e.g. {@code format}, {@code text_field}; see {@link DataOptions}) over the run's own. A task
+     * that reads one fixed format takes none.
+     */
+    default Map<String, Object> evaluate(Path modelDir, String device, Path data, Map<String, String> dataOptions) throws IOException {
+        refuseDataOptions(dataOptions);
+        return evaluate(modelDir, device, data);
+    }
+
+    /** As {@link #predictor(Path, String)}, with data options (see {@link DataOptions}) over the run's own. */
+    default PredictLines.Predictor predictor(Path modelDir, String device, Map<String, String> dataOptions) throws IOException {
+        refuseDataOptions(dataOptions);
+        return predictor(modelDir, device);
+    }
+
+    /** As {@link #predict(Path, String, BufferedReader, PrintStream)}, with data options over the run's own. */
+    default void predict(Path modelDir, String device, BufferedReader in, PrintStream out, Map<String, String> dataOptions)
+            throws IOException {
+        try (PredictLines.Predictor p = predictor(modelDir, device, dataOptions)) {
+            PredictLines.run(p, in, out);
+        }
+    }
+
+    private void refuseDataOptions(Map<String, String> dataOptions) {
+        if (!dataOptions.isEmpty()) {
+            throw new IllegalArgumentException("the " + type() + " task reads its data one way and takes no data options (got data."
+                    + String.join(", data.", dataOptions.keySet()) + ")");
+        }
+    }
 }

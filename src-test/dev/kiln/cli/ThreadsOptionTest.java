@@ -19,12 +19,12 @@ class ThreadsOptionTest {
         try {
             int want = before == 1 ? 2 : 1;
             // the import fails on its missing source after the option took effect
-            assertThrows(Kiln.UsageException.class, () -> Kiln.run(new String[] {"import", "--format", "onnx", "/no/such/model.onnx",
+            assertThrows(KilnCli.UsageException.class, () -> KilnCli.run(new String[] {"import", "--format", "onnx", "/no/such/model.onnx",
                     "--to", "/tmp/kiln-threads-test", "--threads", String.valueOf(want)}, none));
             assertEquals(want, Threads.current());
-            Kiln.UsageException e = assertThrows(Kiln.UsageException.class,
-                    () -> Kiln.run(new String[] {"import", "--threads", "0"}, none));
-            assertTrue(e.getMessage().contains("--threads '0'"), e.getMessage());
+            KilnCli.UsageException e = assertThrows(KilnCli.UsageException.class,
+                    () -> KilnCli.run(new String[] {"import", "--format", "onnx", "/no/such/model.onnx", "--to", "/tmp/kiln-threads-test", "--threads", "0"}, none));
+            assertTrue(e.getMessage().contains("--threads 0: expected a whole number of at least 1"), e.getMessage());
         } finally {
             Threads.set(before);
         }

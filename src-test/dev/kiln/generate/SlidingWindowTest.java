@@ -2,7 +2,7 @@ package dev.kiln.generate;
 
 import ai.djl.ndarray.NDManager;
 import dev.kiln.TinyModels;
-import dev.kiln.cli.Kiln;
+import dev.kiln.cli.KilnCli;
 import dev.kiln.io.HfFolder;
 import dev.kiln.models.gpt2.Gpt2Model;
 import org.junit.jupiter.api.Test;
@@ -99,11 +99,11 @@ class SlidingWindowTest {
         String[] base = {"generate", model.toString(), "--prompt", "Once upon a time", "--max-new-tokens", "30", "--device", "cpu"};
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8);
-        Kiln.UsageException e = assertThrows(Kiln.UsageException.class, () -> Kiln.run(base, out));
+        KilnCli.UsageException e = assertThrows(KilnCli.UsageException.class, () -> KilnCli.run(base, out));
         assertTrue(e.getMessage().startsWith("generate: generation reached n_positions 16"), e.getMessage());
         String[] sliding = Arrays.copyOf(base, base.length + 1);
         sliding[base.length] = "--sliding-window";
-        assertEquals(0, Kiln.run(sliding, out));
+        assertEquals(0, KilnCli.run(sliding, out));
         try (Generator g = Generator.load(model.toString(), "cpu")) {
             GenerationOptions o = g.defaults();
             o.maxNewTokens = 30;

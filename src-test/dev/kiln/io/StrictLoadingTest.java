@@ -104,7 +104,7 @@ class StrictLoadingTest {
         // through the CLI: the same message, a usage error (exit code 2), no perplexity printed
         Path dir = gpt2Copy("no-wte-cli", t -> t.remove("transformer.wte.weight"));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        RuntimeException e = assertThrows(dev.kiln.cli.Kiln.UsageException.class, () -> dev.kiln.cli.Kiln.run(
+        RuntimeException e = assertThrows(dev.kiln.cli.KilnCli.UsageException.class, () -> dev.kiln.cli.KilnCli.run(
                 new String[] {"score", dir.toString(), "--ids", "1,5,42,7", "--device", "cpu"}, new PrintStream(out)));
         assertTrue(e.getMessage().contains("transformer.wte.weight"), e.getMessage());
         assertEquals(0, out.size(), "nothing on stdout");

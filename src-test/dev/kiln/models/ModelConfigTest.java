@@ -94,7 +94,7 @@ class ModelConfigTest {
         }
         // the CLI: a usage error (exit code 2) with the same line
         Path dir = withConfig(src, "n_layer", "-1");
-        dev.kiln.cli.Kiln.UsageException e = assertThrows(dev.kiln.cli.Kiln.UsageException.class, () -> dev.kiln.cli.Kiln.run(
+        dev.kiln.cli.KilnCli.UsageException e = assertThrows(dev.kiln.cli.KilnCli.UsageException.class, () -> dev.kiln.cli.KilnCli.run(
                 new String[] {"score", dir.toString(), "--ids", "1,5,42,7", "--device", "cpu"}, new PrintStream(new ByteArrayOutputStream())));
         assertTrue(e.getMessage().contains(dir.resolve("config.json") + ": n_layer is -1; it must be at least 1"), e.getMessage());
     }

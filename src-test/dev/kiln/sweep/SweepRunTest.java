@@ -67,7 +67,7 @@ class SweepRunTest {
         assertEquals("accuracy", spec.metric, "the task's main metric by default");
         Path whole = dir.resolve("whole");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        assertEquals(0, dev.kiln.cli.Kiln.run(new String[] {"sweep", file.toString(), "--output", whole.toString()},
+        assertEquals(0, dev.kiln.cli.KilnCli.run(new String[] {"sweep", file.toString(), "--output", whole.toString()},
                 new PrintStream(out, true, StandardCharsets.UTF_8)));
         assertEquals(whole.resolve("summary.json").toString(), out.toString(StandardCharsets.UTF_8).trim());
         List<JsonObject> results = lines(whole.resolve("results.jsonl"));
@@ -137,7 +137,7 @@ class SweepRunTest {
         Path file = setUp();
         Path out = dir.resolve("planned");
         ByteArrayOutputStream b = new ByteArrayOutputStream();
-        assertEquals(0, dev.kiln.cli.Kiln.run(new String[] {"sweep", file.toString(), "--output", out.toString(), "--dry-run"},
+        assertEquals(0, dev.kiln.cli.KilnCli.run(new String[] {"sweep", file.toString(), "--output", out.toString(), "--dry-run"},
                 new PrintStream(b, true, StandardCharsets.UTF_8)));
         String text = b.toString(StandardCharsets.UTF_8);
         SweepSpec spec = SweepSpec.load(file);

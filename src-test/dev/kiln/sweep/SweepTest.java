@@ -381,7 +381,7 @@ class SweepTest {
         Path file = Files.writeString(dir.resolve("bad-sweep.json"), "{\"base\": \"base.json\", \"trials\": 3, \"parameters\": {\"optimizer.lrr\": {\"type\": \"uniform\", \"low\": 0, \"high\": 1}}}");
         Path out = dir.resolve("never");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> dev.kiln.cli.Kiln.run(new String[] {"sweep", file.toString(), "--output", out.toString()}, quiet()));
+                () -> dev.kiln.cli.KilnCli.run(new String[] {"sweep", file.toString(), "--output", out.toString()}, quiet()));
         assertTrue(e.getMessage().startsWith("bad-sweep.json: \"parameters.optimizer.lrr\""), e.getMessage());
         assertFalse(Files.exists(out));
     }

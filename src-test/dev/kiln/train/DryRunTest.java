@@ -44,7 +44,7 @@ class DryRunTest {
         Path model = TinyModels.bert(tmp.resolve("bert"), 2, 32, 3);
         Path cfg = config(model, 50, ", \"freeze\": \"embeddings\"");
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        assertEquals(0, dev.kiln.cli.Kiln.run(new String[] {"train", cfg.toString(), "--dry-run", "--quiet"},
+        assertEquals(0, dev.kiln.cli.KilnCli.run(new String[] {"train", cfg.toString(), "--dry-run", "--quiet"},
                 new PrintStream(buf, true, StandardCharsets.UTF_8)));
         JsonObject j = JsonParser.parseString(buf.toString(StandardCharsets.UTF_8).trim()).getAsJsonObject();
         // 50 examples in steps of 8 x 2 = 16: 4 steps per epoch, 3 epochs, warmup ceil(0.1 x 12) = 2
@@ -76,7 +76,7 @@ class DryRunTest {
         Path model = TinyModels.bert(tmp.resolve("bert"), 1, 32, 3);
         Path cfg = config(model, 20, ", \"bach_size\": 4");
         ConfigException e = assertThrows(ConfigException.class,
-                () -> dev.kiln.cli.Kiln.run(new String[] {"train", cfg.toString(), "--dry-run"}, System.out));
+                () -> dev.kiln.cli.KilnCli.run(new String[] {"train", cfg.toString(), "--dry-run"}, System.out));
         assertTrue(e.getMessage().contains("training.bach_size") && e.getMessage().contains("batch_size"), e.getMessage());
         Files.writeString(tmp.resolve("train.jsonl"), "{\"text\": \"fine\", \"label\": \"1\"}\n{\"text\": \"\", \"label\": \"0\"}\n");
         Path ok = tmp.resolve("cfg.json");

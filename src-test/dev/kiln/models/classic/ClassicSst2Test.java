@@ -4,7 +4,7 @@ import com.google.gson.Gson;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.TestSupport;
-import dev.kiln.cli.Kiln;
+import dev.kiln.cli.KilnCli;
 import dev.kiln.config.RunConfig;
 import dev.kiln.io.HfFolder;
 import dev.kiln.io.SafeTensors;
@@ -52,7 +52,7 @@ class ClassicSst2Test {
     private static Map<String, Object> cli(String... args) throws IOException {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         try (PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
-            assertEquals(0, Kiln.run(args, out));
+            assertEquals(0, KilnCli.run(args, out));
         }
         String s = buf.toString(StandardCharsets.UTF_8).trim();
         @SuppressWarnings("unchecked")

@@ -5,7 +5,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.TestSupport;
 import dev.kiln.TinyModels;
-import dev.kiln.cli.Kiln;
+import dev.kiln.cli.KilnCli;
 import dev.kiln.config.RunConfig;
 import dev.kiln.data.DataException;
 import dev.kiln.io.SafeTensors;
@@ -60,7 +60,7 @@ class ClassificationE2ETest {
     private static Map<String, Object> cli(String... args) throws IOException {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         try (PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
-            assertEquals(0, Kiln.run(args, out));
+            assertEquals(0, KilnCli.run(args, out));
         }
         String s = buf.toString(StandardCharsets.UTF_8).trim();
         @SuppressWarnings("unchecked")
@@ -236,7 +236,7 @@ class ClassificationE2ETest {
                 GSON.toJson(Map.of("text", s2, "text_pair", s2)), GSON.toJson(Map.of("text", s2, "text_pair", s1))));
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         try (PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
-            assertEquals(0, Kiln.run(new String[] {"predict", runDir.toString(), "--input", in.toString()}, out));
+            assertEquals(0, KilnCli.run(new String[] {"predict", runDir.toString(), "--input", in.toString()}, out));
         }
         String[] outLines = buf.toString(StandardCharsets.UTF_8).trim().split("\n");
         assertEquals(2, outLines.length);
@@ -312,7 +312,7 @@ class ClassificationE2ETest {
                  "data": {"train": "train.jsonl"}, "output": {"dir": %s}}
                 """.formatted(q(dir.resolve("run-cli"))));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Kiln.run(new String[] {"train", cfgFile.toString(), "--quiet"}, System.out));
+                () -> KilnCli.run(new String[] {"train", cfgFile.toString(), "--quiet"}, System.out));
         assertTrue(e.getMessage().startsWith(train.toAbsolutePath() + ":1: no field \"text\""), e.getMessage());
         assertFalse(Files.exists(dir.resolve("run-cli")));
     }

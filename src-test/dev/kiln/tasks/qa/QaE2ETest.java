@@ -6,7 +6,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.TestSupport;
 import dev.kiln.TinyModels;
-import dev.kiln.cli.Kiln;
+import dev.kiln.cli.KilnCli;
 import dev.kiln.config.ConfigException;
 import dev.kiln.config.RunConfig;
 import dev.kiln.metrics.SquadMetrics;
@@ -65,7 +65,7 @@ class QaE2ETest {
     private static String cli(String... args) throws IOException {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         try (PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
-            assertEquals(0, Kiln.run(args, out));
+            assertEquals(0, KilnCli.run(args, out));
         }
         return buf.toString(StandardCharsets.UTF_8).trim();
     }

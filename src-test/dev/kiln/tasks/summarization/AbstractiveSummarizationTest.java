@@ -3,7 +3,7 @@ package dev.kiln.tasks.summarization;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.TinyModels;
-import dev.kiln.cli.Kiln;
+import dev.kiln.cli.KilnCli;
 import dev.kiln.config.RunConfig;
 import dev.kiln.train.Runs;
 import dev.kiln.train.Tasks;
@@ -105,7 +105,7 @@ class AbstractiveSummarizationTest {
 
         // the folder is a plain GPT-2 folder: kiln generate loads it
         buf.reset();
-        int rc = Kiln.run(new String[] {"generate", model.toString(), "--prompt", "The economy", "--max-new-tokens", "5",
+        int rc = KilnCli.run(new String[] {"generate", model.toString(), "--prompt", "The economy", "--max-new-tokens", "5",
                 "--min-new-tokens", "5", "--do-sample", "--seed", "3", "--device", "cpu"}, new PrintStream(buf, true, StandardCharsets.UTF_8));
         assertEquals(0, rc);
         assertFalse(buf.toString(StandardCharsets.UTF_8).isBlank());

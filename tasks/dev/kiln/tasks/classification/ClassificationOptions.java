@@ -11,4 +11,10 @@ public class ClassificationOptions {
     /** Batch size for evaluation and prediction. */
     @Rules.Range(min = 1)
     public int evalBatchSize = 64;
+
+    /**
+     * Names for the labels as the data files hold them, e.g. {@code {"0": "ABBR", "1": "ENTY"}} for TREC's numbered
+     * classes; predictions, metrics and the saved config's id2label use the names. Labels left out keep their value.
+     */
+    public java.util.Map<String, String> labelNames;
 }

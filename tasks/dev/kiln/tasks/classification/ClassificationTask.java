@@ -1,5 +1,6 @@
 package dev.kiln.tasks.classification;
 
+import dev.kiln.log.Activity;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
@@ -127,7 +128,9 @@ public final class ClassificationTask implements TrainableTask {
         double lossSum = 0;
         int[] lengths = dev.stream().mapToInt(Sequences.Input::length).toArray();
         // batches of similar length: less padding, the same predictions
+        Activity act = Activity.start("evaluating", dev.size());
         for (int[] rows : LengthBatches.batches(lengths, settings.evalBatchSize, true)) {
+            act.advance(rows.length);
             List<Sequences.Input> in = new ArrayList<>(rows.length);
             long[] y = new long[rows.length];
             for (int k = 0; k < rows.length; k++) {
@@ -142,6 +145,7 @@ public final class ClassificationTask implements TrainableTask {
                 for (int k = 0; k < am.length; k++) pred[rows[k]] = (int) am[k];
             }
         }
+        act.close();
         ClassificationMetrics cm = ClassificationMetrics.of(devLabels, pred, labels.names());
         Map<String, Double> out = new LinkedHashMap<>();
         out.put("accuracy", cm.accuracy());

@@ -43,6 +43,10 @@ public final class NerProvider implements TaskProvider {
     /** How data files are read; saved with the model so {@code evaluate} reads new files the same way. */
     record DataSettings(String format, @SerializedName("encoding") String charset, int tokenColumn, int tagColumn, String tagScheme,
                         String tokensField, String tagsField) {
+        /** The data keys {@code evaluate} takes on the command line. */
+        static final List<String> OPTIONS = List.of("format", "encoding", "token_column", "tag_column", "tag_scheme",
+                "tokens_field", "tags_field");
+
         static DataSettings of(RunConfig.Data d, NerOptions.Data n) {
             return new DataSettings(d.format, d.encoding, n.tokenColumn, n.tagColumn, n.tagScheme, n.tokensField, n.tagsField);
         }
@@ -146,9 +150,21 @@ public final class NerProvider implements TaskProvider {
 
     @Override
     public Map<String, Object> evaluate(Path modelDir, String device, Path data) throws IOException {
+        return evaluate(modelDir, device, data, Map.of());
+    }
+
+    @Override
+    public Map<String, Object> evaluate(Path modelDir, String device, Path data, Map<String, String> options) throws IOException {
         Path dir = TaskFolder.resolve(modelDir);
         JsonObject meta = TaskFolder.requireTask(dir, NerTask.TYPE);
-        DataSettings ds = SettingsJson.fromJson(meta.getAsJsonObject("data"), DataSettings.class);
+        DataSettings ds;
+        try {
+            ds = SettingsJson.fromJson(dev.kiln.train.DataOptions.merge(meta.getAsJsonObject("data"), options, DataSettings.OPTIONS, NerTask.TYPE),
+                    DataSettings.class);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("data.token_column and data.tag_column take column indexes (0 is the first), got "
+                    + options.getOrDefault("token_column", "-") + " and " + options.getOrDefault("tag_column", "-"));
+        }
         List<ConllReader.Sentence> rows = ds.read(data).sentences();
         try (NerTagger t = NerTagger.load(dir, device)) {
             List<List<String>> gold = new ArrayList<>(rows.size());

@@ -1,5 +1,6 @@
 package dev.kiln.tasks.ner;
 
+import dev.kiln.log.Activity;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.kiln.nn.Losses;
@@ -50,8 +51,10 @@ final class WordPredictions {
         items.sort(Comparator.comparingInt(it -> windows.get(it[0]).get(it[1]).length()));
         long padId = Sequences.padId(tok);
         int c = head.numLabels;
+        Activity act = Activity.start("tagging windows", items.size());
         for (int from = 0; from < items.size(); from += batchSize) {
             List<int[]> chunk = items.subList(from, Math.min(items.size(), from + batchSize));
+            act.advance(chunk.size());
             List<Sequences.Input> inputs = new ArrayList<>(chunk.size());
             for (int[] it : chunk) inputs.add(windows.get(it[0]).get(it[1]).input());
             Sequences.Padded x = Sequences.pad(inputs, padId);
@@ -85,6 +88,7 @@ final class WordPredictions {
                 }
             }
         }
+        act.close();
         return out;
     }
 }

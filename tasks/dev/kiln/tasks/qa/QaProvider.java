@@ -1,5 +1,6 @@
 package dev.kiln.tasks.qa;
 
+import dev.kiln.log.Activity;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -149,9 +150,12 @@ public final class QaProvider implements TaskProvider {
         TaskFolder.requireTask(dir, QaTask.TYPE);
         List<SquadReader.Example> examples = SquadReader.examples(SquadReader.read(data));
         SquadMetrics m = new SquadMetrics();
-        try (QuestionAnswerer qa = QuestionAnswerer.load(dir, device)) {
-            qa.stream(examples.iterator(), e -> new QaRunner.Query(e.question(), e.context(), -1, -1),
-                (e, a) -> m.add(a.text(), QaTask.golds(e)));
+        try (QuestionAnswerer qa = QuestionAnswerer.load(dir, device);
+             Activity act = Activity.start("evaluating", examples.size())) {
+            qa.stream(examples.iterator(), e -> new QaRunner.Query(e.question(), e.context(), -1, -1), (e, a) -> {
+                m.add(a.text(), QaTask.golds(e));
+                act.advance(1);
+            });
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("model", dir.toString());

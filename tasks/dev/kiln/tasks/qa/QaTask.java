@@ -1,5 +1,6 @@
 package dev.kiln.tasks.qa;
 
+import dev.kiln.log.Activity;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -77,10 +78,13 @@ public final class QaTask implements TrainableTask {
         this.head = new QaHead(backbone);
         String bad = QaFeatures.check(tok, settings.features());
         if (bad != null) throw new IllegalArgumentException(bad);
-        for (SquadReader.Example e : trainData) {
-            SquadReader.Answer a = e.answers().get(0); // HF's convention: train on the first gold answer
-            for (QaFeatures.Window w : QaFeatures.build(tok, e.question(), e.context(), a.start(), a.end(), settings.features())) {
-                train.add(new TrainWindow(w.input(), w.startLabel(), w.endLabel()));
+        try (Activity act = Activity.start("tokenizing training questions", trainData.size())) {
+            for (SquadReader.Example e : trainData) {
+                SquadReader.Answer a = e.answers().get(0); // HF's convention: train on the first gold answer
+                for (QaFeatures.Window w : QaFeatures.build(tok, e.question(), e.context(), a.start(), a.end(), settings.features())) {
+                    train.add(new TrainWindow(w.input(), w.startLabel(), w.endLabel()));
+                }
+                act.advance(1);
             }
         }
         this.trainQuestions = trainData.size();
@@ -140,7 +144,12 @@ public final class QaTask implements TrainableTask {
         if (dev.isEmpty()) return Map.of();
         QaRunner runner = runner(head, tok, settings);
         SquadMetrics metrics = new SquadMetrics();
-        runner.run(dev.iterator(), QaTask::labelledQuery, (ex, a) -> metrics.add(a.text(), golds(ex)), parent);
+        try (Activity act = Activity.start("evaluating", dev.size())) {
+            runner.run(dev.iterator(), QaTask::labelledQuery, (ex, a) -> {
+                metrics.add(a.text(), golds(ex));
+                act.advance(1);
+            }, parent);
+        }
         Map<String, Double> out = new LinkedHashMap<>(metrics.toMap());
         out.put("loss", runner.lossSum / Math.max(1, runner.lossWindows));
         return out;
