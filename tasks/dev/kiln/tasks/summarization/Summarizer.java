@@ -24,7 +24,7 @@ public final class Summarizer implements AutoCloseable {
         this.dir = TaskFolder.resolve(dir);
         JsonObject meta = TaskFolder.requireTask(this.dir, GptSummarizationTask.TYPE);
         maxLength = meta.get("max_length").getAsInt();
-        generation = GptSummarizationTask.generationFromJson(meta.getAsJsonObject("generation"));
+        generation = AbstractiveOptions.Generation.fromJson(meta.getAsJsonObject("generation"));
         gen = Generator.load(this.dir.toString(), device);
         try {
             prompt = new GptPrompt(gen.tokenizer(), meta.get("prompt_template").getAsString());
