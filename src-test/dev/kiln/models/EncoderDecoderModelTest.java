@@ -195,6 +195,7 @@ class EncoderDecoderModelTest {
                 for (var b : ref) for (var t : b.getAsJsonArray()) for (var v : t.getAsJsonArray()) want[n++] = v.getAsFloat();
                 float[] got = logits(model, src, mask, tgt);
                 float d = TestSupport.maxAbsDiff(want, got);
+                System.err.println("encoder-decoder vs numpy float64, share=" + share + ": max |diff| " + d);
                 assertTrue(d < 1e-4f, "share=" + share + ": max |ours - numpy| = " + d);
                 float spread = 0;
                 for (float v : want) spread = Math.max(spread, Math.abs(v));
@@ -312,6 +313,28 @@ class EncoderDecoderModelTest {
                 // through the registry, as tasks load it
                 assertTrue(Architectures.loadBackbone(dir, m, 0f, HfFolder.Strictness.STRICT) instanceof EncoderDecoderModel);
             }
+        }
+    }
+
+    /** HF PEFT's target_modules ["query", "value"] match by suffix: both sides' self-attention and the cross-attention. */
+    @Test
+    void loraDefaultTargetsCoverSelfAndCrossAttention(@TempDir Path tmp) throws IOException {
+        try (NDManager m = NDManager.newBaseManager()) {
+            EncoderDecoderModel model = warm(tinyBert(tmp.resolve("bert")), m, false);
+            sharpen(model, 4);
+            long[][] src = {SRC_A};
+            float[] before = logits(model, src, ones(src), new long[][] {TGT});
+            dev.kiln.peft.PeftSpec spec = new dev.kiln.peft.PeftSpec();
+            spec.method = dev.kiln.peft.PeftSpec.Method.LORA;
+            dev.kiln.peft.PeftModel pm = dev.kiln.peft.PeftModel.apply(spec, model);
+            List<String> w = pm.wrapped();
+            assertEquals(12, w.size(), w.toString()); // 2 layers x (encoder self, decoder self, cross) x (query, value)
+            assertTrue(w.contains("decoder.bert.encoder.layer.1.crossattention.self.value"), w.toString());
+            assertTrue(w.contains("encoder.encoder.layer.0.attention.self.query"), w.toString());
+            assertTrue(model.params.has("decoder.bert.encoder.layer.0.attention.self.query.lora_A.weight"));
+            // LoRA B starts at zero: the wrapped model computes what it did before
+            pm.setTraining(false);
+            assertTrue(TestSupport.maxAbsDiff(before, logits(model, src, ones(src), new long[][] {TGT})) < 1e-5f);
         }
     }
 

@@ -45,6 +45,27 @@ class Bert2BertSummarizationTest {
     Path dir;
 
     @Test
+    void shippedConfigLoadsAndSplitsAsTheOtherSummarizationConfigs() throws IOException {
+        BbcSubset.file();
+        Tasks.all();
+        RunConfig c = RunConfig.load(java.nio.file.Paths.get("configs/summarize-bert2bert-minilm.json"));
+        Bert2BertOptions o = c.taskOptions(Bert2BertOptions.class);
+        assertEquals(4, o.generation.numBeams);
+        assertEquals(false, o.shareEncoderDecoder);
+        assertEquals("rougeL", c.checkpointing.metric);
+        // the same file, seed and fractions as the extractive config: the benchmarks score the same test articles
+        RunConfig ext = RunConfig.load(java.nio.file.Paths.get("configs/summarize-bert-extractive-minilm.json"));
+        assertEquals(ext.data.train, c.data.train);
+        assertEquals(ext.seed, c.seed);
+        assertEquals(ext.data.devFraction, c.data.devFraction);
+        assertEquals(ext.dataOptions(SummaryData.class).testFraction, c.dataOptions(SummaryData.class).testFraction);
+        assertEquals("title", c.dataOptions(SummaryData.class).titleField);
+        var e = org.junit.jupiter.api.Assertions.assertThrows(dev.kiln.config.ConfigException.class, () -> RunConfig.load(
+                java.nio.file.Paths.get("configs/summarize-bert2bert-minilm.json"), List.of("task.prompt_template=x")));
+        assertTrue(e.getMessage().contains("\"task.prompt_template\""), e.getMessage());
+    }
+
+    @Test
     void aTinyWarmStartedModelLearnsThreePairsExactly() throws IOException {
         Path data = BbcSubset.write(dir.resolve("bbc.jsonl"), 3);
         Path bert = TinyModels.bert(dir.resolve("bert"), 2, 64, 5);
