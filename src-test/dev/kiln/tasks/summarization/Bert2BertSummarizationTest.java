@@ -128,5 +128,16 @@ class Bert2BertSummarizationTest {
         assertEquals("all: 3", ev.get("examples"));
         assertEquals(10.0, (Double) ev.get("gen_len"), 1e-9);
         assertTrue((Double) ev.get("rouge1") > 0.05, ev.toString());
+
+        // the benchmark's scorer on this run: greedy on all, beam on the first 2, lead-3, the loss curve
+        Path res = dir.resolve("results.json");
+        Bert2BertBench.main(new String[] {o.runDir().toString(), data.toString(), "2", res.toString()});
+        JsonObject r = JsonParser.parseString(Files.readString(res)).getAsJsonObject();
+        assertEquals(3, r.getAsJsonObject("all_test").getAsJsonObject("greedy").get("examples").getAsInt());
+        assertEquals(2, r.getAsJsonObject("first_test").getAsJsonObject("beam").get("examples").getAsInt());
+        assertEquals(((Double) ev.get("rouge1")) * 100, r.getAsJsonObject("all_test").getAsJsonObject("greedy").get("rouge1").getAsDouble(), 1e-6,
+                "greedy = the saved settings here (1 beam)");
+        assertEquals(2, r.getAsJsonArray("samples").size());
+        assertEquals(6, r.getAsJsonArray("loss_curve").size()); // logged every 10 of 60 steps
     }
 }
