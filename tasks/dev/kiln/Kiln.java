@@ -22,6 +22,7 @@ import dev.kiln.nn.Parameters;
 import dev.kiln.tasks.classification.TextClassifier;
 import dev.kiln.tasks.ner.NerTagger;
 import dev.kiln.tasks.qa.QuestionAnswerer;
+import dev.kiln.tasks.summarization.Bert2BertSummarizer;
 import dev.kiln.tasks.summarization.ExtractiveSummarizer;
 import dev.kiln.tasks.summarization.Summarizer;
 import dev.kiln.text.Tokenizer;
@@ -64,7 +65,8 @@ import java.util.Map;
  * <p>Predictors are {@link AutoCloseable}: they hold native memory until closed.
  *
  * <p>Predictors per task: {@link #classifier(Path)}, {@link #ner(Path)}, {@link #questionAnswerer(Path)},
- * {@link #summarizer(Path)} / {@link #extractiveSummarizer(Path)}, {@link #generator(Path)} (pretrained GPT-2),
+ * {@link #summarizer(Path)} / {@link #bert2bertSummarizer(Path)} / {@link #extractiveSummarizer(Path)},
+ * {@link #generator(Path)} (pretrained GPT-2),
  * {@link #encoder(String)} and {@link #fillMask(String)} (BERT); each also on {@link Run}. A task registers
  * itself through {@link dev.kiln.train.TaskProvider}; every task, typed accessor or not, is reachable via
  * {@link #predict(Path, List)} and {@link #evaluate(Path, Path)}.
@@ -376,6 +378,11 @@ public final class Kiln {
             return Kiln.summarizer(dir);
         }
 
+        /** The summarizer of a {@code summarize-bert2bert} run. */
+        public Bert2BertSummarizer bert2bertSummarizer() throws IOException {
+            return Kiln.bert2bertSummarizer(dir);
+        }
+
         /** The summarizer of a {@code summarize-extractive} run. */
         public ExtractiveSummarizer extractiveSummarizer() throws IOException {
             return Kiln.extractiveSummarizer(dir);
@@ -450,6 +457,15 @@ public final class Kiln {
 
     public static Summarizer summarizer(Path runOrModel, String device) throws IOException {
         return Summarizer.load(runOrModel, device);
+    }
+
+    /** The abstractive summarizer of a {@code summarize-bert2bert} run (BERT encoder-decoder, beam search by default). */
+    public static Bert2BertSummarizer bert2bertSummarizer(Path runOrModel) throws IOException {
+        return Bert2BertSummarizer.load(runOrModel);
+    }
+
+    public static Bert2BertSummarizer bert2bertSummarizer(Path runOrModel, String device) throws IOException {
+        return Bert2BertSummarizer.load(runOrModel, device);
     }
 
     /** The sentence extractor of a {@code summarize-extractive} run (BERT sentence scores, trigram blocking). */

@@ -60,6 +60,7 @@ public final class PeftTask implements TrainableTask {
             case "ner" -> "TOKEN_CLS";
             case "qa" -> "QUESTION_ANS";
             case "pretrain-gpt", "summarize-gpt" -> "CAUSAL_LM";
+            case "summarize-bert2bert" -> "SEQ_2_SEQ_LM";
             default -> null;
         };
     }

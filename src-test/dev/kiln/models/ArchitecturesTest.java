@@ -30,7 +30,7 @@ class ArchitecturesTest {
 
     @Test
     void theArchitecturesAreRegisteredAndFoundFromTheirFolders() throws IOException {
-        assertEquals(List.of("bert", "gpt2", "mlp", "textcnn", "bilstm"), List.copyOf(Architectures.all().keySet()));
+        assertEquals(List.of("bert", "gpt2", "mlp", "textcnn", "bilstm", "encoder-decoder"), List.copyOf(Architectures.all().keySet()));
         assertInstanceOf(BertArchitecture.class, Architectures.of(TinyModels.miniLmFolder()));
         assertInstanceOf(Gpt2Architecture.class, Architectures.of(TestSupport.shared("fixtures/gpt2-tiny")));
     }
@@ -38,10 +38,10 @@ class ArchitecturesTest {
     @Test
     void anUnknownModelTypeIsOneLineNamingTheRegisteredOnes(@TempDir Path dir) throws IOException {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Architectures.forType("roberta"));
-        assertEquals("model_type 'roberta' is not supported; Kiln knows bert, gpt2, mlp, textcnn, bilstm", e.getMessage());
+        assertEquals("model_type 'roberta' is not supported; Kiln knows bert, gpt2, mlp, textcnn, bilstm, encoder-decoder", e.getMessage());
         Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"llama\", \"hidden_size\": 8}");
         IOException io = assertThrows(IOException.class, () -> Architectures.of(dir));
-        assertTrue(io.getMessage().contains("config.json: model_type 'llama' is not supported; Kiln knows bert, gpt2, mlp, textcnn, bilstm"), io.getMessage());
+        assertTrue(io.getMessage().contains("config.json: model_type 'llama' is not supported; Kiln knows bert, gpt2, mlp, textcnn, bilstm, encoder-decoder"), io.getMessage());
         assertFalse(io.getMessage().contains("\n"));
     }
 

@@ -144,13 +144,13 @@ public final class BertModel extends Module implements Backbone {
 
     /** Word + position + token-type embeddings, then LayerNorm and dropout. */
     public static final class BertEmbeddings extends Module {
-        final Embedding word;
+        public final Embedding word;
         final Embedding position;
         final Embedding tokenType;
         final LayerNorm layerNorm;
         final float dropout;
 
-        BertEmbeddings(Module parent, String name, BertConfig c) {
+        public BertEmbeddings(Module parent, String name, BertConfig c) {
             super(parent, name);
             word = new Embedding(this, "word_embeddings", c.vocabSize, c.hiddenSize);
             position = new Embedding(this, "position_embeddings", c.maxPositionEmbeddings, c.hiddenSize);
@@ -160,9 +160,14 @@ public final class BertModel extends Module implements Backbone {
         }
 
         NDArray forward(NDArray ids, NDArray typeIds, boolean training) {
+            return forward(ids, typeIds, 0, training);
+        }
+
+        /** As a full pass, with positions from {@code firstPosition} on (a decoder fed one token at a time). */
+        public NDArray forward(NDArray ids, NDArray typeIds, long firstPosition, boolean training) {
             NDManager m = ids.getManager();
             long t = ids.getShape().get(1);
-            NDArray positions = m.arange(0, t, 1, DataType.INT64, ids.getDevice()).reshape(1, t);
+            NDArray positions = m.arange(firstPosition, firstPosition + t, 1, DataType.INT64, ids.getDevice()).reshape(1, t);
             if (typeIds == null) typeIds = ids.zerosLike();
             NDArray e = word.forward(ids).addi(position.forward(positions)).addi(tokenType.forward(typeIds));
             return Functional.dropout(layerNorm.forward(e), dropout, training);
@@ -171,13 +176,13 @@ public final class BertModel extends Module implements Backbone {
 
     /** Multi-head self-attention with separate query/key/value projections (the checkpoint's layout). */
     public static final class BertSelfAttention extends Module {
-        final Linear query;
-        final Linear key;
-        final Linear value;
+        public final Linear query;
+        public final Linear key;
+        public final Linear value;
         final int heads;
         final float dropout;
 
-        BertSelfAttention(Module parent, String name, BertConfig c) {
+        public BertSelfAttention(Module parent, String name, BertConfig c) {
             super(parent, name);
             int h = c.hiddenSize;
             query = new Linear(this, "query", h, h, true);
@@ -187,10 +192,21 @@ public final class BertModel extends Module implements Backbone {
             dropout = c.attentionProbsDropoutProb;
         }
 
-        NDArray forward(NDArray x, NDArray mask, boolean training) {
+        public NDArray forward(NDArray x, NDArray mask, boolean training) {
+            return attend(x, heads(key.forward(x)), heads(value.forward(x)), mask, training);
+        }
+
+        /** [B, T, H] → [B, heads, T, H/heads]: keys or values, which a decoder caches or computes once. */
+        public NDArray heads(NDArray projected) {
+            return Functional.splitHeads(projected, heads);
+        }
+
+        /**
+         * Attention of {@code x}'s queries over keys and values already split into heads: a decoder's cached
+         * self-attention, or cross-attention over an encoder's states (BERT's layout with is_cross_attention).
+         */
+        public NDArray attend(NDArray x, NDArray k, NDArray v, NDArray mask, boolean training) {
             NDArray q = Functional.splitHeads(query.forward(x), heads);
-            NDArray k = Functional.splitHeads(key.forward(x), heads);
-            NDArray v = Functional.splitHeads(value.forward(x), heads);
             return Functional.mergeHeads(Functional.attention(q, k, v, mask, dropout, training));
         }
     }
@@ -201,42 +217,42 @@ public final class BertModel extends Module implements Backbone {
         final LayerNorm layerNorm;
         final float dropout;
 
-        BertSublayerOutput(Module parent, String name, long in, long out, BertConfig c) {
+        public BertSublayerOutput(Module parent, String name, long in, long out, BertConfig c) {
             super(parent, name);
             dense = new Linear(this, "dense", in, out, true);
             layerNorm = new LayerNorm(this, "LayerNorm", out, c.layerNormEps);
             dropout = c.hiddenDropoutProb;
         }
 
-        NDArray forward(NDArray h, NDArray residual, boolean training) {
+        public NDArray forward(NDArray h, NDArray residual, boolean training) {
             return layerNorm.forward(Functional.dropout(dense.forward(h), dropout, training).addi(residual));
         }
     }
 
     /** The attention sublayer: self-attention, then the post-LN output step. */
     public static final class BertAttention extends Module {
-        final BertSelfAttention self;
-        final BertSublayerOutput output;
+        public final BertSelfAttention self;
+        public final BertSublayerOutput output;
 
-        BertAttention(Module parent, String name, BertConfig c) {
+        public BertAttention(Module parent, String name, BertConfig c) {
             super(parent, name);
             self = new BertSelfAttention(this, "self", c);
             output = new BertSublayerOutput(this, "output", c.hiddenSize, c.hiddenSize, c);
         }
 
-        NDArray forward(NDArray x, NDArray mask, boolean training) {
+        public NDArray forward(NDArray x, NDArray mask, boolean training) {
             return output.forward(self.forward(x, mask, training), x, training);
         }
     }
 
     /** One encoder layer: x → LN(x + Attn(x)) → LN(· + FFN(·)). */
     public static final class BertLayer extends Module {
-        final BertAttention attention;
+        public final BertAttention attention;
         final Linear intermediate;
         final BertSublayerOutput output;
         final String act;
 
-        BertLayer(Module parent, String name, BertConfig c) {
+        public BertLayer(Module parent, String name, BertConfig c) {
             super(parent, name);
             attention = new BertAttention(this, "attention", c);
             intermediate = new Linear(new Module(this, "intermediate"), "dense", c.hiddenSize, c.intermediateSize, true);
@@ -244,10 +260,13 @@ public final class BertModel extends Module implements Backbone {
             act = c.hiddenAct;
         }
 
-        NDArray forward(NDArray x, NDArray mask, boolean training) {
-            NDArray a = attention.forward(x, mask, training);
-            NDArray f = Functional.activation(act, intermediate.forward(a));
-            return output.forward(f, a, training);
+        public NDArray forward(NDArray x, NDArray mask, boolean training) {
+            return feedForward(attention.forward(x, mask, training), training);
+        }
+
+        /** The feed-forward sublayer after attention (a decoder layer runs cross-attention before it). */
+        public NDArray feedForward(NDArray a, boolean training) {
+            return output.forward(Functional.activation(act, intermediate.forward(a)), a, training);
         }
     }
 
@@ -259,7 +278,7 @@ public final class BertModel extends Module implements Backbone {
         final Embedding decoder;
         final String act;
 
-        MlmHead(Module parent, String name, BertConfig c, Embedding tiedDecoder) {
+        public MlmHead(Module parent, String name, BertConfig c, Embedding tiedDecoder) {
             super(parent, name);
             Module t = new Module(this, "transform");
             transform = new Linear(t, "dense", c.hiddenSize, c.hiddenSize, true);
@@ -269,7 +288,7 @@ public final class BertModel extends Module implements Backbone {
             act = c.hiddenAct;
         }
 
-        NDArray forward(NDArray h) {
+        public NDArray forward(NDArray h) {
             NDArray t = layerNorm.forward(Functional.activation(act, transform.forward(h)));
             return ai.djl.nn.core.Linear.linear(t, decoder.table(), p(bias)).singletonOrThrow();
         }

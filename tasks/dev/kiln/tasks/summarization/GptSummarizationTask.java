@@ -219,29 +219,10 @@ public final class GptSummarizationTask implements TrainableTask {
         meta.addProperty("prompt_template", s.options.promptTemplate);
         meta.addProperty("max_length", s.maxLength);
         meta.addProperty("max_summary_tokens", s.options.maxSummaryTokens);
-        GptSummaryOptions.Generation g = s.options.generation;
-        JsonObject gen = new JsonObject();
-        gen.addProperty("num_beams", g.numBeams);
-        gen.addProperty("no_repeat_ngram_size", g.noRepeatNgramSize);
-        gen.addProperty("max_new_tokens", g.maxNewTokens);
-        gen.addProperty("min_new_tokens", g.minNewTokens);
-        gen.addProperty("length_penalty", g.lengthPenalty);
-        gen.addProperty("early_stopping", g.earlyStopping);
-        meta.add("generation", gen);
+        meta.add("generation", s.options.generation.toJson());
         meta.addProperty("rouge_stemmer", s.options.rougeStemmer);
         meta.add("data", s.data.toJson());
         return meta;
-    }
-
-    static GptSummaryOptions.Generation generationFromJson(JsonObject g) {
-        GptSummaryOptions.Generation x = new GptSummaryOptions.Generation();
-        x.numBeams = g.get("num_beams").getAsInt();
-        x.noRepeatNgramSize = g.get("no_repeat_ngram_size").getAsInt();
-        x.maxNewTokens = g.get("max_new_tokens").getAsInt();
-        x.minNewTokens = g.get("min_new_tokens").getAsInt();
-        x.lengthPenalty = g.get("length_penalty").getAsDouble();
-        x.earlyStopping = g.get("early_stopping").getAsBoolean();
-        return x;
     }
 
     @Override

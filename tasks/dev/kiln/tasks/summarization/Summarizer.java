@@ -33,7 +33,7 @@ public final class Summarizer implements AutoCloseable {
         this.dir = f.dir();
         JsonObject meta = f.meta();
         maxLength = meta.get("max_length").getAsInt();
-        generation = GptSummarizationTask.generationFromJson(meta.getAsJsonObject("generation"));
+        generation = AbstractiveOptions.Generation.fromJson(meta.getAsJsonObject("generation"));
         if (PeftFolder.is(this.dir)) {
             // a PEFT run's folder: base GPT-2 + adapter (TaskFolder.loadBackbone), as the other predictors load it
             NDManager m = NDManager.newBaseManager(Devices.parse(device));

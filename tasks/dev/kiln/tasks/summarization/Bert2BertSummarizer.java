@@ -1,0 +1,97 @@
+package dev.kiln.tasks.summarization;
+
+import com.google.gson.JsonObject;
+import dev.kiln.models.encdec.EncoderDecoderLm;
+import dev.kiln.generate.GenerationOptions;
+import dev.kiln.models.encdec.EncoderDecoderModel;
+import dev.kiln.text.Tokenizer;
+import dev.kiln.train.TaskFolder;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Predictor for a {@code summarize-bert2bert} model: {@code Bert2BertSummarizer.load(dir).summarize(article)}.
+ * {@code dir} is a run directory (its best/ or final/ model) or a model folder, which HF's
+ * {@code EncoderDecoderModel.from_pretrained} also loads.
+ */
+public final class Bert2BertSummarizer implements AutoCloseable {
+    private final TaskFolder.Opened opened;
+    private final EncoderDecoderModel model;
+    private final int maxLength;
+    private final AbstractiveOptions.Generation generation;
+
+    private Bert2BertSummarizer(Path dir, String device) throws IOException {
+        opened = TaskFolder.open(dir, Bert2BertTask.TYPE, device);
+        try {
+            if (!(opened.backbone instanceof EncoderDecoderModel m)) {
+                throw new IOException(opened.dir + ": a " + Bert2BertTask.TYPE + " folder must hold an encoder-decoder, not "
+                        + opened.backbone.architecture().displayName());
+            }
+            model = m;
+            maxLength = opened.meta.get("max_length").getAsInt();
+            generation = AbstractiveOptions.Generation.fromJson(opened.meta.getAsJsonObject("generation"));
+        } catch (IOException | RuntimeException e) {
+            opened.close();
+            throw e;
+        }
+    }
+
+    public static Bert2BertSummarizer load(Path dir) throws IOException {
+        return new Bert2BertSummarizer(dir, "auto");
+    }
+
+    public static Bert2BertSummarizer load(Path dir, String device) throws IOException {
+        return new Bert2BertSummarizer(dir, device);
+    }
+
+    /** The model folder in use. */
+    public Path modelDir() {
+        return opened.dir;
+    }
+
+    /** The generation settings the model was trained and evaluated with (beam search by default); a fresh copy. */
+    public GenerationOptions defaults() {
+        return generation.toOptions(model.config.eosTokenId);
+    }
+
+    public String summarize(String article) {
+        return summarize(article, defaults());
+    }
+
+    public String summarize(String article, GenerationOptions o) {
+        return summarize(List.of(article), o).get(0);
+    }
+
+    /** Summaries of several articles (greedy decoding runs them as one batch). */
+    public List<String> summarize(List<String> articles, GenerationOptions o) {
+        List<long[]> sources = new ArrayList<>();
+        for (String a : articles) sources.add(Bert2BertTask.source(model, opened.tokenizer, a, maxLength));
+        List<String> out = new ArrayList<>();
+        for (long[] ids : EncoderDecoderLm.generate(model, sources, o, true)) out.add(opened.tokenizer.decode(ids, true).strip());
+        return out;
+    }
+
+    public EncoderDecoderModel model() {
+        return model;
+    }
+
+    public Tokenizer tokenizer() {
+        return opened.tokenizer;
+    }
+
+    int maxLength() {
+        return maxLength;
+    }
+
+    JsonObject meta() {
+        return opened.meta;
+    }
+
+    @Override
+    public void close() {
+        opened.close();
+    }
+}

@@ -1,0 +1,226 @@
+package dev.kiln.tasks.summarization;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonObject;
+
+import dev.kiln.models.encdec.EncoderDecoderLm;
+import dev.kiln.generate.GenerationOptions;
+import dev.kiln.models.Backbone;
+import dev.kiln.models.encdec.EncoderDecoderModel;
+import dev.kiln.nn.Losses;
+import dev.kiln.nn.Parameters;
+import dev.kiln.nn.Pooling;
+import dev.kiln.text.Tokenizer;
+import dev.kiln.train.TaskFolder;
+import dev.kiln.train.TrainableTask;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Abstractive summarization with a BERT encoder-decoder warm-started from a BERT checkpoint (Rothe, Narayan and
+ * Severyn 2020): the encoder reads {@code [CLS] article [SEP]}, the decoder is trained with teacher forcing to turn
+ * {@code [CLS] summary} into {@code summary [SEP]} (cross-entropy on every summary token and the end). Evaluation
+ * generates summaries for the dev set (beam search by default) and scores ROUGE; the folder is HF's EncoderDecoderModel.
+ */
+public final class Bert2BertTask implements TrainableTask {
+    public static final String TYPE = "summarize-bert2bert";
+
+    static final class Settings {
+        Bert2BertOptions options;
+        int maxLength;
+        float labelSmoothing;
+        SummaryDataSet data;
+    }
+
+    /** An encoded pair: the encoder's input and the target {@code [CLS] summary [SEP]}. */
+    record Pair(long[] source, long[] target) {}
+
+    final EncoderDecoderModel model;
+    final Tokenizer tok;
+    final Path tokenizerDir;
+    final Settings s;
+    final List<Pair> train;
+    final List<Pair> dev;
+    final List<ArticleSummary> devRaw;
+
+    Bert2BertTask(EncoderDecoderModel model, Tokenizer tok, Path tokenizerDir, List<ArticleSummary> trainData,
+                  List<ArticleSummary> devData, Settings s) {
+        this.model = model;
+        this.tok = tok;
+        this.tokenizerDir = tokenizerDir;
+        this.s = s;
+        this.train = encode(trainData);
+        this.dev = encode(devData);
+        this.devRaw = devData;
+    }
+
+    private List<Pair> encode(List<ArticleSummary> data) {
+        List<Pair> out = new ArrayList<>(data.size());
+        for (ArticleSummary a : data) {
+            long[] sum = tok.encode(a.summary(), false).ids();
+            sum = Arrays.copyOf(sum, Math.min(sum.length, s.options.maxSummaryTokens));
+            long[] t = new long[sum.length + 2];
+            t[0] = model.config.decoderStartTokenId;
+            System.arraycopy(sum, 0, t, 1, sum.length);
+            t[t.length - 1] = model.config.eosTokenId;
+            out.add(new Pair(source(model, tok, a.article(), s.maxLength), t));
+        }
+        return out;
+    }
+
+    /** {@code [CLS] article [SEP]} with the article cut to fit {@code maxLength} tokens. */
+    static long[] source(EncoderDecoderModel model, Tokenizer tok, String article, int maxLength) {
+        long[] ids = tok.encode(article, false).ids();
+        int n = Math.min(ids.length, Math.min(maxLength, model.config.encoder.maxPositionEmbeddings) - 2);
+        long[] out = new long[n + 2];
+        out[0] = tok.clsId();
+        System.arraycopy(ids, 0, out, 1, n);
+        out[n + 1] = tok.sepId();
+        return out;
+    }
+
+    /**
+     * Encoder input and decoder input right-padded to the longest; the targets (the decoder input shifted by one,
+     * i.e. the summary and its [SEP]) as (row, position, label) triples, so the vocabulary projection runs on those alone.
+     */
+    record HostBatch(long[][] src, long[][] srcMask, long[][] tgt, long[][] tgtMask, long[] rows, long[] cols,
+                     long[] labels, long tokens) implements Batch {
+        public int size() { return src.length; }
+        public long targets() { return labels.length; }
+        public long tokens() { return tokens; }
+    }
+
+    static HostBatch collate(List<Pair> pairs, long pad) {
+        int b = pairs.size();
+        int ws = 0;
+        int wt = 0;
+        int n = 0;
+        for (Pair p : pairs) {
+            ws = Math.max(ws, p.source().length);
+            wt = Math.max(wt, p.target().length - 1);
+            n += p.target().length - 1;
+        }
+        long[][] src = new long[b][ws];
+        long[][] srcMask = new long[b][ws];
+        long[][] tgt = new long[b][wt];
+        long[][] tgtMask = new long[b][wt];
+        long[] rows = new long[n];
+        long[] cols = new long[n];
+        long[] labels = new long[n];
+        long tokens = 0;
+        int k = 0;
+        for (int i = 0; i < b; i++) {
+            long[] sIds = pairs.get(i).source();
+            long[] t = pairs.get(i).target();
+            Arrays.fill(src[i], pad);
+            System.arraycopy(sIds, 0, src[i], 0, sIds.length);
+            Arrays.fill(srcMask[i], 0, sIds.length, 1);
+            Arrays.fill(tgt[i], pad);
+            System.arraycopy(t, 0, tgt[i], 0, t.length - 1);
+            Arrays.fill(tgtMask[i], 0, t.length - 1, 1);
+            tokens += sIds.length + t.length - 1;
+            for (int j = 0; j < t.length - 1; j++) {
+                rows[k] = i;
+                cols[k] = j;
+                labels[k++] = t[j + 1];
+            }
+        }
+        return new HostBatch(src, srcMask, tgt, tgtMask, rows, cols, labels, tokens);
+    }
+
+    @Override public Parameters parameters() { return model.params; }
+    @Override public Backbone backbone() { return model; }
+    @Override public int trainSize() { return train.size(); }
+    @Override public String mainMetric() { return "rougeL"; }
+    @Override public boolean higherIsBetter(String metric) { return !metric.contains("loss"); }
+
+    @Override
+    public Batch collate(int[] indexes) {
+        List<Pair> b = new ArrayList<>(indexes.length);
+        for (int i : indexes) b.add(train.get(i));
+        return collate(b, model.config.padTokenId);
+    }
+
+    @Override
+    public Loss loss(Batch batch, NDManager m, boolean training) {
+        return new Loss(lossSum((HostBatch) batch, m, training, s.labelSmoothing));
+    }
+
+    private NDArray lossSum(HostBatch b, NDManager m, boolean training, float smoothing) {
+        EncoderDecoderModel.Encoded enc = model.encode(m.create(b.src()), m.create(b.srcMask()), training);
+        NDArray hidden = model.decode(m.create(b.tgt()), m.create(b.tgtMask()), enc, null, training);
+        NDArray logits = model.logits(Pooling.at(m, hidden, b.rows(), b.cols()));
+        return Losses.crossEntropySum(logits, m.create(b.labels()), smoothing);
+    }
+
+    @Override
+    public Map<String, Double> evaluate(NDManager parent) {
+        if (dev.isEmpty()) return Map.of();
+        double lossSum = 0;
+        long targets = 0;
+        int bs = s.options.evalBatchSize;
+        for (int i = 0; i < dev.size(); i += bs) {
+            HostBatch b = collate(dev.subList(i, Math.min(dev.size(), i + bs)), model.config.padTokenId);
+            try (NDManager m = parent.newSubManager()) {
+                lossSum += lossSum(b, m, false, 0f).getFloat();
+            }
+            targets += b.targets();
+        }
+        int n = s.options.evalMaxExamples == null ? devRaw.size() : Math.min(devRaw.size(), s.options.evalMaxExamples);
+        GptSummarizationTask.Generated g = generate(model, tok, devRaw.subList(0, n), s.maxLength,
+                s.options.generation.toOptions(model.config.eosTokenId), s.options.evalBatchSize);
+        Map<String, Double> out = new LinkedHashMap<>(SummaryScores.metrics(
+                SummaryScores.score(g.lines(), GptSummarizationTask.references(devRaw.subList(0, n)), s.options.rougeStemmer), ""));
+        out.put("gen_len", g.meanTokens());
+        out.put("loss", lossSum / Math.max(1, targets));
+        return out;
+    }
+
+    /** Summaries of {@code data}: greedy/sampled decoding runs {@code batchSize} articles at a time, beam search one by one. */
+    static GptSummarizationTask.Generated generate(EncoderDecoderModel model, Tokenizer tok, List<ArticleSummary> data,
+                                                   int maxLength, GenerationOptions o, int batchSize) {
+        List<String> texts = new ArrayList<>();
+        List<String> lines = new ArrayList<>();
+        long tokens = 0;
+        for (int i = 0; i < data.size(); i += batchSize) {
+            List<long[]> sources = new ArrayList<>();
+            for (ArticleSummary a : data.subList(i, Math.min(data.size(), i + batchSize))) {
+                sources.add(source(model, tok, a.article(), maxLength));
+            }
+            for (long[] ids : EncoderDecoderLm.generate(model, sources, o, true)) {
+                tokens += ids.length;
+                String t = tok.decode(ids, true).strip();
+                texts.add(t);
+                lines.add(SummaryScores.lines(t));
+            }
+        }
+        return new GptSummarizationTask.Generated(texts, lines, tokens / (double) Math.max(1, data.size()));
+    }
+
+    @Override
+    public void save(Path dir) throws IOException {
+        TaskFolder.save(dir, TYPE, model.configJson(), model.params.stateDict(), tokenizerDir, meta(s));
+    }
+
+    static JsonObject meta(Settings s) {
+        JsonObject meta = new JsonObject();
+        meta.addProperty("max_length", s.maxLength);
+        meta.addProperty("max_summary_tokens", s.options.maxSummaryTokens);
+        meta.add("generation", s.options.generation.toJson());
+        meta.addProperty("rouge_stemmer", s.options.rougeStemmer);
+        meta.add("data", s.data.toJson());
+        return meta;
+    }
+
+    @Override
+    public void close() {
+        tok.close();
+    }
+}
