@@ -89,7 +89,11 @@ public final class PeftFolder {
         }
     }
 
-    /** The saved parameters under Kiln's keys (HF PEFT's {@code base_model.model.} prefix removed). */
+    /**
+     * The saved parameters under Kiln's keys (HF PEFT's {@code base_model.model.} prefix removed). AdaLoRA tensors
+     * saved with a rank_pattern (only the kept triplets) come back at init_r, zeros in the pruned places (λ = 0
+     * there, so the model computes the same).
+     */
     public static Map<String, HostTensor> readTensors(Path dir) throws IOException {
         Path f = dir.resolve(WEIGHTS_FILE);
         if (!Files.isRegularFile(f)) throw new IOException(dir + ": " + CONFIG_FILE + " without " + WEIGHTS_FILE);
@@ -100,6 +104,25 @@ public final class PeftFolder {
                 throw new IOException(f + ": tensor " + k + " is not under " + PeftModel.KEY_PREFIX + " (not a PEFT adapter file)");
             }
             out.put(k.substring(PeftModel.KEY_PREFIX.length()), e.getValue());
+        }
+        JsonObject cfg = adapterConfig(dir);
+        if (cfg.has("peft_type") && "ADALORA".equals(cfg.get("peft_type").getAsString())) {
+            PeftSpec spec = PeftSpec.fromAdapterConfig(cfg, dir.resolve(CONFIG_FILE).toString());
+            if (spec.rankPattern != null) {
+                for (Map.Entry<String, boolean[]> e : spec.rankPattern.entrySet()) {
+                    String prefix = e.getKey().substring(0, e.getKey().length() - ".lora_E".length());
+                    String[] keys = {prefix + ".lora_A", prefix + ".lora_E", prefix + ".lora_B"};
+                    for (int i = 0; i < 3; i++) {
+                        HostTensor t = out.get(keys[i]);
+                        if (t == null) throw new IOException(f + " lacks " + PeftModel.KEY_PREFIX + keys[i] + " named by rank_pattern");
+                        try {
+                            out.put(keys[i], PeftModel.select(t, e.getValue(), i == 2 ? 1 : 0, true));
+                        } catch (IllegalArgumentException x) {
+                            throw new IOException(f + ": " + PeftModel.KEY_PREFIX + keys[i] + ": " + x.getMessage());
+                        }
+                    }
+                }
+            }
         }
         return out;
     }
@@ -164,6 +187,7 @@ public final class PeftFolder {
             body.put(k, t);
         }
         p.load(body, k -> k);
+        if (spec.rankPattern != null) m.rankPattern = new LinkedHashMap<>(spec.rankPattern);
         return m;
     }
 
