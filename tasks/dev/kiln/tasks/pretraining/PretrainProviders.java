@@ -12,6 +12,7 @@ import dev.kiln.inference.LmScorer;
 import dev.kiln.io.HfFolder;
 import dev.kiln.models.bert.BertModel;
 import dev.kiln.models.gpt2.Gpt2Model;
+import dev.kiln.peft.PeftFolder;
 import dev.kiln.text.TextEncoder;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
@@ -98,7 +99,8 @@ public final class PretrainProviders {
             Path dir = TaskFolder.resolve(modelDir);
             TaskFolder.requireTask(dir, GptPretrainTask.TYPE);
             try (NDManager m = NDManager.newBaseManager(Devices.parse(device)); Tokenizer tok = Tokenizer.load(dir)) {
-                Gpt2Model gpt = HfFolder.loadGpt2(dir, m);
+                Gpt2Model gpt = HfFolder.loadGpt2(PeftFolder.weightsFolder(dir), m, null, PeftFolder.strictness(dir, HfFolder.Strictness.STRICT));
+                PeftFolder.applyTo(dir, gpt); // a PEFT run's folder: base model + adapter
                 TextEncoder enc = TextEncoder.of(tok);
                 for (String line; (line = in.readLine()) != null; ) {
                     if (line.isBlank()) continue;
@@ -123,7 +125,8 @@ public final class PretrainProviders {
             JsonObject meta = TaskFolder.requireTask(dir, GptPretrainTask.TYPE);
             Path tmp = Files.createTempDirectory("kiln-eval-");
             try (NDManager m = NDManager.newBaseManager(Devices.parse(device)); Tokenizer tok = Tokenizer.load(dir)) {
-                Gpt2Model gpt = HfFolder.loadGpt2(dir, m);
+                Gpt2Model gpt = HfFolder.loadGpt2(PeftFolder.weightsFolder(dir), m, null, PeftFolder.strictness(dir, HfFolder.Strictness.STRICT));
+                PeftFolder.applyTo(dir, gpt); // a PEFT run's folder: base model + adapter
                 TokenStore st = tempStore("gpt", dir, meta, data, tok, tmp);
                 GptBlocks blocks = GptBlocks.all(st, meta.get("block_size").getAsInt());
                 if (blocks.size() == 0) throw new IllegalArgumentException(data + ": fewer tokens than one block");
@@ -193,7 +196,8 @@ public final class PretrainProviders {
             try (NDManager m = NDManager.newBaseManager(Devices.parse(device)); Tokenizer tok = Tokenizer.load(dir)) {
                 BertModel.Heads h = BertModel.Heads.encoderOnly();
                 h.mlm = true;
-                BertModel bert = HfFolder.loadBert(dir, m, h, null, HfFolder.Strictness.TASK_FOLDER);
+                BertModel bert = HfFolder.loadBert(PeftFolder.weightsFolder(dir), m, h, null, PeftFolder.strictness(dir, HfFolder.Strictness.TASK_FOLDER));
+                PeftFolder.applyTo(dir, bert); // a PEFT run's folder: base model + adapter
                 for (String line; (line = in.readLine()) != null; ) {
                     if (line.isBlank()) continue;
                     JsonObject r = new JsonObject();
@@ -224,7 +228,8 @@ public final class PretrainProviders {
                 h.mlm = true;
                 h.nsp = nsp;
                 h.pooler = nsp;
-                BertModel bert = HfFolder.loadBert(dir, m, h, null, HfFolder.Strictness.TASK_FOLDER);
+                BertModel bert = HfFolder.loadBert(PeftFolder.weightsFolder(dir), m, h, null, PeftFolder.strictness(dir, HfFolder.Strictness.TASK_FOLDER));
+                PeftFolder.applyTo(dir, bert); // a PEFT run's folder: base model + adapter
                 TokenStore st = tempStore("bert", dir, meta, data, tok, tmp);
                 BertPretrainOptions o = new BertPretrainOptions();
                 o.nsp = nsp;
