@@ -178,8 +178,11 @@ final class RankAllocator implements StepHook {
             for (String k : new String[] {l.aKey, l.eKey, l.bKey}) {
                 NDArray w = model.backbone.params().get(k);
                 long[] shape = w.getShape().getShape();
-                // the full tensors: a saved folder keeps only the kept triplets (PEFT's layout)
-                out.put("adalora/value/" + k, HostTensor.ofFloats(shape, w.toFloatArray()));
+                // the full tensors: a saved folder keeps only the kept triplets (PEFT's layout); in fp16-mixed the
+                // checkpoint's fp32 masters hold them already
+                if (w.getDataType() == ai.djl.ndarray.types.DataType.FLOAT32) {
+                    out.put("adalora/value/" + k, HostTensor.ofFloats(shape, w.toFloatArray()));
+                }
                 if (avgIpt.containsKey(k)) {
                     out.put("adalora/ipt/" + k, HostTensor.ofFloats(shape, avgIpt.get(k)));
                     out.put("adalora/unc/" + k, HostTensor.ofFloats(shape, avgUnc.get(k)));
