@@ -31,7 +31,7 @@ class NotebooksTest {
     static final Path DIR = Paths.get("notebooks");
     static final List<String> EXPECTED = List.of("01-quickstart-classification.ipynb", "02-generation.ipynb",
             "03-embeddings-and-fill-mask.ipynb", "04-load-and-export.ipynb", "05-ner.ipynb",
-            "06-question-answering.ipynb", "07-summarization.ipynb", "08-pretrain-gpt.ipynb",
+            "06-question-answering.ipynb", "07-summarization.ipynb", "08-pretrain-gpt.ipynb", "09-peft.ipynb",
             "10-sweep.ipynb");
 
     static List<Path> notebooks() throws IOException {

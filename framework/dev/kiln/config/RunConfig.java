@@ -211,6 +211,7 @@ public final class RunConfig implements Validated {
     public static final class Peft implements Validated {
         public PeftMethod method = PeftMethod.NONE;
         public Lora lora = new Lora();
+        public AdaLora adalora = new AdaLora();
         public Adapter adapter = new Adapter();
 
         @Override
@@ -247,6 +248,45 @@ public final class RunConfig implements Validated {
         }
     }
 
+    /**
+     * HF PEFT's AdaLoraConfig (Zhang et al. 2023): init_r, target_r, tinit, tfinal, deltaT (here delta_t), beta1,
+     * beta2, orth_reg_weight, lora_alpha, lora_dropout, target_modules (defaults as PEFT's). total_step is the run's.
+     */
+    public static final class AdaLora implements Validated {
+        @Range(min = 1)
+        public int initR = 12;
+        @Range(min = 1)
+        public int targetR = 8;
+        @Range(min = 0)
+        public int tinit = 0;
+        @Range(min = 0)
+        public int tfinal = 0;
+        @Range(min = 1)
+        public int deltaT = 1;
+        @Range(min = 0, max = 1, minExclusive = true, maxExclusive = true)
+        public double beta1 = 0.85;
+        @Range(min = 0, max = 1, minExclusive = true, maxExclusive = true)
+        public double beta2 = 0.85;
+        @Range(min = 0)
+        public double orthRegWeight = 0.5;
+        @Range(min = 0, minExclusive = true)
+        public double alpha = 8;
+        @Range(min = 0, max = 1, maxExclusive = true)
+        public double dropout = 0.0;
+        /** Globs over projection paths; null: PEFT's default for the architecture (BERT query, value; GPT-2 c_attn). */
+        public List<String> targetModules;
+
+        @Override
+        public void validate(Checks c) {
+            if (targetR > initR) c.error("target_r", "(" + targetR + ") exceeds init_r (" + initR + "): AdaLoRA only prunes");
+            if (targetModules == null) return;
+            if (targetModules.isEmpty()) c.error("target_modules", "is empty; leave it out (null) for the architecture's default");
+            for (String t : targetModules) {
+                if (t == null || t.isBlank()) c.error("target_modules", "has an empty pattern");
+            }
+        }
+    }
+
     /** Bottleneck adapters (Houlsby et al. 2019; Pfeiffer et al. 2020). */
     public static final class Adapter {
         public AdapterType type = AdapterType.HOULSBY;
@@ -259,6 +299,7 @@ public final class RunConfig implements Validated {
     public enum PeftMethod {
         @SerializedName("none") NONE,
         @SerializedName("lora") LORA,
+        @SerializedName("adalora") ADALORA,
         @SerializedName("bitfit") BITFIT,
         @SerializedName("adapter") ADAPTER
     }

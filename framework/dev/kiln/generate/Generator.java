@@ -27,12 +27,17 @@ public final class Generator implements AutoCloseable {
         this.owned = owned;
     }
 
-    /** A GPT-2 model folder (or zoo name) with tokenizer files, on {@code device} (auto|cpu|gpu[:N]). */
+    /**
+     * A GPT-2 model folder (or zoo name) with tokenizer files, on {@code device} (auto|cpu|gpu[:N]); a PEFT folder
+     * (adapter_config.json) loads its base model with the adapter applied.
+     */
     public static Generator load(String nameOrPath, String device) throws IOException {
-        Path dir = ModelZoo.resolve(nameOrPath);
+        Path dir = dev.kiln.peft.PeftFolder.is(Path.of(nameOrPath)) ? Path.of(nameOrPath) : ModelZoo.resolve(nameOrPath);
         NDManager m = NDManager.newBaseManager(Devices.parse(device));
         try {
-            Gpt2Model g = HfFolder.loadGpt2(dir, m);
+            Gpt2Model g = HfFolder.loadGpt2(dev.kiln.peft.PeftFolder.weightsFolder(dir), m, null,
+                    dev.kiln.peft.PeftFolder.strictness(dir, HfFolder.Strictness.STRICT));
+            dev.kiln.peft.PeftFolder.applyTo(dir, g);
             return new Generator(m, g, Tokenizer.load(dir), true);
         } catch (IOException | RuntimeException e) {
             m.close();

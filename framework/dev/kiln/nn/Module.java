@@ -63,6 +63,14 @@ public class Module {
         return key;
     }
 
+    /**
+     * Adds parameter {@code localName} to this module from outside (a wrapper's own tensor that is not a
+     * submodule's weight, e.g. AdaLoRA's {@code ...query.lora_E}); returns its key.
+     */
+    public String addParameter(String localName, Parameters.Init init, long... shape) {
+        return param(localName, init, shape);
+    }
+
     protected NDArray p(String key) {
         return store.get(key);
     }

@@ -89,7 +89,11 @@ public final class PeftFolder {
         }
     }
 
-    /** The saved parameters under Kiln's keys (HF PEFT's {@code base_model.model.} prefix removed). */
+    /**
+     * The saved parameters under Kiln's keys (HF PEFT's {@code base_model.model.} prefix removed). AdaLoRA tensors
+     * saved with a rank_pattern (only the kept triplets) come back at init_r, zeros in the pruned places (λ = 0
+     * there, so the model computes the same).
+     */
     public static Map<String, HostTensor> readTensors(Path dir) throws IOException {
         Path f = dir.resolve(WEIGHTS_FILE);
         if (!Files.isRegularFile(f)) throw new IOException(dir + ": " + CONFIG_FILE + " without " + WEIGHTS_FILE);
@@ -100,6 +104,25 @@ public final class PeftFolder {
                 throw new IOException(f + ": tensor " + k + " is not under " + PeftModel.KEY_PREFIX + " (not a PEFT adapter file)");
             }
             out.put(k.substring(PeftModel.KEY_PREFIX.length()), e.getValue());
+        }
+        JsonObject cfg = adapterConfig(dir);
+        if (cfg.has("peft_type") && "ADALORA".equals(cfg.get("peft_type").getAsString())) {
+            PeftSpec spec = PeftSpec.fromAdapterConfig(cfg, dir.resolve(CONFIG_FILE).toString());
+            if (spec.rankPattern != null) {
+                for (Map.Entry<String, boolean[]> e : spec.rankPattern.entrySet()) {
+                    String prefix = e.getKey().substring(0, e.getKey().length() - ".lora_E".length());
+                    String[] keys = {prefix + ".lora_A", prefix + ".lora_E", prefix + ".lora_B"};
+                    for (int i = 0; i < 3; i++) {
+                        HostTensor t = out.get(keys[i]);
+                        if (t == null) throw new IOException(f + " lacks " + PeftModel.KEY_PREFIX + keys[i] + " named by rank_pattern");
+                        try {
+                            out.put(keys[i], PeftModel.select(t, e.getValue(), i == 2 ? 1 : 0, true));
+                        } catch (IllegalArgumentException x) {
+                            throw new IOException(f + ": " + PeftModel.KEY_PREFIX + keys[i] + ": " + x.getMessage());
+                        }
+                    }
+                }
+            }
         }
         return out;
     }
@@ -127,9 +150,37 @@ public final class PeftFolder {
      * A base model of another type, or a saved tensor whose shape the base model does not give, is a one-line error.
      */
     public static PeftModel open(Path dir, NDManager manager) throws IOException {
+        return attach(dir, HfFolder.loadBackbone(baseModel(dir), manager, 0f), false);
+    }
+
+    /**
+     * For a predictor that builds a whole model itself (pretraining heads included): the folder to load it from,
+     * i.e. the base model of a PEFT folder, else {@code dir}; then {@link #applyTo}.
+     */
+    public static Path weightsFolder(Path dir) throws IOException {
+        return is(dir) ? baseModel(dir) : dir;
+    }
+
+    /**
+     * The strictness to load {@link #weightsFolder} with: for a PEFT folder, heads the base lacks are fine (the
+     * adapter file holds them); else {@code normal}.
+     */
+    public static HfFolder.Strictness strictness(Path dir, HfFolder.Strictness normal) {
+        return is(dir) ? HfFolder.Strictness.NEW_HEADS : normal;
+    }
+
+    /**
+     * Applies the adapter of PEFT folder {@code dir} to {@code model}, loaded from its base model, and loads every
+     * saved tensor, heads included: a saved head the model lacks is an error. Does nothing for other folders.
+     */
+    public static void applyTo(Path dir, Backbone model) throws IOException {
+        if (is(dir)) attach(dir, model, true);
+    }
+
+    /** Applies the adapter to {@code b} and loads its body tensors ({@code withHeads}: all its tensors). */
+    private static PeftModel attach(Path dir, Backbone b, boolean withHeads) throws IOException {
         Path base = baseModel(dir);
         PeftSpec spec = PeftSpec.fromAdapterConfig(adapterConfig(dir), dir.resolve(CONFIG_FILE).toString());
-        Backbone b = HfFolder.loadBackbone(base, manager, 0f);
         JsonObject meta = Files.isRegularFile(dir.resolve(TaskFolder.META_FILE)) ? TaskFolder.meta(dir) : new JsonObject();
         if (meta.has("peft") && meta.getAsJsonObject("peft").has("base_model_type")) {
             String want = meta.getAsJsonObject("peft").get("base_model_type").getAsString();
@@ -147,23 +198,32 @@ public final class PeftFolder {
         Map<String, HostTensor> saved = readTensors(dir);
         Set<String> need = new HashSet<>(m.added);
         need.addAll(m.trainedBiases);
+        Set<String> bodyKeys = new HashSet<>(b.body().parameterKeys());
         Parameters p = b.params();
-        LinkedHashMap<String, HostTensor> body = new LinkedHashMap<>();
+        LinkedHashMap<String, HostTensor> load = new LinkedHashMap<>();
         for (String k : p.all().keySet()) {
             HostTensor t = saved.get(k);
             if (t == null) {
                 if (need.contains(k)) throw new IllegalArgumentException(dir + ": " + WEIGHTS_FILE + " lacks " + PeftModel.KEY_PREFIX + k);
                 continue;
             }
+            if (!withHeads && !bodyKeys.contains(k)) continue;
             long[] want = p.get(k).getShape().getShape();
             if (!Arrays.equals(want, t.shape())) {
                 throw new IllegalArgumentException(dir + ": adapter tensor " + PeftModel.KEY_PREFIX + k + " has shape "
                         + Arrays.toString(t.shape()) + " but base model " + base + " needs " + Arrays.toString(want)
                         + ": the adapter was trained on another base model");
             }
-            body.put(k, t);
+            load.put(k, t);
         }
-        p.load(body, k -> k);
+        if (withHeads) {
+            for (String k : saved.keySet()) {
+                if (!p.has(k)) throw new IllegalArgumentException(dir + ": " + WEIGHTS_FILE + " holds " + PeftModel.KEY_PREFIX + k
+                        + ", which the model built for this task does not have");
+            }
+        }
+        p.load(load, k -> k);
+        if (spec.rankPattern != null) m.rankPattern = new LinkedHashMap<>(spec.rankPattern);
         return m;
     }
 

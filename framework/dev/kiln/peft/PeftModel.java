@@ -30,6 +30,9 @@ public final class PeftModel {
     final Backbone backbone;
     final List<String> wrapped = new ArrayList<>();
     final List<LoraLayer> loras = new ArrayList<>();
+    final List<AdaLoraLayer> adaLoras = new ArrayList<>();
+    /** AdaLoRA: kept triplets per projection (lora_E key → mask) once pruning began, else null. */
+    LinkedHashMap<String, boolean[]> rankPattern;
     /** Parameters the method added (lora_A/B, adapter_down/up). */
     final Set<String> added = new LinkedHashSet<>();
     /** Pretrained biases the method trains (BitFit, LoRA bias all / lora_only). */
@@ -77,6 +80,11 @@ public final class PeftModel {
             loras.add(l);
             return l;
         }
+        if (spec.method == PeftSpec.Method.ADALORA) {
+            AdaLoraLayer l = new AdaLoraLayer(p, spec.initR, spec.alpha, spec.dropout, spec.seed, this);
+            adaLoras.add(l);
+            return l;
+        }
         return new BottleneckAdapter(p, spec.reductionFactor, spec.nonLinearity, spec.seed);
     }
 
@@ -94,7 +102,7 @@ public final class PeftModel {
         } else {
             List<String> globs = spec.globs;
             if (globs == null) {
-                globs = spec.method == PeftSpec.Method.LORA ? PeftSpec.defaultLoraGlobs(backbone.architecture())
+                globs = spec.method == PeftSpec.Method.LORA || spec.method == PeftSpec.Method.ADALORA ? PeftSpec.defaultLoraGlobs(backbone.architecture())
                         : PeftSpec.adapterGlobs(backbone.architecture(), spec.adapterType);
             }
             for (String g : globs) {
@@ -168,14 +176,80 @@ public final class PeftModel {
         return out;
     }
 
-    /** What a PEFT folder holds: the trainable parameters under HF PEFT's keys ({@link #KEY_PREFIX} + path). */
+    /**
+     * What a PEFT folder holds: the trainable parameters under HF PEFT's keys ({@link #KEY_PREFIX} + path). AdaLoRA
+     * keeps only the unpruned triplets once a rank pattern exists (PEFT's resize_state_dict_by_rank_pattern).
+     */
     public LinkedHashMap<String, HostTensor> adapterState() {
         Predicate<String> t = trainable();
+        Map<String, Object[]> cut = new java.util.HashMap<>();
+        if (rankPattern != null) {
+            for (AdaLoraLayer l : adaLoras) {
+                boolean[] keep = rankPattern.get(l.eKey);
+                cut.put(l.aKey, new Object[] {keep, 0});
+                cut.put(l.eKey, new Object[] {keep, 0});
+                cut.put(l.bKey, new Object[] {keep, 1});
+            }
+        }
         LinkedHashMap<String, HostTensor> out = new LinkedHashMap<>();
         for (Map.Entry<String, ai.djl.ndarray.NDArray> e : backbone.params().all().entrySet()) {
-            if (t.test(e.getKey())) out.put(KEY_PREFIX + e.getKey(), HostTensor.of(e.getValue()));
+            if (!t.test(e.getKey())) continue;
+            HostTensor h = HostTensor.of(e.getValue());
+            Object[] c = cut.get(e.getKey());
+            out.put(KEY_PREFIX + e.getKey(), c == null ? h : select(h, (boolean[]) c[0], (int) c[1], false));
         }
         return out;
+    }
+
+    /**
+     * Rows (dim 0) or columns (dim 1) of a 2-d tensor where {@code keep} is true; with {@code expand}, the inverse:
+     * a tensor with those rows/columns spread back to keep.length places, zeros elsewhere.
+     */
+    static HostTensor select(HostTensor h, boolean[] keep, int dim, boolean expand) {
+        long[] shape = h.shape();
+        int kept = 0;
+        for (boolean b : keep) kept += b ? 1 : 0;
+        int full = keep.length;
+        int other = (int) shape[1 - dim];
+        if (shape[dim] != (expand ? kept : full)) {
+            throw new IllegalArgumentException("tensor of shape " + java.util.Arrays.toString(shape) + " does not fit a rank pattern of "
+                    + kept + " kept in " + full);
+        }
+        float[] v = h.toFloats();
+        int rows = dim == 0 ? (expand ? full : kept) : other;
+        int cols = dim == 0 ? other : (expand ? full : kept);
+        float[] o = new float[rows * cols];
+        int src = 0;
+        for (int i = 0; i < full; i++) {
+            if (!keep[i]) continue;
+            for (int j = 0; j < other; j++) {
+                int fullIdx = dim == 0 ? i * other + j : j * full + i;
+                int keptIdx = dim == 0 ? src * other + j : j * kept + src;
+                if (expand) o[fullIdx] = v[keptIdx];
+                else o[keptIdx] = v[fullIdx];
+            }
+            src++;
+        }
+        return HostTensor.ofFloats(dim == 0 ? new long[] {rows, other} : new long[] {other, cols}, o);
+    }
+
+    /** AdaLoRA's kept triplets (lora_E key → mask), or null before any pruning or for other methods. */
+    public Map<String, boolean[]> rankPattern() {
+        return rankPattern == null ? null : java.util.Collections.unmodifiableMap(rankPattern);
+    }
+
+    /**
+     * AdaLoRA's orthogonality penalty (PEFT: the mean over all lora_A and lora_B of ‖PᵀP − I‖_F), in {@code s};
+     * null for other methods.
+     */
+    public ai.djl.ndarray.NDArray orthPenalty(ai.djl.ndarray.NDManager s) {
+        if (adaLoras.isEmpty()) return null;
+        ai.djl.ndarray.NDArray sum = null;
+        for (AdaLoraLayer l : adaLoras) {
+            ai.djl.ndarray.NDArray p = l.orthPenalty(s);
+            sum = sum == null ? p : sum.add(p);
+        }
+        return sum.div(dev.kiln.nn.Functional.scalar(sum, 2.0 * adaLoras.size()));
     }
 
     /** adapter_config.json as HF PEFT writes it (LoRA), or Kiln's own fields for BitFit and bottleneck adapters. */
@@ -189,8 +263,9 @@ public final class PeftModel {
         boolean conv = false;
         for (String p : wrapped) conv |= backbone.root().get(p) instanceof dev.kiln.nn.Conv1D;
         JsonElement targets = spec.method == PeftSpec.Method.BITFIT ? null
-                : spec.method == PeftSpec.Method.LORA ? PeftSpec.peftTargetNames(wrapped, backbone.body().projections().keySet())
+                : spec.method == PeftSpec.Method.LORA || spec.method == PeftSpec.Method.ADALORA ? PeftSpec.peftTargetNames(wrapped, backbone.body().projections().keySet())
                 : fullPaths();
+        spec.rankPattern = rankPattern;
         spec.writeFields(o, targets, conv);
         com.google.gson.JsonArray mts = new com.google.gson.JsonArray();
         modulesToSave().forEach(mts::add);
@@ -206,7 +281,7 @@ public final class PeftModel {
     }
 
     /**
-     * Folds LoRA into the weights (W += B·A·alpha/r, transposed for Conv1D); the branches then add nothing, so
+     * Folds LoRA into the weights (W += B·A·alpha/r, AdaLoRA W += B·(A∘E)·alpha/(init_r + 1e-5), transposed for Conv1D); the branches then add nothing, so
      * outputs stay the same and the base keys alone describe the model. BitFit needs nothing; bottleneck adapters
      * are nonlinear and cannot be merged.
      */
@@ -215,5 +290,6 @@ public final class PeftModel {
             throw new IllegalArgumentException("bottleneck adapters are nonlinear and cannot be merged into the weights; export without --merge");
         }
         for (LoraLayer l : loras) l.merge();
+        for (AdaLoraLayer l : adaLoras) l.merge();
     }
 }

@@ -21,7 +21,7 @@ import java.util.Locale;
  * paths), so an adapter written by HF PEFT selects the same projections here.
  */
 public final class PeftSpec {
-    public enum Method { LORA, BITFIT, ADAPTER }
+    public enum Method { LORA, ADALORA, BITFIT, ADAPTER }
 
     public Method method;
     // LoRA
@@ -29,6 +29,19 @@ public final class PeftSpec {
     public double alpha = 8;
     public double dropout = 0;
     public String bias = "none";
+    // AdaLoRA (HF PEFT's AdaLoraConfig); alpha and dropout above are its lora_alpha / lora_dropout
+    public int initR = 12;
+    public int targetR = 8;
+    public int tinit = 0;
+    public int tfinal = 0;
+    public int deltaT = 1;
+    public double beta1 = 0.85;
+    public double beta2 = 0.85;
+    public double orthRegWeight = 0.5;
+    /** The run's step count (PEFT's total_step); 0 until a trainer sets it. */
+    public long totalStep;
+    /** A saved rank_pattern (projection's lora_E key → kept triplets), or null. */
+    public java.util.LinkedHashMap<String, boolean[]> rankPattern;
     // adapters
     public String adapterType = "houlsby";
     public int reductionFactor = 16;
@@ -58,6 +71,21 @@ public final class PeftSpec {
                 s.dropout = p.lora.dropout;
                 s.bias = p.lora.bias.name().toLowerCase(Locale.ROOT);
                 s.globs = p.lora.targetModules == null ? null : List.copyOf(p.lora.targetModules);
+            }
+            case ADALORA -> {
+                s.method = Method.ADALORA;
+                RunConfig.AdaLora a = p.adalora;
+                s.initR = a.initR;
+                s.targetR = a.targetR;
+                s.tinit = a.tinit;
+                s.tfinal = a.tfinal;
+                s.deltaT = a.deltaT;
+                s.beta1 = a.beta1;
+                s.beta2 = a.beta2;
+                s.orthRegWeight = a.orthRegWeight;
+                s.alpha = a.alpha;
+                s.dropout = a.dropout;
+                s.globs = a.targetModules == null ? null : List.copyOf(a.targetModules);
             }
             case BITFIT -> s.method = Method.BITFIT;
             case ADAPTER -> {
@@ -96,6 +124,7 @@ public final class PeftSpec {
     public String peftType() {
         return switch (method) {
             case LORA -> "LORA";
+            case ADALORA -> "ADALORA";
             case BITFIT -> "BITFIT";
             case ADAPTER -> "BOTTLENECK";
         };
@@ -121,6 +150,42 @@ public final class PeftSpec {
                 o.add("rank_pattern", new JsonObject());
                 o.add("alpha_pattern", new JsonObject());
                 o.addProperty("lora_bias", false);
+            }
+            case ADALORA -> {
+                o.addProperty("r", 8); // PEFT's LoraConfig default; AdaLoRA ignores r (and warns when it differs)
+                o.addProperty("lora_alpha", alpha);
+                o.addProperty("lora_dropout", dropout);
+                o.add("target_modules", targetModules);
+                o.add("exclude_modules", JsonNull.INSTANCE);
+                o.addProperty("bias", "none");
+                o.addProperty("fan_in_fan_out", fanInFanOut);
+                o.addProperty("use_rslora", false);
+                o.addProperty("use_dora", false);
+                o.addProperty("init_lora_weights", true);
+                o.add("layers_to_transform", JsonNull.INSTANCE);
+                o.add("layers_pattern", JsonNull.INSTANCE);
+                o.add("alpha_pattern", new JsonObject());
+                o.addProperty("lora_bias", false);
+                o.addProperty("target_r", targetR);
+                o.addProperty("init_r", initR);
+                o.addProperty("tinit", tinit);
+                o.addProperty("tfinal", tfinal);
+                o.addProperty("deltaT", deltaT);
+                o.addProperty("beta1", beta1);
+                o.addProperty("beta2", beta2);
+                o.addProperty("orth_reg_weight", orthRegWeight);
+                o.addProperty("total_step", totalStep);
+                if (rankPattern == null) {
+                    o.add("rank_pattern", JsonNull.INSTANCE);
+                } else {
+                    JsonObject rp = new JsonObject();
+                    rankPattern.forEach((k, keep) -> {
+                        JsonArray a = new JsonArray();
+                        for (boolean b : keep) a.add(b);
+                        rp.add(k, a);
+                    });
+                    o.add("rank_pattern", rp);
+                }
             }
             case BITFIT -> o.addProperty("bias", "all");
             case ADAPTER -> {
@@ -154,6 +219,37 @@ public final class PeftSpec {
                     }
                 }
             }
+            case "ADALORA" -> {
+                s.method = Method.ADALORA;
+                s.initR = num(o, "init_r", where).intValue();
+                s.targetR = o.has("target_r") ? o.get("target_r").getAsInt() : 8;
+                s.tinit = o.has("tinit") ? o.get("tinit").getAsInt() : 0;
+                s.tfinal = o.has("tfinal") ? o.get("tfinal").getAsInt() : 0;
+                s.deltaT = o.has("deltaT") ? o.get("deltaT").getAsInt() : 1;
+                s.beta1 = o.has("beta1") ? o.get("beta1").getAsDouble() : 0.85;
+                s.beta2 = o.has("beta2") ? o.get("beta2").getAsDouble() : 0.85;
+                s.orthRegWeight = o.has("orth_reg_weight") ? o.get("orth_reg_weight").getAsDouble() : 0.5;
+                s.totalStep = o.has("total_step") && !o.get("total_step").isJsonNull() ? o.get("total_step").getAsLong() : 0;
+                s.alpha = o.has("lora_alpha") ? o.get("lora_alpha").getAsDouble() : 8;
+                s.dropout = o.has("lora_dropout") ? o.get("lora_dropout").getAsDouble() : 0;
+                if (o.has("rank_pattern") && o.get("rank_pattern").isJsonObject()) {
+                    s.rankPattern = new java.util.LinkedHashMap<>();
+                    for (var e : o.getAsJsonObject("rank_pattern").entrySet()) {
+                        if (!e.getKey().endsWith(".lora_E") || !e.getValue().isJsonArray()) {
+                            throw new IllegalArgumentException(where + ": rank_pattern." + e.getKey()
+                                    + " is not a <module>.lora_E key with a list of booleans");
+                        }
+                        JsonArray a = e.getValue().getAsJsonArray();
+                        if (a.size() != s.initR) {
+                            throw new IllegalArgumentException(where + ": rank_pattern." + e.getKey() + " has " + a.size()
+                                    + " entries but init_r is " + s.initR);
+                        }
+                        boolean[] keep = new boolean[a.size()];
+                        for (int i = 0; i < keep.length; i++) keep[i] = a.get(i).getAsBoolean();
+                        s.rankPattern.put(e.getKey(), keep);
+                    }
+                }
+            }
             case "BITFIT" -> s.method = Method.BITFIT;
             case "BOTTLENECK" -> {
                 s.method = Method.ADAPTER;
@@ -161,7 +257,7 @@ public final class PeftSpec {
                 s.reductionFactor = o.get("reduction_factor").getAsInt();
                 s.nonLinearity = str(o, "non_linearity", where);
             }
-            default -> throw new IllegalArgumentException(where + ": peft_type " + type + " is not supported (LORA, BITFIT, BOTTLENECK)");
+            default -> throw new IllegalArgumentException(where + ": peft_type " + type + " is not supported (LORA, ADALORA, BITFIT, BOTTLENECK)");
         }
         if (s.method != Method.BITFIT) {
             s.peftTargets = o.get("target_modules");
@@ -170,6 +266,11 @@ public final class PeftSpec {
             }
         }
         return s;
+    }
+
+    private static Number num(JsonObject o, String k, String where) {
+        if (!o.has(k) || !o.get(k).isJsonPrimitive()) throw new IllegalArgumentException(where + ": " + k + " is missing");
+        return o.get(k).getAsNumber();
     }
 
     private static String str(JsonObject o, String k, String where) {

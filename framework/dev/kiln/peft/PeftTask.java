@@ -44,7 +44,8 @@ public final class PeftTask implements TrainableTask {
         try {
             m = PeftModel.apply(spec, task.backbone());
         } catch (IllegalArgumentException e) {
-            throw cfg.error(spec.method == PeftSpec.Method.LORA ? "peft.lora.target_modules" : "peft.method", e.getMessage());
+            throw cfg.error(spec.method == PeftSpec.Method.LORA ? "peft.lora.target_modules"
+                    : spec.method == PeftSpec.Method.ADALORA ? "peft.adalora.target_modules" : "peft.method", e.getMessage());
         }
         return new PeftTask(task, m, base, cfg.task.type);
     }
@@ -80,11 +81,28 @@ public final class PeftTask implements TrainableTask {
     @Override public String mainMetric() { return inner.mainMetric(); }
     @Override public boolean higherIsBetter(String metric) { return inner.higherIsBetter(metric); }
 
+    /** AdaLoRA's rank allocation after each optimizer step; the run's step count becomes PEFT's total_step. */
+    @Override
+    public dev.kiln.train.StepHook stepHook(long totalSteps) {
+        if (model.spec.method != PeftSpec.Method.ADALORA) return inner.stepHook(totalSteps);
+        if (inner.stepHook(totalSteps) != null) throw new IllegalStateException("the task has its own step hook; AdaLoRA cannot share it");
+        model.spec.totalStep = totalSteps;
+        return new RankAllocator(model, totalSteps);
+    }
+
+    /**
+     * The task's loss; AdaLoRA adds orth_reg_weight × its orthogonality penalty when training (PEFT adds it to the
+     * mean loss: here the loss is a sum over the batch's targets, so the penalty is counted once per target).
+     */
     @Override
     public Loss loss(Batch batch, NDManager step, boolean training) {
         model.setTraining(training);
         try {
-            return inner.loss(batch, step, training);
+            Loss l = inner.loss(batch, step, training);
+            if (!training || model.spec.method != PeftSpec.Method.ADALORA || model.spec.orthRegWeight == 0) return l;
+            ai.djl.ndarray.NDArray pen = model.orthPenalty(step);
+            double w = model.spec.orthRegWeight * Math.max(1, batch.targets());
+            return new Loss(l.sum().add(pen.mul(dev.kiln.nn.Functional.scalar(pen, w))));
         } finally {
             model.setTraining(false);
         }

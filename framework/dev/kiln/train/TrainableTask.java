@@ -60,6 +60,14 @@ public interface TrainableTask extends AutoCloseable {
         return name -> true;
     }
 
+    /**
+     * Work after each optimizer step of a run of {@code totalSteps} (AdaLoRA's rank allocation), or null. Asked once
+     * per run, before a checkpoint is restored.
+     */
+    default StepHook stepHook(long totalSteps) {
+        return null;
+    }
+
     int trainSize();
 
     /**

@@ -171,6 +171,7 @@ public final class Trainer {
                 ? Updater.fp16Mixed(params, trainable, opt, schedule, o.maxGradNorm,
                         new LossScaler((float) o.precision.initialLossScale, o.precision.growthInterval))
                 : Updater.fp32(params, trainable, opt, schedule, o.maxGradNorm);
+        updater.setHook(task.stepHook(total));
         Checkpoints ckpt = o.outputDir == null ? null : new Checkpoints(o.outputDir, o.keepLast);
         TrainerState state = new TrainerState();
         if (ckpt != null && o.resume) {

@@ -51,6 +51,7 @@ public final class Updater implements AutoCloseable {
     private final float maxGradNorm;
     private final MasterWeights masters;
     private final LossScaler scaler;
+    private StepHook hook;
 
     private Updater(Parameters params, Predicate<String> trainable, Optimizer optimizer, LrSchedule schedule,
                     float maxGradNorm, MasterWeights masters, LossScaler scaler) {
@@ -78,6 +79,11 @@ public final class Updater implements AutoCloseable {
                                     LrSchedule schedule, float maxGradNorm, LossScaler scaler) {
         MasterWeights m = MasterWeights.castForCompute(params, DataType.FLOAT16);
         return new Updater(params, trainable, optimizer, schedule, maxGradNorm, m, scaler);
+    }
+
+    /** Runs {@code hook} after each applied step, before the gradients are zeroed; null for none. */
+    public void setHook(StepHook hook) {
+        this.hook = hook;
     }
 
     /** The loss to call backward on: the loss itself, or loss·scale in fp16-mixed. */
@@ -108,6 +114,7 @@ public final class Updater implements AutoCloseable {
                     double norm = GradClip.clipGlobalNorm(grads, maxGradNorm);
                     if (!finiteLoss || !Double.isFinite(norm)) return new Result(false, norm, lr, 1, optimizer.stepCount());
                     optimizer.step(params, grads, lr);
+                    if (hook != null) hook.afterStep(optimizer.stepCount() - 1, params.all(), grads);
                     return new Result(true, norm, lr, 1, optimizer.stepCount());
                 }
                 double usedScale = scaler.scale();
@@ -117,6 +124,7 @@ public final class Updater implements AutoCloseable {
                     return new Result(false, norm, lr, usedScale, optimizer.stepCount());
                 }
                 optimizer.step(masters.masters(), g32, lr);
+                if (hook != null) hook.afterStep(optimizer.stepCount() - 1, masters.masters().all(), g32);
                 masters.copyToCompute(g32.keySet());
                 return new Result(true, norm, lr, usedScale, optimizer.stepCount());
             } finally {
@@ -144,6 +152,7 @@ public final class Updater implements AutoCloseable {
         LinkedHashMap<String, HostTensor> out = new LinkedHashMap<>();
         optimizer.state().forEach((k, v) -> out.put("optimizer/" + k, v));
         if (scaler != null) scaler.state().forEach((k, v) -> out.put("scaler/" + k, v));
+        if (hook != null) hook.state().forEach((k, v) -> out.put("hook/" + k, v));
         return out;
     }
 
@@ -154,15 +163,18 @@ public final class Updater implements AutoCloseable {
     public void loadState(Map<String, HostTensor> state) {
         Map<String, HostTensor> opt = new LinkedHashMap<>();
         Map<String, HostTensor> sc = new LinkedHashMap<>();
+        Map<String, HostTensor> hk = new LinkedHashMap<>();
         for (Map.Entry<String, HostTensor> e : state.entrySet()) {
             String k = e.getKey();
             if (k.startsWith("optimizer/")) opt.put(k.substring("optimizer/".length()), e.getValue());
             else if (k.startsWith("scaler/") && scaler != null) sc.put(k.substring("scaler/".length()), e.getValue());
+            else if (k.startsWith("hook/") && hook != null) hk.put(k.substring("hook/".length()), e.getValue());
             else throw new IllegalArgumentException("training state entry '" + k + "' is not an optimizer"
                     + (scaler != null ? " or loss scaler" : "") + " entry (fp16-mixed state loaded into fp32 training?)");
         }
         optimizer.loadState(opt);
         if (scaler != null) scaler.loadState(sc);
+        if (hook != null) hook.loadState(hk);
     }
 
     /** Frees the optimizer state and the masters; the parameters stay with their owner. */

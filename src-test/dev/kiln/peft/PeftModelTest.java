@@ -9,6 +9,7 @@ import dev.kiln.TinyModels;
 import dev.kiln.io.HfFolder;
 import dev.kiln.models.Backbone;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -20,6 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** LoRA and bottleneck adapters on the real module trees: identity at init, merge, gradients, target errors. */
+@ExtendWith(dev.kiln.OneThreadWhenBusy.class)
 class PeftModelTest {
     private static final long[][] IDS = {{101, 7592, 2088, 2003, 1037, 3231, 102, 0}, {101, 2023, 2003, 2204, 102, 0, 0, 0}};
     private static final long[][] MASK = {{1, 1, 1, 1, 1, 1, 1, 0}, {1, 1, 1, 1, 1, 0, 0, 0}};

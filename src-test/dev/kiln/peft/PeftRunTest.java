@@ -19,6 +19,7 @@ import dev.kiln.train.Trainer;
 import dev.kiln.train.TrainerOptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -38,6 +39,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** PEFT runs end to end: what trains, what is saved (HF PEFT's layout), reloading, merging, learning, resume. */
+@ExtendWith(dev.kiln.OneThreadWhenBusy.class)
 class PeftRunTest {
     private static final Gson GSON = new Gson();
 
@@ -92,7 +94,8 @@ class PeftRunTest {
         Path tiny = TinyModels.bert(dir.resolve("tiny"), 2, 64, 1);
         Path train = slice("stsa.binary.train", 48, "train.txt");
         for (String peft : List.of("{\"method\": \"lora\", \"lora\": {\"r\": 4, \"bias\": \"lora_only\"}}", "{\"method\": \"bitfit\"}",
-                "{\"method\": \"adapter\", \"adapter\": {\"type\": \"pfeiffer\"}}")) {
+                "{\"method\": \"adapter\", \"adapter\": {\"type\": \"pfeiffer\"}}",
+                "{\"method\": \"adalora\", \"adalora\": {\"init_r\": 4, \"target_r\": 2, \"tfinal\": 1}}")) {
             RunConfig cfg = config(tiny, train, null, dir.resolve("unused"), peft, "\"max_steps\": 3, \"batch_size\": 16");
             try (NDManager m = NDManager.newBaseManager();
                  TrainableTask task = PeftTask.wrap(cfg, Tasks.get("classification").create(cfg, m))) {
@@ -214,12 +217,76 @@ class PeftRunTest {
         assertTrue(e.getMessage().contains("trained on another base model"), e.getMessage());
     }
 
+    /**
+     * AdaLoRA on a tiny BERT (8 steps, init_r 4 → target_r 2 on 4 projections, tinit 1, tfinal 2): final/ is HF PEFT's
+     * AdaLoRA layout (keys without .weight, no ranknum, tensors cut to the rank pattern, total_step and rank_pattern
+     * in adapter_config.json); the predictor and the merged export predict the same.
+     */
+    @Test
+    void anAdaLoraRunSavesPeftsLayoutAndReloads() throws IOException {
+        Path tiny = TinyModels.bert(dir.resolve("tiny"), 2, 64, 1);
+        Path train = slice("stsa.binary.train", 64, "train.txt");
+        Path out = dir.resolve("run");
+        Kiln.train(config(tiny, train, null, out, "{\"method\": \"adalora\", \"adalora\": {\"init_r\": 4, \"target_r\": 2, \"tinit\": 1, \"tfinal\": 2, \"alpha\": 16}}",
+                "\"max_steps\": 8, \"batch_size\": 8", 2e-2, 48));
+        Path fin = out.resolve("final");
+        JsonObject ac = PeftFolder.adapterConfig(fin);
+        assertEquals("ADALORA", ac.get("peft_type").getAsString());
+        assertEquals(4, ac.get("init_r").getAsInt());
+        assertEquals(2, ac.get("target_r").getAsInt());
+        assertEquals(8, ac.get("total_step").getAsInt());
+        assertEquals(1, ac.get("deltaT").getAsInt());
+        assertEquals(0.5, ac.get("orth_reg_weight").getAsDouble());
+        assertEquals(16.0, ac.get("lora_alpha").getAsDouble());
+        assertEquals(List.of("query", "value"), GSON.fromJson(ac.get("target_modules"), List.class));
+        JsonObject rp = ac.getAsJsonObject("rank_pattern");
+        assertEquals(4, rp.size(), rp.toString());
+        int kept = 0;
+        Map<String, HostTensor> saved = SafeTensors.read(fin.resolve(PeftFolder.WEIGHTS_FILE));
+        for (String e : rp.keySet()) {
+            assertTrue(e.endsWith(".lora_E"), e);
+            int k = 0;
+            for (var b : rp.getAsJsonArray(e)) k += b.getAsBoolean() ? 1 : 0;
+            kept += k;
+            String pre = PeftModel.KEY_PREFIX + e.substring(0, e.length() - "lora_E".length());
+            assertArrayEquals(new long[] {k, 1}, saved.get(pre + "lora_E").shape());
+            assertArrayEquals(new long[] {k, 64}, saved.get(pre + "lora_A").shape());
+            assertArrayEquals(new long[] {64, k}, saved.get(pre + "lora_B").shape());
+        }
+        assertEquals(2 * 4, kept, "the final budget: target_r × projections");
+        assertTrue(saved.keySet().stream().noneMatch(k -> k.endsWith(".weight") && k.contains("lora_") || k.contains("ranknum")), saved.keySet().toString());
+        assertEquals(4 * 3 + 2, saved.size(), saved.keySet().toString());
+        List<String> texts = List.of("a gorgeous , witty , seductive movie .", "the plot is nothing but boilerplate clichés .");
+        List<Map<String, Float>> probs = new ArrayList<>();
+        try (TextClassifier c = TextClassifier.load(fin, "cpu")) {
+            for (String t : texts) probs.add(c.predict(t).probabilities());
+        }
+        Path merged = Kiln.export(fin, dir.resolve("merged"), true);
+        double worst = 0;
+        try (TextClassifier c = TextClassifier.load(merged, "cpu")) {
+            for (int i = 0; i < texts.size(); i++) {
+                Map<String, Float> p = c.predict(texts.get(i)).probabilities();
+                for (String l : p.keySet()) worst = Math.max(worst, Math.abs(p.get(l) - probs.get(i).get(l)));
+            }
+        }
+        assertTrue(worst < 1e-5, "merged vs adapter: " + worst);
+    }
+
     @Test
     void aResumedLoraRunEndsWithTheUninterruptedRunsAdapter() throws IOException {
+        resumeEqualsUninterrupted("{\"method\": \"lora\", \"lora\": {\"r\": 4, \"dropout\": 0.1}}");
+    }
+
+    /** The rank allocator's importance averages and the pruned triplets' values travel in the checkpoint. */
+    @Test
+    void aResumedAdaLoraRunEndsWithTheUninterruptedRunsAdapter() throws IOException {
+        resumeEqualsUninterrupted("{\"method\": \"adalora\", \"adalora\": {\"init_r\": 4, \"target_r\": 2, \"tinit\": 1, \"tfinal\": 1, \"dropout\": 0.1}}");
+    }
+
+    private void resumeEqualsUninterrupted(String peft) throws IOException {
         Path tiny = TinyModels.bert(dir.resolve("tiny"), 2, 64, 1);
         Path train = slice("stsa.binary.train", 64, "train.txt");
         String training = "\"max_steps\": 6, \"batch_size\": 8, \"gradient_accumulation_steps\": 2, \"eval_each_epoch\": false";
-        String peft = "{\"method\": \"lora\", \"lora\": {\"r\": 4, \"dropout\": 0.1}}";
         Path a = dir.resolve("a"), b = dir.resolve("b");
         java.util.function.Function<Path, RunConfig> cfg = o -> {
             RunConfig c = config(tiny, train, null, o, peft, training);
@@ -237,5 +304,6 @@ class PeftRunTest {
         Map<String, HostTensor> wb = SafeTensors.read(b.resolve("final").resolve(PeftFolder.WEIGHTS_FILE));
         assertEquals(wa.keySet(), wb.keySet());
         for (String k : wa.keySet()) assertArrayEquals(wa.get(k).toFloats(), wb.get(k).toFloats(), k);
+        assertEquals(PeftFolder.adapterConfig(a.resolve("final")).get("rank_pattern"), PeftFolder.adapterConfig(b.resolve("final")).get("rank_pattern"));
     }
 }

@@ -9,6 +9,7 @@ import dev.kiln.inference.LmScorer;
 import dev.kiln.io.HfFolder;
 import dev.kiln.models.bert.BertModel;
 import dev.kiln.models.gpt2.Gpt2Model;
+import dev.kiln.peft.PeftFolder;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.PredictLines;
 import dev.kiln.train.TaskFolder;
@@ -90,7 +91,11 @@ public final class PretrainProviders {
         /** One JSON line per input line: its tokens' perplexity under the model. */
         @Override
         public PredictLines.Predictor predictor(Path modelDir, String device) throws IOException {
-            TaskFolder.Opened f = TaskFolder.open(modelDir, GptPretrainTask.TYPE, device, (dir, meta, m) -> HfFolder.loadGpt2(dir, m));
+            TaskFolder.Opened f = TaskFolder.open(modelDir, GptPretrainTask.TYPE, device, (dir, meta, m) -> {
+                Gpt2Model g = HfFolder.loadGpt2(PeftFolder.weightsFolder(dir), m, null, PeftFolder.strictness(dir, HfFolder.Strictness.STRICT));
+                PeftFolder.applyTo(dir, g); // a PEFT run's folder: base model + adapter
+                return g;
+            });
             Gpt2Model gpt = (Gpt2Model) f.backbone;
             Tokenizer tok = f.tokenizer;
             TextEncoder enc = TextEncoder.of(tok);
@@ -116,7 +121,8 @@ public final class PretrainProviders {
             JsonObject meta = TaskFolder.requireTask(dir, GptPretrainTask.TYPE);
             Path tmp = Files.createTempDirectory("kiln-eval-");
             try (NDManager m = NDManager.newBaseManager(Devices.parse(device)); Tokenizer tok = Tokenizer.load(dir)) {
-                Gpt2Model gpt = HfFolder.loadGpt2(dir, m);
+                Gpt2Model gpt = HfFolder.loadGpt2(PeftFolder.weightsFolder(dir), m, null, PeftFolder.strictness(dir, HfFolder.Strictness.STRICT));
+                PeftFolder.applyTo(dir, gpt); // a PEFT run's folder: base model + adapter
                 TokenStore st = tempStore("gpt", dir, meta, data, tok, tmp);
                 GptBlocks blocks = GptBlocks.all(st, meta.get("block_size").getAsInt());
                 if (blocks.size() == 0) throw new IllegalArgumentException(data + ": fewer tokens than one block");
@@ -184,7 +190,9 @@ public final class PretrainProviders {
             TaskFolder.Opened f = TaskFolder.open(modelDir, BertPretrainTask.TYPE, device, (dir, meta, m) -> {
                 BertModel.Heads h = BertModel.Heads.encoderOnly();
                 h.mlm = true;
-                return HfFolder.loadBert(dir, m, h, null, HfFolder.Strictness.TASK_FOLDER);
+                BertModel b = HfFolder.loadBert(PeftFolder.weightsFolder(dir), m, h, null, PeftFolder.strictness(dir, HfFolder.Strictness.TASK_FOLDER));
+                PeftFolder.applyTo(dir, b); // a PEFT run's folder: base model + adapter
+                return b;
             });
             BertModel bert = (BertModel) f.backbone;
             return PredictLines.predictor(f, in -> {
@@ -216,7 +224,8 @@ public final class PretrainProviders {
                 h.mlm = true;
                 h.nsp = nsp;
                 h.pooler = nsp;
-                BertModel bert = HfFolder.loadBert(dir, m, h, null, HfFolder.Strictness.TASK_FOLDER);
+                BertModel bert = HfFolder.loadBert(PeftFolder.weightsFolder(dir), m, h, null, PeftFolder.strictness(dir, HfFolder.Strictness.TASK_FOLDER));
+                PeftFolder.applyTo(dir, bert); // a PEFT run's folder: base model + adapter
                 TokenStore st = tempStore("bert", dir, meta, data, tok, tmp);
                 BertPretrainOptions o = new BertPretrainOptions();
                 o.nsp = nsp;
