@@ -444,9 +444,9 @@ public final class TextRecords {
                 Integer prev = byName.put(name, c);
                 if (prev != null) byName.put(name, -1);   // ambiguous: an error only if a field uses it
             }
-            textCol = column(file, h, byName, fields.text(), "data.text_field");
-            pairCol = fields.textPair() == null ? -1 : column(file, h, byName, fields.textPair(), "data.text_pair_field");
-            labelCol = column(file, h, byName, fields.label(), "data.label_field");
+            textCol = column(file, h, byName, fields.text(), "data.text_field", kind);
+            pairCol = fields.textPair() == null ? -1 : column(file, h, byName, fields.textPair(), "data.text_pair_field", kind);
+            labelCol = column(file, h, byName, fields.label(), "data.label_field", kind);
             width = h.cells().size();
             widthFrom = "the header has " + width;
             first = 1;
@@ -481,14 +481,39 @@ public final class TextRecords {
         return out;
     }
 
-    private static int column(Path file, Row header, Map<String, Integer> byName, String name, String setting) {
+    private static int column(Path file, Row header, Map<String, Integer> byName, String name, String setting, String kind) {
         Integer c = byName.get(name.strip());
         if (c == null) {
+            List<String> cells = header.cells();
+            if (looksLikeData(cells)) {
+                // no header name can fix this (AG News, Yelp: CSV without a header row); say what would read it
+                int label = 0;
+                while (label < cells.size() - 1 && !INTEGER_CELL.matcher(cells.get(label).strip()).matches()) label++;
+                int text = label == 0 ? cells.size() - 1 : 0;
+                for (int i = 0; i < cells.size(); i++) if (i != label && cells.get(i).length() > cells.get(text).length()) text = i;
+                List<String> shown = new ArrayList<>();
+                for (String cell : cells) shown.add(cell.length() > 24 ? cell.substring(0, 24) + "..." : cell);
+                throw new DataException(file, header.line(), "no column \"" + name + "\": the first row (" + String.join(", ", shown)
+                        + ") looks like data, not a header; for a file without a header row set data.format to \""
+                        + kind.toLowerCase(Locale.ROOT) + "-headerless\" and the fields to 0-based column indexes, here perhaps"
+                        + " data.label_field \"" + label + "\" and data.text_field \"" + text + "\"");
+            }
             throw new DataException(file, header.line(), "no column \"" + name + "\" in the header (columns: "
-                    + String.join(", ", header.cells()) + "); set " + setting);
+                    + String.join(", ", cells) + "); set " + setting);
         }
         if (c < 0) throw new DataException(file, header.line(), "the header names column \"" + name + "\" more than once");
         return c;
+    }
+
+    private static final java.util.regex.Pattern INTEGER_CELL = java.util.regex.Pattern.compile("-?[0-9]+");
+
+    /** A header cell is a short name: a number or a cell of many words means the row is a record. */
+    private static boolean looksLikeData(List<String> cells) {
+        for (String c : cells) {
+            String t = c.strip();
+            if (INTEGER_CELL.matcher(t).matches() || t.split("\\s+").length >= 5) return true;
+        }
+        return false;
     }
 
     private static int index(String field, String setting) {

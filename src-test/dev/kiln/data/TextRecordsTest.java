@@ -174,6 +174,16 @@ class TextRecordsTest {
                 error(file("r.csv", "text,label\n\"say \"hi\"\",1\n"), 2, Format.CSV, Fields.DEFAULT));
         assertEquals("no column \"label\" in the header (columns: text, sentiment); set data.label_field",
                 error(file("s.csv", "text,sentiment\na,1\n"), 1, Format.CSV, Fields.DEFAULT));
+        // AG News has no header row: the error says which headerless settings read it, and they do
+        String ag = "\"3\",\"Wall St. Bears Claw Back Into the Black\",\"Reuters - Short-sellers, Wall Street's dwindling band\"\n"
+                + "\"4\",\"Carlyle Looks Toward Commercial Aerospace\",\"Reuters - Private investment firm Carlyle Group\"\n";
+        assertEquals("no column \"text\": the first row (3, Wall St. Bears Claw Back..., Reuters - Short-sellers,...) looks like data,"
+                + " not a header; for a file without a header row set data.format to \"csv-headerless\" and the fields to 0-based"
+                + " column indexes, here perhaps data.label_field \"0\" and data.text_field \"2\"",
+                error(file("ag.csv", ag), 1, Format.CSV, Fields.DEFAULT));
+        List<LabelledText> agRows = TextRecords.read(file("ag2.csv", ag), Format.CSV_HEADERLESS, Fields.of("2", "0"));
+        assertEquals(List.of("3", "4"), agRows.stream().map(LabelledText::label).toList());
+        assertTrue(agRows.get(1).text().startsWith("Reuters - Private"));
         assertEquals("the header names column \"text\" more than once",
                 error(file("t.csv", "text,label,text\na,1,b\n"), 1, Format.CSV, Fields.DEFAULT));
         assertEquals("2 columns, but the fields name column 4 (0-based); set data.text_field / data.label_field to column indexes below 2",
