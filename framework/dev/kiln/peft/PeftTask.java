@@ -75,6 +75,7 @@ public final class PeftTask implements TrainableTask {
     @Override public int trainSize() { return inner.trainSize(); }
     @Override public Batch collate(int[] indexes) { return inner.collate(indexes); }
     @Override public Batch collate(int[] indexes, int epoch) { return inner.collate(indexes, epoch); }
+    @Override public dev.kiln.train.EvalOutputs evalOutputs() { return inner.evalOutputs(); }
     @Override public String mainMetric() { return inner.mainMetric(); }
     @Override public boolean higherIsBetter(String metric) { return inner.higherIsBetter(metric); }
 

@@ -89,6 +89,12 @@ public final class Runs {
     /** As {@link #train(RunConfig, PrintStream, boolean)}, with {@code listeners} added after the run logger. */
     public static Outcome train(RunConfig cfg, PrintStream console, boolean quiet, java.util.List<Trainer.Listener> listeners)
             throws IOException {
+        return train(cfg, console, quiet, listeners, java.util.List.of());
+    }
+
+    /** As above, with user metrics ({@link EvalMetric}) computed after each of the task's evaluations. */
+    public static Outcome train(RunConfig cfg, PrintStream console, boolean quiet, java.util.List<Trainer.Listener> listeners,
+                                java.util.List<EvalMetric> metrics) throws IOException {
         TaskProvider provider = Tasks.get(cfg.task.type);
         Device device = Devices.parse(cfg.model.device);
         checkPrecision(cfg, device);
@@ -99,7 +105,7 @@ public final class Runs {
         TrainerOptions o = options(cfg);
         if (quiet) o.progress = "off";
         try (NDManager manager = NDManager.newBaseManager(device);
-             TrainableTask task = dev.kiln.peft.PeftTask.wrap(cfg, provider.create(cfg, manager))) {
+             TrainableTask task = WithMetrics.wrap(dev.kiln.peft.PeftTask.wrap(cfg, provider.create(cfg, manager)), metrics)) {
             Trainer trainer = new Trainer(task, o);
             trainer.preflight(); // model-dependent config errors (freeze) before the first write
             requireSpace(runDir, task.parameters().count(), o);

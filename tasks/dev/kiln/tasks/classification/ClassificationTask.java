@@ -7,6 +7,7 @@ import com.google.gson.JsonObject;
 import dev.kiln.data.LabelSet;
 import dev.kiln.data.LabelledText;
 import dev.kiln.metrics.ClassificationMetrics;
+import dev.kiln.train.EvalOutputs;
 import dev.kiln.models.Backbone;
 import dev.kiln.nn.Losses;
 import dev.kiln.nn.Parameters;
@@ -97,6 +98,8 @@ public final class ClassificationTask implements TrainableTask {
     public long flopParameters() {
         return backbone.root().matmulParameterCount();
     }
+    private EvalOutputs.Classes lastEval;
+
     @Override public String mainMetric() { return "accuracy"; }
     @Override public boolean higherIsBetter(String metric) { return !metric.equals("loss"); }
 
@@ -122,6 +125,7 @@ public final class ClassificationTask implements TrainableTask {
     public Map<String, Double> evaluate(NDManager parent) {
         if (dev.isEmpty()) return Map.of();
         int[] pred = new int[dev.size()];
+        float[][] probs = new float[dev.size()][];
         double lossSum = 0;
         for (int s = 0; s < dev.size(); s += settings.evalBatchSize) {
             int e = Math.min(dev.size(), s + settings.evalBatchSize);
@@ -132,7 +136,12 @@ public final class ClassificationTask implements TrainableTask {
                 NDArray logits = head.logits(m.create(x.ids()), m.create(x.typeIds()), m.create(x.mask()), false);
                 lossSum += Losses.crossEntropySum(logits, m.create(y), 0f).getFloat();
                 long[] am = logits.argMax(1).toLongArray();
-                for (int i = 0; i < am.length; i++) pred[s + i] = (int) am[i];
+                float[] p = logits.softmax(1).toFloatArray();
+                int k = labels.size();
+                for (int i = 0; i < am.length; i++) {
+                    pred[s + i] = (int) am[i];
+                    probs[s + i] = java.util.Arrays.copyOfRange(p, i * k, (i + 1) * k);
+                }
             }
         }
         ClassificationMetrics cm = ClassificationMetrics.of(devLabels, pred, labels.names());
@@ -141,7 +150,13 @@ public final class ClassificationTask implements TrainableTask {
         out.put("macro_f1", cm.macroF1());
         for (int c = 0; c < labels.size(); c++) out.put("f1_" + labels.name(c), cm.f1(c));
         out.put("loss", lossSum / dev.size());
+        lastEval = new EvalOutputs.Classes(labels.names(), devLabels.clone(), pred, probs);
         return out;
+    }
+
+    @Override
+    public EvalOutputs evalOutputs() {
+        return lastEval;
     }
 
     @Override
