@@ -4,6 +4,7 @@ import com.google.gson.JsonObject;
 import dev.kiln.Kiln;
 import dev.kiln.OneThreadWhenBusy;
 import dev.kiln.TinyModels;
+import dev.kiln.log.HParamsEventTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -111,6 +112,24 @@ class UserMetricsTest {
         double a = evals.get(0).get("eval_balanced_accuracy").getAsDouble(), b = evals.get(1).get("eval_balanced_accuracy").getAsDouble();
         assertEquals(Math.max(a, b), run.bestEval().get("balanced_accuracy"), 1e-12);
         assertEquals(b > a ? 4 : 2, run.summary().get("best_step").getAsLong(), "best/ follows the user metric (strict improvement)");
+
+        // TensorBoard's HParams tab: the resolved config as the session's hyperparameters, then success
+        List<HParamsEventTest.PluginValue> hp = HParamsEventTest.hparamsValues(eventFile(tmp.resolve("run")));
+        assertEquals(2, hp.size(), hp.toString());
+        Map<String, Object> h = hp.get(0).hparams();
+        assertEquals(1e-3, h.get("optimizer.lr"));
+        assertEquals(4.0, h.get("training.max_steps"));
+        assertEquals("classification", h.get("task.type"));
+        assertEquals("balanced_accuracy", h.get("checkpointing.metric"));
+        assertEquals("[0.9,0.999]", h.get("optimizer.betas"));
+        assertEquals(false, h.containsKey("output.dir"), "each run's own folder is no hyperparameter");
+        assertEquals(1, hp.get(1).endStatus(), "STATUS_SUCCESS");
+    }
+
+    static Path eventFile(Path run) throws IOException {
+        try (var s = Files.list(run.resolve("tensorboard"))) {
+            return s.filter(p -> p.getFileName().toString().startsWith("events.out.tfevents.")).findFirst().orElseThrow();
+        }
     }
 
     @Test
@@ -118,6 +137,8 @@ class UserMetricsTest {
         IllegalArgumentException kind = assertThrows(IllegalArgumentException.class, () -> training("", "run1")
                 .metric(EvalMetric.of("span_f1", EvalOutputs.Tags.class, t -> 0)).run());
         assertEquals("metric \"span_f1\" reads Tags outputs, but this task's are Classes", kind.getMessage());
+        List<HParamsEventTest.PluginValue> hp = HParamsEventTest.hparamsValues(eventFile(tmp.resolve("run1")));
+        assertEquals(2, hp.get(hp.size() - 1).endStatus(), "a run ended by an exception is STATUS_FAILURE");
         IllegalArgumentException clash = assertThrows(IllegalArgumentException.class, () -> training("", "run2")
                 .metric((o, own) -> Map.of("accuracy", 1.0)).run());
         assertTrue(clash.getMessage().contains("\"accuracy\", which this evaluation already reports"), clash.getMessage());
