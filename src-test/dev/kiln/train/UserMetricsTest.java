@@ -132,6 +132,41 @@ class UserMetricsTest {
         }
     }
 
+    /** NER gets the gold and predicted tag of every dev word, in the dev file's order. */
+    @Test
+    void nerOutputsAreTagsPerWord() throws IOException {
+        Path model = tmp.resolve("tiny-bert");
+        if (!Files.isDirectory(model)) TinyModels.bert(model, 2, 64, 3);
+        String[][] sents = {{"Angela", "Merkel", "visited", "Paris"}, {"the", "EU", "rejects", "it"}, {"John", "lives", "in", "Berlin"}};
+        String[][] tags = {{"B-PER", "I-PER", "O", "B-LOC"}, {"O", "B-ORG", "O", "O"}, {"B-PER", "O", "O", "B-LOC"}};
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            int k = i % 3;
+            lines.add("{\"tokens\": [\"" + String.join("\", \"", sents[k]) + "\"], \"tags\": [\"" + String.join("\", \"", tags[k]) + "\"]}");
+        }
+        Files.write(tmp.resolve("ner-train.jsonl"), lines);
+        Files.write(tmp.resolve("ner-dev.jsonl"), lines.subList(0, 5));
+        String json = "{\"model\": {\"name\": \"" + model + "\", \"device\": \"cpu\"}, \"task\": {\"type\": \"ner\"},"
+                + "\"data\": {\"train\": \"" + tmp.resolve("ner-train.jsonl") + "\", \"dev\": \"" + tmp.resolve("ner-dev.jsonl")
+                + "\", \"max_length\": 32}, \"training\": {\"max_steps\": 2, \"batch_size\": 4},"
+                + "\"logging\": {\"tensorboard\": false, \"plot\": false}, \"output\": {\"dir\": \"" + tmp.resolve("ner-run") + "\"}}";
+        List<EvalOutputs.Tags> seen = new ArrayList<>();
+        Kiln.training(json).quiet().metric((outputs, own) -> {
+            EvalOutputs.Tags t = (EvalOutputs.Tags) outputs;
+            assertEquals(5, t.gold().size());
+            int words = 0, same = 0;
+            for (int s = 0; s < 5; s++) {
+                assertEquals(List.of(tags[s % 3]), t.gold().get(s), "dev sentence " + s);
+                assertEquals(4, t.predicted().get(s).size());
+                for (int w = 0; w < 4; w++, words++) if (t.gold().get(s).get(w).equals(t.predicted().get(s).get(w))) same++;
+            }
+            assertEquals(own.get("accuracy"), (double) same / words, 1e-12, "the task's token accuracy, recomputed");
+            seen.add(t);
+            return Map.of();
+        }).run();
+        assertEquals(1, seen.size(), "one evaluation, at the end of the only epoch");
+    }
+
     @Test
     void misuseIsAClearError() throws IOException {
         IllegalArgumentException kind = assertThrows(IllegalArgumentException.class, () -> training("", "run1")
