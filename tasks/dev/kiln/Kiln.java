@@ -187,6 +187,7 @@ public final class Kiln {
         private final RunConfig parsed;
         private final List<String> sets = new ArrayList<>();
         private final List<Trainer.Listener> listeners = new ArrayList<>();
+        private final List<dev.kiln.train.EvalMetric> metrics = new ArrayList<>();
         /** null: System.out as it is when run() starts (kernels may swap it per cell). */
         private PrintStream out;
         private boolean quiet;
@@ -227,6 +228,16 @@ public final class Kiln {
         /** An extra listener (after Kiln's run logger, which writes metrics, TensorBoard and loss.png). */
         public Training listener(Trainer.Listener l) {
             listeners.add(l);
+            return this;
+        }
+
+        /**
+         * A dev metric computed from Java after each evaluation (HF's compute_metrics), e.g.
+         * {@code EvalMetric.of("balanced_accuracy", EvalOutputs.Classes.class, c -> ...)}; logged like the task's own,
+         * and {@code checkpointing.metric} may name it.
+         */
+        public Training metric(dev.kiln.train.EvalMetric m) {
+            metrics.add(m);
             return this;
         }
 
@@ -273,7 +284,7 @@ public final class Kiln {
             Path dir = cfg.output.dir;
             if (overwrite) RunFolder.clear(dir);
             // progress as logging.progress says (auto: a bar on a terminal, plain lines in notebooks and logs)
-            Runs.Outcome o = Runs.train(cfg, console, quiet, listeners);
+            Runs.Outcome o = Runs.train(cfg, console, quiet, listeners, metrics);
             return new Run(o.runDir().toAbsolutePath().normalize(), o.result());
         }
     }

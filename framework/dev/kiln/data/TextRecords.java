@@ -499,8 +499,9 @@ public final class TextRecords {
                             ? " and data.label_field \"" + label + "\"" : " and data.label_field"));
         }
         if (c == null) {
+            List<String> cells = header.cells();
             throw new DataException(file, header.line(), "no column \"" + name + "\" in the header (columns: "
-                    + String.join(", ", header.cells()) + "); set " + setting);
+                    + String.join(", ", cells) + "); set " + setting);
         }
         if (c < 0) throw new DataException(file, header.line(), "the header names column \"" + name + "\" more than once");
         return c;

@@ -35,6 +35,15 @@ public final class TensorBoardWriter implements Closeable {
             EVENT_SESSION_LOG = 7;
     private static final int SUMMARY_VALUE = 1, VALUE_TAG = 1, VALUE_SIMPLE = 2;
     private static final int SESSION_LOG_STATUS = 1, SESSION_START = 1;
+    // HParams plugin (tensorboard/plugins/hparams/plugin_data.proto, api.proto; google/protobuf/struct.proto)
+    private static final int VALUE_METADATA = 9, METADATA_PLUGIN_DATA = 1, PLUGIN_NAME = 1, PLUGIN_CONTENT = 2;
+    private static final int HPARAMS_SESSION_START = 3, HPARAMS_SESSION_END = 4;
+    private static final int START_HPARAMS = 1, START_MODEL_URI = 2, START_TIME = 5, END_STATUS = 1, END_TIME = 2;
+    private static final int MAP_KEY = 1, MAP_VALUE = 2;
+    private static final int PB_NUMBER = 2, PB_STRING = 3, PB_BOOL = 4;
+    /** api.proto's Status. */
+    public static final int STATUS_SUCCESS = 1, STATUS_FAILURE = 2;
+    static final String SESSION_START_TAG = "_hparams_/session_start_info", SESSION_END_TAG = "_hparams_/session_end_info";
 
     private final Path file;
     private final OutputStream out;
@@ -95,6 +104,56 @@ public final class TensorBoardWriter implements Closeable {
             }
         });
         writeEvent(event(wallTime(), step, e -> e.writeByteArray(EVENT_SUMMARY, summary)));
+        flush();
+    }
+
+    /**
+     * The run's hyperparameters for TensorBoard's HParams tab (a SessionStartInfo): numbers, booleans and strings;
+     * other values are written as their text. No Experiment summary is written: TensorBoard then builds the
+     * experiment from the sessions it finds (each run folder one session, its scalars the metrics), so runs started
+     * separately compare side by side. Flushed.
+     */
+    public synchronized void hparams(Map<String, ?> hparams, String modelUri) {
+        byte[] start = message(m -> {
+            for (Map.Entry<String, ?> e : hparams.entrySet()) {
+                if (e.getValue() == null) continue;
+                byte[] value = message(v -> {
+                    Object x = e.getValue();
+                    if (x instanceof Number n) v.writeDouble(PB_NUMBER, n.doubleValue());
+                    else if (x instanceof Boolean b) v.writeBool(PB_BOOL, b);
+                    else v.writeString(PB_STRING, x.toString());
+                });
+                m.writeByteArray(START_HPARAMS, message(entry -> {
+                    entry.writeString(MAP_KEY, e.getKey());
+                    entry.writeByteArray(MAP_VALUE, value);
+                }));
+            }
+            if (modelUri != null) m.writeString(START_MODEL_URI, modelUri);
+            m.writeDouble(START_TIME, wallTime());
+        });
+        pluginEvent(SESSION_START_TAG, HPARAMS_SESSION_START, start);
+    }
+
+    /** The end of the HParams session: {@link #STATUS_SUCCESS} or {@link #STATUS_FAILURE}. Flushed. */
+    public synchronized void hparamsEnd(int status) {
+        pluginEvent(SESSION_END_TAG, HPARAMS_SESSION_END, message(m -> {
+            m.writeEnum(END_STATUS, status);
+            m.writeDouble(END_TIME, wallTime());
+        }));
+    }
+
+    /** A Summary value carrying only plugin metadata: HParamsPluginData (version 0, omitted) with one oneof field. */
+    private void pluginEvent(String tag, int dataField, byte[] data) {
+        byte[] content = message(c -> c.writeByteArray(dataField, data));
+        byte[] metadata = message(md -> md.writeByteArray(METADATA_PLUGIN_DATA, message(pd -> {
+            pd.writeString(PLUGIN_NAME, "hparams");
+            pd.writeByteArray(PLUGIN_CONTENT, content);
+        })));
+        byte[] summary = message(sm -> sm.writeByteArray(SUMMARY_VALUE, message(v -> {
+            v.writeString(VALUE_TAG, tag);
+            v.writeByteArray(VALUE_METADATA, metadata);
+        })));
+        writeEvent(event(wallTime(), 0, e -> e.writeByteArray(EVENT_SUMMARY, summary)));
         flush();
     }
 

@@ -78,6 +78,7 @@ public final class PeftTask implements TrainableTask {
     @Override public int exampleLength(int index) { return inner.exampleLength(index); }
     @Override public Batch collate(int[] indexes) { return inner.collate(indexes); }
     @Override public Batch collate(int[] indexes, int epoch) { return inner.collate(indexes, epoch); }
+    @Override public dev.kiln.train.EvalOutputs evalOutputs() { return inner.evalOutputs(); }
     @Override public String mainMetric() { return inner.mainMetric(); }
     @Override public boolean higherIsBetter(String metric) { return inner.higherIsBetter(metric); }
 

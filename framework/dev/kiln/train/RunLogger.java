@@ -1,6 +1,10 @@
 package dev.kiln.train;
 
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
 import dev.kiln.log.LossPlot;
 import dev.kiln.log.MetricsLog;
 import dev.kiln.log.Progress;
@@ -12,6 +16,8 @@ import dev.kiln.util.AtomicFiles;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -84,6 +90,10 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
             if (o.tensorboard) {
                 tb = startStep > 0 ? new TensorBoardWriter(runDir.resolve("tensorboard"), startStep)
                         : new TensorBoardWriter(runDir.resolve("tensorboard"));
+                Path config = runDir.resolve("config.json");
+                if (Files.isRegularFile(config)) {
+                    tb.hparams(hparams(JsonParser.parseString(Files.readString(config)).getAsJsonObject()), runDir.toString());
+                }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -198,6 +208,35 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
     public void onEnd(Trainer.Result r) {
         flushWindow(lastStep, lastEpoch);
         progress.finish();
+        if (tb != null) tb.hparamsEnd(TensorBoardWriter.STATUS_SUCCESS);
+        ended = true;
+    }
+
+    private boolean ended;
+
+    /**
+     * The resolved config as TensorBoard hyperparameters: every leaf by its JSON path ({@code optimizer.lr}),
+     * lists as JSON text, nulls and {@code output.dir} (each run's own) left out.
+     */
+    static Map<String, Object> hparams(JsonObject config) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        flatten("", config, out);
+        out.remove("output.dir");
+        return out;
+    }
+
+    private static void flatten(String prefix, JsonElement e, Map<String, Object> out) {
+        if (e == null || e.isJsonNull()) return;
+        if (e.isJsonObject()) {
+            for (Map.Entry<String, JsonElement> c : e.getAsJsonObject().entrySet()) {
+                flatten(prefix.isEmpty() ? c.getKey() : prefix + "." + c.getKey(), c.getValue(), out);
+            }
+        } else if (e.isJsonArray()) {
+            out.put(prefix, e.toString());
+        } else {
+            JsonPrimitive p = e.getAsJsonPrimitive();
+            out.put(prefix, p.isNumber() ? (Object) p.getAsDouble() : p.isBoolean() ? (Object) p.getAsBoolean() : p.getAsString());
+        }
     }
 
     /** summary.json and the loss plot, written after the final model is saved. */
@@ -245,6 +284,7 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
     @Override
     public void close() throws IOException {
         if (activityClaimed) dev.kiln.log.Activity.reportTo(outerActivity);
+        if (tb != null && !ended) tb.hparamsEnd(TensorBoardWriter.STATUS_FAILURE); // an exception ended the run
         if (metrics != null) metrics.close();
         if (tb != null) tb.close();
     }

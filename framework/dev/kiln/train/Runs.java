@@ -79,6 +79,12 @@ public final class Runs {
     /** As {@link #train(RunConfig, PrintStream, boolean)}, with {@code listeners} added after the run logger. */
     public static Outcome train(RunConfig cfg, PrintStream console, boolean quiet, java.util.List<Trainer.Listener> listeners)
             throws IOException {
+        return train(cfg, console, quiet, listeners, java.util.List.of());
+    }
+
+    /** As above, with user metrics ({@link EvalMetric}) computed after each of the task's evaluations. */
+    public static Outcome train(RunConfig cfg, PrintStream console, boolean quiet, java.util.List<Trainer.Listener> listeners,
+                                java.util.List<EvalMetric> metrics) throws IOException {
         TaskProvider provider = Tasks.get(cfg.task.type);
         Device device = Devices.parse(cfg.model.device);
         checkPrecision(cfg, device);
@@ -90,7 +96,7 @@ public final class Runs {
         if (quiet) o.progress = Progress.Mode.QUIET;
         if (cfg.training.threads != null) dev.kiln.util.Threads.set(cfg.training.threads);
         try (NDManager manager = NDManager.newBaseManager(device);
-             TrainableTask task = dev.kiln.peft.PeftTask.wrap(cfg, provider.create(cfg, manager))) {
+             TrainableTask task = WithMetrics.wrap(dev.kiln.peft.PeftTask.wrap(cfg, provider.create(cfg, manager)), metrics)) {
             Trainer trainer = new Trainer(task, o);
             trainer.preflight(); // model-dependent config errors (freeze) before the first write
             requireSpace(runDir, task.parameters().count(), o);

@@ -97,6 +97,14 @@ public interface TrainableTask extends AutoCloseable {
     /** Metrics on the dev set (empty map when there is none); arrays live in sub-managers of {@code parent}. */
     Map<String, Double> evaluate(NDManager parent);
 
+    /**
+     * What the last {@link #evaluate} predicted and expected, for user metrics ({@link EvalMetric}); null when the
+     * task keeps none. Valid until the next evaluate.
+     */
+    default EvalOutputs evalOutputs() {
+        return null;
+    }
+
     /** The metric used for "best" when the config names none (e.g. "accuracy"). */
     String mainMetric();
 

@@ -175,6 +175,16 @@ class TextRecordsTest {
                 error(file("r.csv", "text,label\n\"say \"hi\"\",1\n"), 2, Format.CSV, Fields.DEFAULT));
         assertEquals("no column \"label\" in the header (columns: text, sentiment); set data.label_field",
                 error(file("s.csv", "text,sentiment\na,1\n"), 1, Format.CSV, Fields.DEFAULT));
+        // AG News has no header row: the error says which headerless settings read it, and they do
+        String ag = "\"3\",\"Wall St. Bears Claw Back Into the Black\",\"Reuters - Short-sellers, Wall Street's dwindling band\"\n"
+                + "\"4\",\"Carlyle Looks Toward Commercial Aerospace\",\"Reuters - Private investment firm Carlyle Group\"\n";
+        String agError = error(file("ag.csv", ag), 1, Format.CSV, Fields.DEFAULT);
+        assertTrue(agError.startsWith("the first row looks like data, not a header"), agError);
+        assertTrue(agError.endsWith("set data.format to \"csv-headerless\" and give column indexes (0 is the first), "
+                + "e.g. data.text_field \"2\" and data.label_field \"0\""), agError);
+        List<LabelledText> agRows = TextRecords.read(file("ag2.csv", ag), Format.CSV_HEADERLESS, Fields.of("2", "0"));
+        assertEquals(List.of("3", "4"), agRows.stream().map(LabelledText::label).toList());
+        assertTrue(agRows.get(1).text().startsWith("Reuters - Private"));
         assertEquals("the header names column \"text\" more than once",
                 error(file("t.csv", "text,label,text\na,1,b\n"), 1, Format.CSV, Fields.DEFAULT));
         assertEquals("2 columns, but the fields name column 4 (0-based); set data.text_field / data.label_field to column indexes below 2",

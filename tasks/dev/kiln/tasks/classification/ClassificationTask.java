@@ -7,6 +7,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.kiln.data.LabelledText;
 import dev.kiln.metrics.ClassificationMetrics;
+import dev.kiln.train.EvalOutputs;
 import dev.kiln.models.Backbone;
 import dev.kiln.nn.Losses;
 import dev.kiln.nn.Parameters;
@@ -100,6 +101,8 @@ public final class ClassificationTask implements TrainableTask {
     public long flopParameters() {
         return backbone.root().matmulParameterCount();
     }
+    private EvalOutputs.Classes lastEval;
+
     @Override public String mainMetric() { return "accuracy"; }
     @Override public boolean higherIsBetter(String metric) { return !metric.equals("loss"); }
 
@@ -125,6 +128,7 @@ public final class ClassificationTask implements TrainableTask {
     public Map<String, Double> evaluate(NDManager parent) {
         if (dev.isEmpty()) return Map.of();
         int[] pred = new int[dev.size()];
+        float[][] probs = new float[dev.size()][];
         double lossSum = 0;
         int[] lengths = dev.stream().mapToInt(Sequences.Input::length).toArray();
         // batches of similar length: less padding, the same predictions
@@ -142,7 +146,12 @@ public final class ClassificationTask implements TrainableTask {
                 NDArray logits = head.logits(m.create(x.ids()), m.create(x.typeIds()), m.create(x.mask()), false);
                 lossSum += Losses.crossEntropySum(logits, m.create(y), 0f).getFloat();
                 long[] am = logits.argMax(1).toLongArray();
-                for (int k = 0; k < am.length; k++) pred[rows[k]] = (int) am[k];
+                float[] p = logits.softmax(1).toFloatArray();
+                int k = labels.size();
+                for (int i = 0; i < am.length; i++) {
+                    pred[rows[i]] = (int) am[i];
+                    probs[rows[i]] = java.util.Arrays.copyOfRange(p, i * k, (i + 1) * k);
+                }
             }
         }
         act.close();
@@ -152,7 +161,13 @@ public final class ClassificationTask implements TrainableTask {
         out.put("macro_f1", cm.macroF1());
         for (int c = 0; c < labels.size(); c++) out.put("f1_" + labels.name(c), cm.f1(c));
         out.put("loss", lossSum / dev.size());
+        lastEval = new EvalOutputs.Classes(labels.names(), devLabels.clone(), pred, probs);
         return out;
+    }
+
+    @Override
+    public EvalOutputs evalOutputs() {
+        return lastEval;
     }
 
     @Override

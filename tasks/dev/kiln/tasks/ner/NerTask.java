@@ -156,7 +156,15 @@ public final class NerTask implements TrainableTask {
         }
         Map<String, Double> out = new LinkedHashMap<>(SeqevalMetrics.of(gold, pred).toMap());
         out.put("loss", p.lossSum / Math.max(1, p.lossTargets));
+        lastEval = new dev.kiln.train.EvalOutputs.Tags(gold, pred);
         return out;
+    }
+
+    private dev.kiln.train.EvalOutputs.Tags lastEval;
+
+    @Override
+    public dev.kiln.train.EvalOutputs evalOutputs() {
+        return lastEval;
     }
 
     @Override

@@ -144,15 +144,27 @@ public final class QaTask implements TrainableTask {
         if (dev.isEmpty()) return Map.of();
         QaRunner runner = runner(head, tok, settings);
         SquadMetrics metrics = new SquadMetrics();
+        List<String> predicted = new ArrayList<>();
+        List<List<String>> references = new ArrayList<>();
         try (Activity act = Activity.start("evaluating", dev.size())) {
             runner.run(dev.iterator(), QaTask::labelledQuery, (ex, a) -> {
                 metrics.add(a.text(), golds(ex));
+                predicted.add(a.text());
+                references.add(golds(ex));
                 act.advance(1);
             }, parent);
         }
         Map<String, Double> out = new LinkedHashMap<>(metrics.toMap());
         out.put("loss", runner.lossSum / Math.max(1, runner.lossWindows));
+        lastEval = new dev.kiln.train.EvalOutputs.Texts(predicted, references);
         return out;
+    }
+
+    private dev.kiln.train.EvalOutputs.Texts lastEval;
+
+    @Override
+    public dev.kiln.train.EvalOutputs evalOutputs() {
+        return lastEval;
     }
 
     static QaRunner runner(QaHead head, Tokenizer tok, Settings s) {

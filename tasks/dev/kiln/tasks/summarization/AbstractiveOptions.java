@@ -13,7 +13,7 @@ public class AbstractiveOptions implements Validated {
     public int maxSummaryTokens = 128;
     /** How evaluation (and, saved with the model, prediction) generates summaries. */
     public Generation generation = new Generation();
-    /** Dev examples summarized by generation at each evaluation (the slow part); null: all. The loss uses all. */
+    /** Dev examples summarized by generation at each evaluation (the slow part); a number above the dev set's size for all (null means the default). The loss uses all. */
     @Rules.Range(min = 1)
     public Integer evalMaxExamples = 50;
     /** Batch size of the dev loss. */

@@ -141,7 +141,15 @@ public final class ExtractiveTask implements TrainableTask {
         Map<String, Double> out = new LinkedHashMap<>(SummaryScores.metrics(SummaryScores.score(preds, refs, opts.rougeStemmer), ""));
         out.put("loss", lossSum / Math.max(1, n));
         out.putAll(baselines(ex));
+        lastEval = SummaryScores.outputs(preds, refs);
         return out;
+    }
+
+    private dev.kiln.train.EvalOutputs.Texts lastEval;
+
+    @Override
+    public dev.kiln.train.EvalOutputs evalOutputs() {
+        return lastEval;
     }
 
     private Map<String, Double> baselines;

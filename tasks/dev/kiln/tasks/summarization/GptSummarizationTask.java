@@ -157,11 +157,20 @@ public final class GptSummarizationTask implements TrainableTask {
         int n = s.options.evalMaxExamples == null ? devRaw.size() : Math.min(devRaw.size(), s.options.evalMaxExamples);
         Generated g = generate(Generator.of(model, tok), prompt, devRaw.subList(0, n), s.maxLength,
                 s.options.generation.toOptions((int) eos));
+        List<String> refs = references(devRaw.subList(0, n));
         Map<String, Double> out = new LinkedHashMap<>(SummaryScores.metrics(
-                SummaryScores.score(g.lines(), references(devRaw.subList(0, n)), s.options.rougeStemmer), ""));
+                SummaryScores.score(g.lines(), refs, s.options.rougeStemmer), ""));
         out.put("gen_len", g.meanTokens());
         out.put("loss", lossSum / Math.max(1, targets));
+        lastEval = SummaryScores.outputs(g.texts(), refs);
         return out;
+    }
+
+    private dev.kiln.train.EvalOutputs.Texts lastEval;
+
+    @Override
+    public dev.kiln.train.EvalOutputs evalOutputs() {
+        return lastEval;
     }
 
     static List<String> references(List<ArticleSummary> data) {

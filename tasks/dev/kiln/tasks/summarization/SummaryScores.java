@@ -34,4 +34,11 @@ final class SummaryScores {
         a.f1(1).forEach((k, v) -> out.put(prefix + k, v));
         return out;
     }
+
+    /** A dev evaluation's summaries and their one reference each, for user metrics. */
+    static dev.kiln.train.EvalOutputs.Texts outputs(List<String> predictions, List<String> references) {
+        List<List<String>> refs = new java.util.ArrayList<>(references.size());
+        for (String r : references) refs.add(List.of(r));
+        return new dev.kiln.train.EvalOutputs.Texts(List.copyOf(predictions), refs);
+    }
 }
