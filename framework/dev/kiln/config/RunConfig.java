@@ -373,7 +373,7 @@ public final class RunConfig implements Validated {
     public static final class Logging {
         public boolean tensorboard = true;
         public boolean plot = true;
-        public Progress progress = Progress.AUTO;
+        public dev.kiln.log.Progress.Mode progress = dev.kiln.log.Progress.Mode.AUTO;
     }
 
     public static final class Checkpointing {
@@ -409,13 +409,6 @@ public final class RunConfig implements Validated {
     public enum PrecisionMode {
         @SerializedName("fp32") FP32,
         @SerializedName("fp16-mixed") FP16_MIXED
-    }
-
-    public enum Progress {
-        @SerializedName("auto") AUTO,
-        @SerializedName("bar") BAR,
-        @SerializedName("lines") LINES,
-        @SerializedName("off") OFF
     }
 
     /** Whether a larger or a smaller metric value is better. */

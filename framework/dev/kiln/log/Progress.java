@@ -1,5 +1,7 @@
 package dev.kiln.log;
 
+import com.google.gson.annotations.SerializedName;
+
 import java.io.PrintStream;
 import java.util.Locale;
 import java.util.Map;
@@ -13,20 +15,12 @@ import java.util.function.LongSupplier;
  * first steps stop counting once the window has moved past them.
  */
 public final class Progress {
+    /** The config's {@code logging.progress}; the CLI's {@code --quiet} is {@code off}. */
     public enum Mode {
-        AUTO, BAR, LINES, QUIET;
-
-        /** {@code auto | bar | lines | off | quiet} (case-insensitive); null is auto. */
-        public static Mode parse(String s) {
-            if (s == null) return AUTO;
-            switch (s.trim().toLowerCase(Locale.ROOT)) {
-                case "auto": return AUTO;
-                case "bar": return BAR;
-                case "lines": return LINES;
-                case "off": case "quiet": case "none": return QUIET;
-                default: throw new IllegalArgumentException("progress '" + s + "': expected auto, bar, lines or off");
-            }
-        }
+        @SerializedName("auto") AUTO,
+        @SerializedName("bar") BAR,
+        @SerializedName("lines") LINES,
+        @SerializedName("off") QUIET
     }
 
     static final int WINDOW = 20;

@@ -57,7 +57,7 @@ public final class Runs {
         o.precision = c.precision;
         o.tensorboard = c.logging.tensorboard;
         o.plot = c.logging.plot;
-        o.progress = progressMode(c.logging.progress);
+        o.progress = c.logging.progress;
         o.checkpointEverySteps = c.checkpointing.everySteps;
         o.keepLast = c.checkpointing.keepLast;
         o.keepBest = c.checkpointing.keepBest;
@@ -175,11 +175,6 @@ public final class Runs {
         if (cfg.precision.mode == RunConfig.PrecisionMode.FP16_MIXED && !device.isGpu()) {
             throw new IllegalArgumentException(cfg.source() + ": " + RunConfig.fp16NeedsGpu(cfg.model.device, device.toString()));
         }
-    }
-
-    /** The console progress mode of a config's {@code logging.progress}. */
-    static Progress.Mode progressMode(RunConfig.Progress p) {
-        return p == RunConfig.Progress.OFF ? Progress.Mode.QUIET : Progress.Mode.valueOf(p.name());
     }
 
     /** Refuses to resume a run directory whose checkpoints came from a different config. */

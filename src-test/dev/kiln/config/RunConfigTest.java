@@ -130,7 +130,7 @@ class RunConfigTest {
         assertEquals(2000, c.precision.growthInterval);
         assertTrue(c.logging.tensorboard);
         assertTrue(c.logging.plot);
-        assertEquals(RunConfig.Progress.AUTO, c.logging.progress);
+        assertEquals(dev.kiln.log.Progress.Mode.AUTO, c.logging.progress);
         assertEquals(0, c.checkpointing.everySteps);
         assertEquals(2, c.checkpointing.keepLast);
         assertTrue(c.checkpointing.keepBest);

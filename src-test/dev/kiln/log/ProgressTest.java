@@ -146,13 +146,15 @@ class ProgressTest {
         assertTrue(text().contains("1000/1000"));
     }
 
+    /** logging.progress's values as configs write them ("off" is QUIET, what --quiet sets). */
     @Test
     void modeNames() {
-        assertEquals(Progress.Mode.QUIET, Progress.Mode.parse("off"));
-        assertEquals(Progress.Mode.QUIET, Progress.Mode.parse("quiet"));
-        assertEquals(Progress.Mode.BAR, Progress.Mode.parse("BAR"));
-        assertEquals(Progress.Mode.LINES, Progress.Mode.parse("lines"));
-        assertEquals(Progress.Mode.AUTO, Progress.Mode.parse(null));
+        com.google.gson.Gson g = new com.google.gson.Gson();
+        assertEquals(Progress.Mode.QUIET, g.fromJson("\"off\"", Progress.Mode.class));
+        assertEquals(Progress.Mode.BAR, g.fromJson("\"bar\"", Progress.Mode.class));
+        assertEquals(Progress.Mode.LINES, g.fromJson("\"lines\"", Progress.Mode.class));
+        assertEquals(Progress.Mode.AUTO, g.fromJson("\"auto\"", Progress.Mode.class));
+        assertEquals("\"off\"", g.toJson(Progress.Mode.QUIET));
     }
 
     private static Map<String, Number> mapOf(Object... kv) {
