@@ -14,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,16 +53,8 @@ public final class ModelImport {
         } else if (Files.exists(dstDir)) {
             throw new IllegalArgumentException(dstDir + " exists and is not a folder");
         }
-        Path parent = dstDir.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path tmp = Files.createTempDirectory(parent, "." + dstDir.getFileName() + ".tmp-");
-        try {
-            build(format, src, tmp, src.toAbsolutePath().toString());
-            Files.deleteIfExists(dstDir); // an empty folder
-            Files.move(tmp, dstDir, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            AtomicFiles.deleteTree(tmp);
-        }
+        // an empty dstDir is renamed aside, not deleted first: no moment without a folder there
+        AtomicFiles.buildFolder(dstDir, tmp -> build(format, src, tmp, src.toAbsolutePath().toString()));
         return dstDir;
     }
 

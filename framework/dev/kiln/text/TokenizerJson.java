@@ -27,7 +27,6 @@ final class TokenizerJson {
 
     // serializeNulls: HF files spell out "normalizer": null etc.; no HTML escaping so <|endoftext|> stays readable.
     static final Gson COMPACT = new GsonBuilder().serializeNulls().disableHtmlEscaping().create();
-    static final Gson PRETTY = new GsonBuilder().serializeNulls().disableHtmlEscaping().setPrettyPrinting().create();
 
     static final String[] BERT_SPECIALS = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
     static final String GPT2_EOS = "<|endoftext|>";
@@ -53,7 +52,7 @@ final class TokenizerJson {
     }
 
     static void write(Path file, JsonElement e) throws IOException {
-        AtomicFiles.write(file, (PRETTY.toJson(e) + "\n").getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.writeJson(file, e);
     }
 
     /** A special-token entry as HF configs write it: a string or {"content": "..."}. */

@@ -1,5 +1,6 @@
 package dev.kiln.tasks.pretraining;
 
+import dev.kiln.util.AtomicFiles;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.kiln.config.ConfigRegistry;
@@ -133,7 +134,7 @@ public final class PretrainProviders {
                 out.putAll(t.evaluate(m));
                 return out;
             } finally {
-                HfFolder.deleteTree(tmp);
+                AtomicFiles.deleteTree(tmp);
             }
         }
     }
@@ -237,7 +238,7 @@ public final class PretrainProviders {
                 out.putAll(t.evaluate(m));
                 return out;
             } finally {
-                HfFolder.deleteTree(tmp);
+                AtomicFiles.deleteTree(tmp);
             }
         }
     }
