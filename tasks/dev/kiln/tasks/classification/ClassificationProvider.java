@@ -153,6 +153,11 @@ public final class ClassificationProvider implements TaskProvider {
     }
 
     @Override
+    public Typed<TextClassifier> typed() {
+        return new Typed<>(TextClassifier.class, TextClassifier::load);
+    }
+
+    @Override
     public PredictLines.Predictor predictor(Path modelDir, String device) throws IOException {
         return predictor(modelDir, device, Map.of());
     }

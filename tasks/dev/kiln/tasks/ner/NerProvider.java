@@ -101,6 +101,11 @@ public final class NerProvider implements TaskProvider {
         return new NerTask(pre.backbone(), pre.tokenizer(), pre.dir(), train, dev, s);
     }
 
+    @Override
+    public Typed<NerTagger> typed() {
+        return new Typed<>(NerTagger.class, NerTagger::load);
+    }
+
     /**
      * One JSON line per input line: raw text (plain or {"text": ...}) gives entities with character
      * offsets into it; {"tokens": [...]} gives a tag per token and entities over the tokens.

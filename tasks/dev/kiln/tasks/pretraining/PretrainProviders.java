@@ -89,6 +89,13 @@ public final class PretrainProviders {
             }
         }
 
+        /** A text generator over the trained model. */
+        @Override
+        public Typed<dev.kiln.generate.Generator> typed() {
+            return new Typed<>(dev.kiln.generate.Generator.class,
+                    (dir, device) -> dev.kiln.generate.Generator.load(TaskFolder.find(dir, GptPretrainTask.TYPE).dir().toString(), device));
+        }
+
         /** One JSON line per input line: its tokens' perplexity under the model. */
         @Override
         public PredictLines.Predictor predictor(Path modelDir, String device) throws IOException {

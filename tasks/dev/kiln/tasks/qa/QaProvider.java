@@ -109,6 +109,11 @@ public final class QaProvider implements TaskProvider {
         return out;
     }
 
+    @Override
+    public Typed<QuestionAnswerer> typed() {
+        return new Typed<>(QuestionAnswerer.class, QuestionAnswerer::load);
+    }
+
     /** Input lines: {"question": ..., "context": ...} (optionally "id"); output: {"answer", "start", "end", "score"}. */
     @Override
     public PredictLines.Predictor predictor(Path modelDir, String device) throws IOException {
