@@ -63,8 +63,7 @@ public final class ConfigRegistry {
         private final String type;
         private final Class<?> taskOptionsClass;
         private final Class<?> dataOptionsClass;
-        private volatile String mainMetric = "loss";
-        private volatile RunConfig.Mode mainMetricMode = RunConfig.Mode.MIN;
+        private volatile MainMetric main = MainMetric.min("loss");
         private volatile List<String> formats = List.of();
         private volatile boolean newModels;
 
@@ -75,10 +74,13 @@ public final class ConfigRegistry {
         }
 
         /** The metric checkpointing keeps the best of unless the config names one (default "loss", min). */
-        public TaskSpec mainMetric(String name, RunConfig.Mode mode) {
-            this.mainMetric = name;
-            this.mainMetricMode = mode;
+        public TaskSpec mainMetric(MainMetric m) {
+            this.main = m;
             return this;
+        }
+
+        public TaskSpec mainMetric(String name, RunConfig.Mode mode) {
+            return mainMetric(new MainMetric(name, mode));
         }
 
         /** The main metric, its direction guessed from the name (loss, perplexity, error: min). */
@@ -116,12 +118,17 @@ public final class ConfigRegistry {
             return dataOptionsClass;
         }
 
+        /** The main metric and its direction; {@link MainMetric#direction} gives any metric's. */
+        public MainMetric main() {
+            return main;
+        }
+
         public String mainMetric() {
-            return mainMetric;
+            return main.name();
         }
 
         public RunConfig.Mode mainMetricMode() {
-            return mainMetricMode;
+            return main.mode();
         }
 
         /** All formats allowed for this task: the common ones, then the task's own. */

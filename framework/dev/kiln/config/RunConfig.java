@@ -563,14 +563,13 @@ public final class RunConfig implements Validated {
             output.dir = workDir.resolve("runs").resolve(stem).normalize();
         }
         EarlyStopping es = training.earlyStopping;
-        if (es != null && es.mode == null) es.mode = Mode.infer(es.metric);
+        if (es != null && es.mode == null) es.mode = spec.main().direction(es.metric);
         if (checkpointing.metric == null) {
             checkpointing.metric = es != null ? es.metric : spec.mainMetric();
         }
         if (checkpointing.mode == null) {
             String m = checkpointing.metric;
-            checkpointing.mode = es != null && m.equals(es.metric) ? es.mode
-                    : m.equals(spec.mainMetric()) ? spec.mainMetricMode() : Mode.infer(m);
+            checkpointing.mode = es != null && m.equals(es.metric) ? es.mode : spec.main().direction(m);
         }
     }
 

@@ -105,9 +105,13 @@ public interface TrainableTask extends AutoCloseable {
         return null;
     }
 
-    /** The metric used for "best" when the config names none (e.g. "accuracy"). */
+    /**
+     * The metric used for "best" when the trainer is given none (e.g. "accuracy"): the name of the task's
+     * {@link dev.kiln.config.MainMetric} constant, which its provider registers for configs and sweeps.
+     */
     String mainMetric();
 
+    /** The metric's direction: {@link dev.kiln.config.MainMetric#higherIsBetter} of the task's constant. */
     boolean higherIsBetter(String metric);
 
     /** Writes a folder the task's predictor loads: HF model files plus task metadata. */

@@ -37,7 +37,7 @@ public final class ClassificationProvider implements TaskProvider {
     @Override
     public void registerConfig() {
         ConfigRegistry.registerTask(ClassificationTask.TYPE, ClassificationOptions.class, null)
-                .mainMetric("accuracy", RunConfig.Mode.MAX)
+                .mainMetric(ClassificationTask.MAIN_METRIC)
                 .formats("label-first", "csv-headerless", "tsv-headerless");
     }
 

@@ -36,7 +36,7 @@ public final class NerProvider implements TaskProvider {
     @Override
     public void registerConfig() {
         ConfigRegistry.registerTask(NerTask.TYPE, NerOptions.class, NerOptions.Data.class)
-                .mainMetric("f1", RunConfig.Mode.MAX)
+                .mainMetric(NerTask.MAIN_METRIC)
                 .formats("conll");
     }
 

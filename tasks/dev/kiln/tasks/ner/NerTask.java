@@ -1,5 +1,6 @@
 package dev.kiln.tasks.ner;
 
+import dev.kiln.config.MainMetric;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
@@ -29,6 +30,8 @@ import java.util.TreeSet;
  */
 public final class NerTask implements TrainableTask {
     public static final String TYPE = "ner";
+    /** The metric best/ is chosen by unless the config names one; the provider registers the same constant. */
+    public static final MainMetric MAIN_METRIC = MainMetric.max("f1");
 
     /** Task settings (the config's task section plus data.max_length). */
     public static final class Settings {
@@ -115,8 +118,8 @@ public final class NerTask implements TrainableTask {
     @Override public Parameters parameters() { return backbone.params(); }
     @Override public Backbone backbone() { return backbone; }
     @Override public int trainSize() { return train.size(); }
-    @Override public String mainMetric() { return "f1"; }
-    @Override public boolean higherIsBetter(String metric) { return !metric.equals("loss"); }
+    @Override public String mainMetric() { return MAIN_METRIC.name(); }
+    @Override public boolean higherIsBetter(String metric) { return MAIN_METRIC.higherIsBetter(metric); }
 
     @Override
     public Batch collate(int[] indexes) {

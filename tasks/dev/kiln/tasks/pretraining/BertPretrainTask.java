@@ -1,5 +1,6 @@
 package dev.kiln.tasks.pretraining;
 
+import dev.kiln.config.MainMetric;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.SparseFormat;
@@ -32,6 +33,8 @@ import java.util.SplittableRandom;
  */
 public final class BertPretrainTask implements TrainableTask {
     public static final String TYPE = "pretrain-bert";
+    /** The metric best/ is chosen by unless the config names one; the provider registers the same constant. */
+    public static final MainMetric MAIN_METRIC = MainMetric.min("mlm_loss");
     /** The "epoch" of the fixed held-out masks. */
     static final int EVAL_EPOCH = -1;
 
@@ -151,8 +154,8 @@ public final class BertPretrainTask implements TrainableTask {
     @Override public Parameters parameters() { return bert.params; }
     @Override public Backbone backbone() { return bert; }
     @Override public int trainSize() { return train.size(); }
-    @Override public String mainMetric() { return "mlm_loss"; }
-    @Override public boolean higherIsBetter(String metric) { return metric.contains("accuracy"); }
+    @Override public String mainMetric() { return MAIN_METRIC.name(); }
+    @Override public boolean higherIsBetter(String metric) { return MAIN_METRIC.higherIsBetter(metric); }
 
     @Override
     public Batch collate(int[] indexes) {

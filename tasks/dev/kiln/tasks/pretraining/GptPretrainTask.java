@@ -1,5 +1,6 @@
 package dev.kiln.tasks.pretraining;
 
+import dev.kiln.config.MainMetric;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
@@ -22,6 +23,8 @@ import java.util.Map;
  */
 public final class GptPretrainTask implements TrainableTask {
     public static final String TYPE = "pretrain-gpt";
+    /** The metric best/ is chosen by unless the config names one; the provider registers the same constant. */
+    public static final MainMetric MAIN_METRIC = MainMetric.min("loss");
 
     final Gpt2Model gpt;
     final GptBlocks train;
@@ -63,8 +66,8 @@ public final class GptPretrainTask implements TrainableTask {
     @Override public Parameters parameters() { return gpt.params; }
     @Override public Backbone backbone() { return gpt; }
     @Override public int trainSize() { return train.size(); }
-    @Override public String mainMetric() { return "loss"; }
-    @Override public boolean higherIsBetter(String metric) { return false; }
+    @Override public String mainMetric() { return MAIN_METRIC.name(); }
+    @Override public boolean higherIsBetter(String metric) { return MAIN_METRIC.higherIsBetter(metric); }
 
     @Override
     public Batch collate(int[] indexes) {

@@ -57,7 +57,7 @@ public final class PretrainProviders {
         @Override
         public void registerConfig() {
             ConfigRegistry.registerTask(GptPretrainTask.TYPE, PretrainOptions.class, PretrainData.class)
-                    .mainMetric("loss", RunConfig.Mode.MIN).newModels(true);
+                    .mainMetric(GptPretrainTask.MAIN_METRIC).newModels(true);
         }
 
         @Override
@@ -152,7 +152,7 @@ public final class PretrainProviders {
         @Override
         public void registerConfig() {
             ConfigRegistry.registerTask(BertPretrainTask.TYPE, BertPretrainOptions.class, PretrainData.class)
-                    .mainMetric("mlm_loss", RunConfig.Mode.MIN).newModels(true);
+                    .mainMetric(BertPretrainTask.MAIN_METRIC).newModels(true);
         }
 
         static MlmMasker masker(Tokenizer tok, BertPretrainOptions o, int maxLength) {

@@ -36,7 +36,7 @@ public final class QaProvider implements TaskProvider {
     @Override
     public void registerConfig() {
         ConfigRegistry.registerTask(QaTask.TYPE, QaOptions.class, QaData.class)
-                .mainMetric("f1", RunConfig.Mode.MAX)
+                .mainMetric(QaTask.MAIN_METRIC)
                 .formats("squad");
     }
 

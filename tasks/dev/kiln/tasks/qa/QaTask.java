@@ -1,5 +1,6 @@
 package dev.kiln.tasks.qa;
 
+import dev.kiln.config.MainMetric;
 import dev.kiln.log.Activity;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -32,6 +33,8 @@ import java.util.Map;
  */
 public final class QaTask implements TrainableTask {
     public static final String TYPE = "qa";
+    /** The metric best/ is chosen by unless the config names one; the provider registers the same constant. */
+    public static final MainMetric MAIN_METRIC = MainMetric.max("f1");
 
     /** Task settings (the config's task section plus data.max_length). */
     public static final class Settings {
@@ -110,8 +113,8 @@ public final class QaTask implements TrainableTask {
     @Override public Parameters parameters() { return backbone.params(); }
     @Override public Backbone backbone() { return backbone; }
     @Override public int trainSize() { return train.size(); }
-    @Override public String mainMetric() { return "f1"; }
-    @Override public boolean higherIsBetter(String metric) { return !metric.equals("loss"); }
+    @Override public String mainMetric() { return MAIN_METRIC.name(); }
+    @Override public boolean higherIsBetter(String metric) { return MAIN_METRIC.higherIsBetter(metric); }
 
     @Override
     public Batch collate(int[] indexes) {
