@@ -51,6 +51,43 @@ public final class PretrainProviders {
         return Corpus.store(kind, tmp, files, s, tok, modelDir);
     }
 
+    /** The GPT-2 of a pretraining folder; a PEFT run's folder is its base model with the adapter applied. */
+    static Gpt2Model loadGpt(Path dir, NDManager m) throws IOException {
+        Gpt2Model g = HfFolder.loadGpt2(PeftFolder.weightsFolder(dir), m, null, PeftFolder.strictness(dir, HfFolder.Strictness.STRICT));
+        PeftFolder.applyTo(dir, g);
+        return g;
+    }
+
+    /** The BERT of a pretraining folder with {@code heads}; a PEFT run's folder as {@link #loadGpt}. */
+    static BertModel loadBert(Path dir, NDManager m, BertModel.Heads heads) throws IOException {
+        BertModel b = HfFolder.loadBert(PeftFolder.weightsFolder(dir), m, heads, null, PeftFolder.strictness(dir, HfFolder.Strictness.TASK_FOLDER));
+        PeftFolder.applyTo(dir, b);
+        return b;
+    }
+
+    /** Builds the task that scores held-out text: the folder's model on {@code m}, the text tokenised into {@code tmp}. */
+    @FunctionalInterface
+    interface HeldOut {
+        TrainableTask task(Path dir, JsonObject meta, NDManager m, Tokenizer tok, Path tmp) throws IOException;
+    }
+
+    /** {@code evaluate} of a pretraining folder: the held-out task's metrics, its temporary token store removed after. */
+    static Map<String, Object> evaluate(Path modelDir, String type, String device, Path data, HeldOut heldOut) throws IOException {
+        Path dir = TaskFolder.resolve(modelDir);
+        JsonObject meta = TaskFolder.requireTask(dir, type);
+        Path tmp = Files.createTempDirectory("kiln-eval-");
+        try (NDManager m = NDManager.newBaseManager(Devices.parse(device)); Tokenizer tok = Tokenizer.load(dir)) {
+            TrainableTask t = heldOut.task(dir, meta, m, tok, tmp);
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("model", dir.toString());
+            out.put("data", data.toString());
+            out.putAll(t.evaluate(m));
+            return out;
+        } finally {
+            AtomicFiles.deleteTree(tmp);
+        }
+    }
+
     public static final class Gpt implements TaskProvider {
         @Override public String type() { return GptPretrainTask.TYPE; }
 
@@ -99,11 +136,7 @@ public final class PretrainProviders {
         /** One JSON line per input line: its tokens' perplexity under the model. */
         @Override
         public PredictLines.Predictor predictor(Path modelDir, String device) throws IOException {
-            TaskFolder.Opened f = TaskFolder.open(modelDir, GptPretrainTask.TYPE, device, (dir, meta, m) -> {
-                Gpt2Model g = HfFolder.loadGpt2(PeftFolder.weightsFolder(dir), m, null, PeftFolder.strictness(dir, HfFolder.Strictness.STRICT));
-                PeftFolder.applyTo(dir, g); // a PEFT run's folder: base model + adapter
-                return g;
-            });
+            TaskFolder.Opened f = TaskFolder.open(modelDir, GptPretrainTask.TYPE, device, (dir, meta, m) -> loadGpt(dir, m));
             Gpt2Model gpt = (Gpt2Model) f.backbone;
             Tokenizer tok = f.tokenizer;
             TextEncoder enc = TextEncoder.of(tok);
@@ -125,24 +158,13 @@ public final class PretrainProviders {
         /** Held-out loss and perplexity of the model on a text file or folder. */
         @Override
         public Map<String, Object> evaluate(Path modelDir, String device, Path data) throws IOException {
-            Path dir = TaskFolder.resolve(modelDir);
-            JsonObject meta = TaskFolder.requireTask(dir, GptPretrainTask.TYPE);
-            Path tmp = Files.createTempDirectory("kiln-eval-");
-            try (NDManager m = NDManager.newBaseManager(Devices.parse(device)); Tokenizer tok = Tokenizer.load(dir)) {
-                Gpt2Model gpt = HfFolder.loadGpt2(PeftFolder.weightsFolder(dir), m, null, PeftFolder.strictness(dir, HfFolder.Strictness.STRICT));
-                PeftFolder.applyTo(dir, gpt); // a PEFT run's folder: base model + adapter
+            return PretrainProviders.evaluate(modelDir, GptPretrainTask.TYPE, device, data, (dir, meta, m, tok, tmp) -> {
+                Gpt2Model gpt = loadGpt(dir, m);
                 TokenStore st = tempStore("gpt", dir, meta, data, tok, tmp);
                 GptBlocks blocks = GptBlocks.all(st, meta.get("block_size").getAsInt());
                 if (blocks.size() == 0) throw new IllegalArgumentException(data + ": fewer tokens than one block");
-                GptPretrainTask t = new GptPretrainTask(gpt, blocks, blocks, new PretrainOptions(), dir, "", 0f, () -> { });
-                Map<String, Object> out = new LinkedHashMap<>();
-                out.put("model", dir.toString());
-                out.put("data", data.toString());
-                out.putAll(t.evaluate(m));
-                return out;
-            } finally {
-                AtomicFiles.deleteTree(tmp);
-            }
+                return new GptPretrainTask(gpt, blocks, blocks, new PretrainOptions(), dir, "", 0f, () -> { });
+            });
         }
     }
 
@@ -198,9 +220,7 @@ public final class PretrainProviders {
             TaskFolder.Opened f = TaskFolder.open(modelDir, BertPretrainTask.TYPE, device, (dir, meta, m) -> {
                 BertModel.Heads h = BertModel.Heads.encoderOnly();
                 h.mlm = true;
-                BertModel b = HfFolder.loadBert(PeftFolder.weightsFolder(dir), m, h, null, PeftFolder.strictness(dir, HfFolder.Strictness.TASK_FOLDER));
-                PeftFolder.applyTo(dir, b); // a PEFT run's folder: base model + adapter
-                return b;
+                return loadBert(dir, m, h);
             });
             BertModel bert = (BertModel) f.backbone;
             return PredictLines.predictor(f, in -> {
@@ -222,31 +242,20 @@ public final class PretrainProviders {
         /** Held-out MLM (and NSP) metrics on a text file or folder, with the fixed evaluation masks. */
         @Override
         public Map<String, Object> evaluate(Path modelDir, String device, Path data) throws IOException {
-            Path dir = TaskFolder.resolve(modelDir);
-            JsonObject meta = TaskFolder.requireTask(dir, BertPretrainTask.TYPE);
-            boolean nsp = meta.get("nsp").getAsBoolean();
-            int len = meta.get("max_length").getAsInt();
-            Path tmp = Files.createTempDirectory("kiln-eval-");
-            try (NDManager m = NDManager.newBaseManager(Devices.parse(device)); Tokenizer tok = Tokenizer.load(dir)) {
+            return PretrainProviders.evaluate(modelDir, BertPretrainTask.TYPE, device, data, (dir, meta, m, tok, tmp) -> {
+                boolean nsp = meta.get("nsp").getAsBoolean();
+                int len = meta.get("max_length").getAsInt();
                 BertModel.Heads h = new BertModel.Heads();
                 h.mlm = true;
                 h.nsp = nsp;
                 h.pooler = nsp;
-                BertModel bert = HfFolder.loadBert(PeftFolder.weightsFolder(dir), m, h, null, PeftFolder.strictness(dir, HfFolder.Strictness.TASK_FOLDER));
-                PeftFolder.applyTo(dir, bert); // a PEFT run's folder: base model + adapter
+                BertModel bert = loadBert(dir, m, h);
                 TokenStore st = tempStore("bert", dir, meta, data, tok, tmp);
                 BertPretrainOptions o = new BertPretrainOptions();
                 o.nsp = nsp;
                 BertPairs pairs = BertPairs.open(st, 0, st.documents(), len, o.shortSeqProb, nsp, 42);
-                BertPretrainTask t = new BertPretrainTask(bert, tok, pairs, pairs, masker(tok, o, len), o, 42, dir, "", len, 0f, () -> { });
-                Map<String, Object> out = new LinkedHashMap<>();
-                out.put("model", dir.toString());
-                out.put("data", data.toString());
-                out.putAll(t.evaluate(m));
-                return out;
-            } finally {
-                AtomicFiles.deleteTree(tmp);
-            }
+                return new BertPretrainTask(bert, tok, pairs, pairs, masker(tok, o, len), o, 42, dir, "", len, 0f, () -> { });
+            });
         }
     }
 }
