@@ -35,8 +35,10 @@ public interface TrainableTask extends AutoCloseable {
     /** The summed (not averaged) loss of a micro-batch over its {@link Batch#targets()}. */
     record Loss(NDArray sum) {}
 
-    /** Backbone and head parameters in one store. */
-    Parameters parameters();
+    /** Backbone and head parameters in one store: the backbone's, which task heads attach to. */
+    default Parameters parameters() {
+        return backbone().params();
+    }
 
     /** The pretrained part (for freezing, MFU and logging). */
     Backbone backbone();

@@ -94,7 +94,6 @@ public final class ClassificationTask implements TrainableTask {
         public long paddedTokens() { return x.padded(); }
     }
 
-    @Override public Parameters parameters() { return backbone.params(); }
     @Override public Backbone backbone() { return backbone; }
     @Override public int trainSize() { return train.size(); }
     @Override public int exampleLength(int index) { return train.get(index).length(); }

@@ -8,7 +8,6 @@ import com.google.gson.JsonObject;
 import dev.kiln.metrics.SeqevalMetrics;
 import dev.kiln.models.Backbone;
 import dev.kiln.nn.Losses;
-import dev.kiln.nn.Parameters;
 import dev.kiln.text.Sequences;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
@@ -115,7 +114,6 @@ public final class NerTask implements TrainableTask {
         public long paddedTokens() { return x.padded(); }
     }
 
-    @Override public Parameters parameters() { return backbone.params(); }
     @Override public Backbone backbone() { return backbone; }
     @Override public int trainSize() { return train.size(); }
     @Override public String mainMetric() { return MAIN_METRIC.name(); }

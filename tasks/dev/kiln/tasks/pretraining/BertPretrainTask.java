@@ -10,7 +10,6 @@ import dev.kiln.models.Backbone;
 import dev.kiln.models.bert.BertModel;
 import dev.kiln.nn.Functional;
 import dev.kiln.nn.Losses;
-import dev.kiln.nn.Parameters;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
 import dev.kiln.train.TrainableTask;
@@ -151,7 +150,6 @@ public final class BertPretrainTask implements TrainableTask {
         return new HostBatch(ids, types, mask, positions, labels, nsp ? nspLabels : null, tokens);
     }
 
-    @Override public Parameters parameters() { return bert.params; }
     @Override public Backbone backbone() { return bert; }
     @Override public int trainSize() { return train.size(); }
     @Override public String mainMetric() { return MAIN_METRIC.name(); }

@@ -7,7 +7,6 @@ import com.google.gson.JsonObject;
 import dev.kiln.models.Backbone;
 import dev.kiln.models.gpt2.Gpt2Model;
 import dev.kiln.nn.Losses;
-import dev.kiln.nn.Parameters;
 import dev.kiln.train.TaskFolder;
 import dev.kiln.train.TrainableTask;
 
@@ -63,7 +62,6 @@ public final class GptPretrainTask implements TrainableTask {
         return new Blocks(x, y);
     }
 
-    @Override public Parameters parameters() { return gpt.params; }
     @Override public Backbone backbone() { return gpt; }
     @Override public int trainSize() { return train.size(); }
     @Override public String mainMetric() { return MAIN_METRIC.name(); }

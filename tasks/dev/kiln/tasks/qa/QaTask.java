@@ -12,7 +12,6 @@ import dev.kiln.metrics.SquadMetrics;
 import dev.kiln.models.Backbone;
 import dev.kiln.nn.Functional;
 import dev.kiln.nn.Losses;
-import dev.kiln.nn.Parameters;
 import dev.kiln.text.Sequences;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
@@ -110,7 +109,6 @@ public final class QaTask implements TrainableTask {
         public long paddedTokens() { return x.padded(); }
     }
 
-    @Override public Parameters parameters() { return backbone.params(); }
     @Override public Backbone backbone() { return backbone; }
     @Override public int trainSize() { return train.size(); }
     @Override public String mainMetric() { return MAIN_METRIC.name(); }
