@@ -131,13 +131,11 @@ public final class Kiln {
 
     /** A validated config from JSON text; relative data paths resolve against the working directory. */
     public static RunConfig config(String json, String... sets) {
-        Tasks.all();
         return RunConfig.parse(json, "config", Paths.get(""), List.of(sets));
     }
 
     /** A validated config from a file; {@code sets} are {@code a.b=value} overrides as on the command line. */
     public static RunConfig config(Path file, String... sets) throws IOException {
-        Tasks.all();
         return withQuickstartData(() -> RunConfig.load(file, List.of(sets)));
     }
 
@@ -266,8 +264,7 @@ public final class Kiln {
 
         /** The validated config this run would use. */
         public RunConfig config() throws IOException {
-            Tasks.all();
-            if (parsed != null) return parsed;
+                if (parsed != null) return parsed;
             if (file != null) return withQuickstartData(() -> RunConfig.load(file, sets));
             return withQuickstartData(() -> RunConfig.parse(json, name, Paths.get(""), sets));
         }

@@ -260,7 +260,6 @@ public final class SweepSpec {
      * a key the schema does not have, or a value it refuses, is reported against the parameter.
      */
     private void checkAgainstBase() {
-        dev.kiln.train.Tasks.all(); // registers the tasks' config sections
         RunConfig cfg;
         try {
             cfg = config(List.of());
