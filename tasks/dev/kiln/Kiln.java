@@ -822,7 +822,10 @@ public final class Kiln {
     public static void predict(Path runOrModel, String device, BufferedReader in, PrintStream out, Map<String, String> dataOptions)
             throws IOException {
         Path dir = TaskFolder.resolve(runOrModel);
-        Tasks.get(taskOf(dir)).predict(dir, device, in, out, dataOptions);
+        // the line I/O is here (and in PredictLines.run) alone: the task's predictor takes inputs, returns objects
+        try (PredictLines.Predictor p = Tasks.get(taskOf(dir)).predictor(dir, device, dataOptions)) {
+            PredictLines.run(p, in, out);
+        }
     }
 
     /** As {@link #evaluate(Path, Path)} on {@code device}. */

@@ -43,7 +43,7 @@ public interface TaskProvider {
     /** The model of a run or model folder opened for prediction: one JSON object per input. */
     PredictLines.Predictor predictor(Path modelDir, String device) throws IOException;
 
-    /** CLI {@code predict}: one JSON line out per input line (plain text or a JSON object). */
+    /** One JSON line out per input line (plain text or a JSON object): {@link PredictLines#run} over {@link #predictor}. */
     default void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
         try (PredictLines.Predictor p = predictor(modelDir, device)) {
             PredictLines.run(p, in, out);
