@@ -4,7 +4,7 @@ package dev.kiln.config;
  * A task's main metric and its direction (HF's {@code metric_for_best_model} / {@code greater_is_better}), declared
  * once as a constant of the task: its provider registers it ({@link ConfigRegistry.TaskSpec#mainMetric(MainMetric)}),
  * so configs, sweeps and the trainer pick best/ by it, and the task returns the same constant to a trainer driven
- * without a config. {@link #direction} is the one rule for any metric's direction.
+ * without a config ({@code TrainableTask.declaredMainMetric}). {@link #direction} is the one rule for any metric's direction.
  */
 public record MainMetric(String name, RunConfig.Mode mode) {
     public static MainMetric max(String name) {

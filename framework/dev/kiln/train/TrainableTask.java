@@ -108,13 +108,24 @@ public interface TrainableTask extends AutoCloseable {
     }
 
     /**
-     * The metric used for "best" when the trainer is given none (e.g. "accuracy"): the name of the task's
-     * {@link dev.kiln.config.MainMetric} constant, which its provider registers for configs and sweeps.
+     * The task's main metric and its direction: its {@link dev.kiln.config.MainMetric} constant, the one its provider
+     * registers for configs and sweeps (declared once). A task overrides this, or (as older tasks do) the two
+     * methods below.
      */
-    String mainMetric();
+    default dev.kiln.config.MainMetric declaredMainMetric() {
+        throw new UnsupportedOperationException(getClass().getName()
+                + " declares no main metric: override declaredMainMetric() to return its MainMetric constant");
+    }
 
-    /** The metric's direction: {@link dev.kiln.config.MainMetric#higherIsBetter} of the task's constant. */
-    boolean higherIsBetter(String metric);
+    /** The metric used for "best" when the trainer is given none (e.g. "accuracy"). */
+    default String mainMetric() {
+        return declaredMainMetric().name();
+    }
+
+    /** The metric's direction ({@link dev.kiln.config.MainMetric#higherIsBetter}). */
+    default boolean higherIsBetter(String metric) {
+        return declaredMainMetric().higherIsBetter(metric);
+    }
 
     /** Writes a folder the task's predictor loads: HF model files plus task metadata. */
     void save(Path dir) throws IOException;

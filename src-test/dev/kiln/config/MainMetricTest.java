@@ -34,4 +34,30 @@ class MainMetricTest {
         assertEquals(RunConfig.Mode.MIN, BertPretrainTask.MAIN_METRIC.direction("nsp_loss"));
         assertEquals(RunConfig.Mode.MAX, BertPretrainTask.MAIN_METRIC.direction("mlm_accuracy"));
     }
+
+    /** A task with only the abstract methods, and {@code main} as its declaration (null: none). */
+    private static dev.kiln.train.TrainableTask task(MainMetric main) {
+        return new dev.kiln.train.TrainableTask() {
+            @Override public MainMetric declaredMainMetric() {
+                return main != null ? main : dev.kiln.train.TrainableTask.super.declaredMainMetric();
+            }
+            @Override public dev.kiln.models.Backbone backbone() { throw new UnsupportedOperationException(); }
+            @Override public int trainSize() { return 0; }
+            @Override public Batch collate(int[] indexes) { throw new UnsupportedOperationException(); }
+            @Override public Loss loss(Batch b, ai.djl.ndarray.NDManager m, boolean training) { throw new UnsupportedOperationException(); }
+            @Override public java.util.Map<String, Double> evaluate(ai.djl.ndarray.NDManager parent) { return java.util.Map.of(); }
+            @Override public void save(java.nio.file.Path dir) {}
+        };
+    }
+
+    @Test
+    void aTaskDeclaresItOnceAndTheTrainerReadsItThrough() {
+        dev.kiln.train.TrainableTask t = task(new MainMetric("score", RunConfig.Mode.MIN));
+        assertEquals("score", t.mainMetric());
+        assertEquals(false, t.higherIsBetter("score"));
+        assertEquals(true, t.higherIsBetter("accuracy"));
+        UnsupportedOperationException e = org.junit.jupiter.api.Assertions.assertThrows(UnsupportedOperationException.class,
+                () -> task(null).mainMetric());
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("override declaredMainMetric()"), e.getMessage());
+    }
 }

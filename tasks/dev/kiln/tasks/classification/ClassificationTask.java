@@ -105,8 +105,7 @@ public final class ClassificationTask implements TrainableTask {
     }
     private EvalOutputs.Classes lastEval;
 
-    @Override public String mainMetric() { return MAIN_METRIC.name(); }
-    @Override public boolean higherIsBetter(String metric) { return MAIN_METRIC.higherIsBetter(metric); }
+    @Override public MainMetric declaredMainMetric() { return MAIN_METRIC; }
 
     @Override
     public Batch collate(int[] indexes) {

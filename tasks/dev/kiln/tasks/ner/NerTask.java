@@ -116,8 +116,7 @@ public final class NerTask implements TrainableTask {
 
     @Override public Backbone backbone() { return backbone; }
     @Override public int trainSize() { return train.size(); }
-    @Override public String mainMetric() { return MAIN_METRIC.name(); }
-    @Override public boolean higherIsBetter(String metric) { return MAIN_METRIC.higherIsBetter(metric); }
+    @Override public MainMetric declaredMainMetric() { return MAIN_METRIC; }
 
     @Override
     public Batch collate(int[] indexes) {

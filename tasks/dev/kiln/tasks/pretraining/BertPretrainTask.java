@@ -152,8 +152,7 @@ public final class BertPretrainTask implements TrainableTask {
 
     @Override public Backbone backbone() { return bert; }
     @Override public int trainSize() { return train.size(); }
-    @Override public String mainMetric() { return MAIN_METRIC.name(); }
-    @Override public boolean higherIsBetter(String metric) { return MAIN_METRIC.higherIsBetter(metric); }
+    @Override public MainMetric declaredMainMetric() { return MAIN_METRIC; }
 
     @Override
     public Batch collate(int[] indexes) {
