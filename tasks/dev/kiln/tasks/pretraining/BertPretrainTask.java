@@ -193,12 +193,7 @@ public final class BertPretrainTask implements TrainableTask {
         if (dev == null) return Map.of();
         double mlmSum = 0, nspSum = 0;
         long masked = 0, correct = 0, seqs = 0, nspCorrect = 0;
-        int bs = opts.evalBatchSize;
-        int batches = 0;
-        for (int s = 0; s < dev.size(); s += bs) {
-            if (opts.evalMaxBatches > 0 && batches++ >= opts.evalMaxBatches) break;
-            int[] idx = new int[Math.min(bs, dev.size() - s)];
-            for (int i = 0; i < idx.length; i++) idx[i] = s + i;
+        for (int[] idx : opts.evalBatches(dev.size())) {
             HostBatch b = collate(dev, idx, EVAL_EPOCH);
             try (NDManager m = parent.newSubManager()) {
                 NDArray[] out = forward(b, m, false);

@@ -89,12 +89,7 @@ public final class GptPretrainTask implements TrainableTask {
         if (dev == null) return Map.of();
         double sum = 0;
         long n = 0;
-        int bs = opts.evalBatchSize;
-        int batches = 0;
-        for (int s = 0; s < dev.size(); s += bs) {
-            if (opts.evalMaxBatches > 0 && batches++ >= opts.evalMaxBatches) break;
-            int[] idx = new int[Math.min(bs, dev.size() - s)];
-            for (int i = 0; i < idx.length; i++) idx[i] = s + i;
+        for (int[] idx : opts.evalBatches(dev.size())) {
             Blocks b = collate(dev, idx);
             try (NDManager m = parent.newSubManager()) {
                 sum += lossSum(b, m, false, 0f).getFloat();
