@@ -141,7 +141,7 @@ public final class ModelImport {
         JsonArray arch = new JsonArray();
         arch.add("BertModel");
         cfg.add("architectures", arch);
-        writeJson(out.resolve("config.json"), cfg);
+        AtomicFiles.writeJson(out.resolve("config.json"), cfg);
         if (c.doLowerCase != null) writeTokenizerConfig(out, c.doLowerCase);
         writeWeights(out, im, source, "onnx");
     }
@@ -200,11 +200,7 @@ public final class ModelImport {
         JsonObject o = new JsonObject();
         o.addProperty("do_lower_case", lower);
         o.addProperty("tokenizer_class", "BertTokenizer");
-        writeJson(out.resolve("tokenizer_config.json"), o);
-    }
-
-    private static void writeJson(Path file, JsonObject o) throws IOException {
-        AtomicFiles.writeJson(file, o);
+        AtomicFiles.writeJson(out.resolve("tokenizer_config.json"), o);
     }
 
     /** Whether a tokenizer.json lowercases (BertNormalizer.lowercase or a Lowercase normalizer); null if unknown. */

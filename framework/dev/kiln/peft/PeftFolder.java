@@ -58,12 +58,12 @@ public final class PeftFolder {
             peft.addProperty("base_model_type", model.backbone().modelType());
             peft.add("hf_config", HfFolder.readConfig(full));
             meta.add("peft", peft);
-            writeJson(out.resolve(CONFIG_FILE), model.adapterConfig(baseModel, peftTaskType));
+            AtomicFiles.writeJson(out.resolve(CONFIG_FILE), model.adapterConfig(baseModel, peftTaskType));
             SafeTensors.write(out.resolve(WEIGHTS_FILE), model.adapterState(), Map.of("format", "pt"));
             for (String f : HfFolder.TOKENIZER_FILES) {
                 if (Files.isRegularFile(full.resolve(f))) Files.copy(full.resolve(f), out.resolve(f));
             }
-            writeJson(out.resolve(TaskFolder.META_FILE), meta);
+            AtomicFiles.writeJson(out.resolve(TaskFolder.META_FILE), meta);
             AtomicFiles.publish(out, abs);
         } catch (IOException e) {
             throw dev.kiln.util.IoErrors.named(abs, e);
@@ -72,10 +72,6 @@ public final class PeftFolder {
         }
     }
 
-
-    private static void writeJson(Path file, JsonObject o) throws IOException {
-        AtomicFiles.writeJson(file, o);
-    }
 
     public static JsonObject adapterConfig(Path dir) throws IOException {
         Path f = dir.resolve(CONFIG_FILE);
@@ -275,7 +271,7 @@ public final class PeftFolder {
                 weights.putAll(head);
                 HfFolder.writeFolder(dst, hfConfig, weights, src);
             }
-            writeJson(dst.resolve(TaskFolder.META_FILE), outMeta);
+            AtomicFiles.writeJson(dst.resolve(TaskFolder.META_FILE), outMeta);
         }
         return dst.toAbsolutePath().normalize();
     }

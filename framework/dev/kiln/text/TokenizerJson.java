@@ -9,7 +9,6 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
-import dev.kiln.util.AtomicFiles;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -49,10 +48,6 @@ final class TokenizerJson {
 
     static JsonObject readIfPresent(Path file) throws IOException {
         return Files.isRegularFile(file) ? read(file) : null;
-    }
-
-    static void write(Path file, JsonElement e) throws IOException {
-        AtomicFiles.writeJson(file, e);
     }
 
     /** A special-token entry as HF configs write it: a string or {"content": "..."}. */
