@@ -51,6 +51,23 @@ public final class PretrainProviders {
         return Corpus.store(kind, tmp, files, s, tok, modelDir);
     }
 
+    /** Builds a pretraining task on its prepared corpus and tokenizer. */
+    @FunctionalInterface
+    interface Build {
+        TrainableTask build(PretrainSetup s) throws IOException;
+    }
+
+    /** A task built on a new {@link PretrainSetup}, which is closed (its token stores released) when building fails. */
+    static TrainableTask create(RunConfig cfg, String kind, Build build) throws IOException {
+        PretrainSetup s = new PretrainSetup(cfg, kind);
+        try {
+            return build.build(s);
+        } catch (IOException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
     /** The GPT-2 of a pretraining folder; a PEFT run's folder is its base model with the adapter applied. */
     static Gpt2Model loadGpt(Path dir, NDManager m) throws IOException {
         Gpt2Model g = HfFolder.loadGpt2(PeftFolder.weightsFolder(dir), m, null, PeftFolder.strictness(dir, HfFolder.Strictness.STRICT));
@@ -99,8 +116,7 @@ public final class PretrainProviders {
 
         @Override
         public TrainableTask create(RunConfig cfg, NDManager manager) throws IOException {
-            PretrainSetup s = new PretrainSetup(cfg, "gpt");
-            try {
+            return PretrainProviders.create(cfg, "gpt", s -> {
                 Gpt2Model gpt = s.gpt(manager);
                 int bs = cfg.data.maxLength;
                 GptBlocks train = GptBlocks.all(s.train, bs);
@@ -120,10 +136,7 @@ public final class PretrainProviders {
                         s.tokenizerName, (float) cfg.training.labelSmoothing, s);
                 t.dataMeta = dataMeta(cfg, s.data);
                 return t;
-            } catch (IOException | RuntimeException e) {
-                s.close();
-                throw e;
-            }
+            });
         }
 
         /** A text generator over the trained model. */
@@ -185,8 +198,7 @@ public final class PretrainProviders {
         @Override
         public TrainableTask create(RunConfig cfg, NDManager manager) throws IOException {
             BertPretrainOptions o = cfg.taskOptions(BertPretrainOptions.class);
-            PretrainSetup s = new PretrainSetup(cfg, "bert");
-            try {
+            return PretrainProviders.create(cfg, "bert", s -> {
                 BertModel bert = s.bert(manager, o.nsp);
                 int len = cfg.data.maxLength;
                 BertPairs train;
@@ -208,10 +220,7 @@ public final class PretrainProviders {
                         s.tokenizerName, len, (float) cfg.training.labelSmoothing, s);
                 t.dataMeta = dataMeta(cfg, s.data);
                 return t;
-            } catch (IOException | RuntimeException e) {
-                s.close();
-                throw e;
-            }
+            });
         }
 
         /** Fill-mask for each input line that has a [MASK]: the top 5 tokens. */
