@@ -7,6 +7,7 @@ import dev.kiln.io.SafeTensors;
 import dev.kiln.generate.Generator;
 import dev.kiln.tasks.classification.TextClassifier;
 import dev.kiln.tasks.ner.NerTagger;
+import dev.kiln.tasks.qa.QuestionAnswerer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -126,8 +127,8 @@ class KilnApiTest {
         assertEquals(2, Kiln.run(out).summary().get("steps").getAsInt());
     }
 
-    @Test
-    void typedPredictorsOpenTheirTaskAndNameAWrongOne() throws IOException {
+    /** A 2-step NER run of a 1-layer BERT in {@code out}. */
+    private Kiln.Run nerRun(Path out) throws IOException {
         Path model = TinyModels.bert(tmp.resolve("tiny-bert"), 1, 32, 5);
         List<String> lines = new ArrayList<>();
         for (int i = 0; i < 24; i++) {
@@ -135,11 +136,16 @@ class KilnApiTest {
                     + "\"tags\": [\"B-PER\", \"O\", \"O\", \"B-LOC\", \"O\"]}");
         }
         Path data = Files.write(tmp.resolve("ner.jsonl"), lines);
-        Path out = tmp.resolve("ner-run");
-        Kiln.Run run = Kiln.training("{\"model\": {\"name\": \"" + model + "\", \"device\": \"cpu\"},"
+        return Kiln.training("{\"model\": {\"name\": \"" + model + "\", \"device\": \"cpu\"},"
                 + "\"task\": {\"type\": \"ner\"}, \"data\": {\"train\": \"" + data + "\", \"format\": \"jsonl\", \"max_length\": 32},"
                 + "\"training\": {\"max_steps\": 2, \"batch_size\": 8}, \"optimizer\": {\"lr\": 1e-3},"
                 + "\"logging\": {\"tensorboard\": false, \"plot\": false}, \"output\": {\"dir\": \"" + out + "\"}}").quiet().run();
+    }
+
+    @Test
+    void typedPredictorsOpenTheirTaskAndNameAWrongOne() throws IOException {
+        Path out = tmp.resolve("ner-run");
+        Kiln.Run run = nerRun(out);
         String text = "Anna lives in Oslo";
         try (NerTagger a = run.tagger(); NerTagger b = Kiln.ner(out, "cpu")) {
             assertTrue(a.labels().containsAll(List.of("O", "B-PER", "B-LOC")), a.labels().toString());
@@ -156,6 +162,20 @@ class KilnApiTest {
         assertTrue(e.getMessage().contains("holds a 'ner' model, not 'summarize-gpt'"), e.getMessage());
         e = assertThrows(IOException.class, () -> Kiln.extractiveSummarizer(tmp));
         assertTrue(e.getMessage().contains("not a Kiln model or run folder"), e.getMessage());
+
+        // the generic lookup: the folder's task declares its predictor class, the facade names no task
+        try (NerTagger a = run.predictor(NerTagger.class); NerTagger b = run.tagger()) {
+            assertEquals(b.tagText(text).tags(), a.tagText(text).tags());
+        }
+        try (AutoCloseable any = Kiln.predictor(out, AutoCloseable.class, "cpu")) {
+            assertTrue(any instanceof NerTagger, any.getClass().toString());
+        } catch (Exception x) {
+            throw new AssertionError(x);
+        }
+        IllegalArgumentException wrong = assertThrows(IllegalArgumentException.class,
+                () -> Kiln.predictor(out, QuestionAnswerer.class));
+        assertTrue(wrong.getMessage().endsWith("holds a 'ner' model, whose predictor is NerTagger, not QuestionAnswerer"),
+                wrong.getMessage());
     }
 
     @Test
@@ -172,6 +192,9 @@ class KilnApiTest {
             String x = a.generate("to be", o);
             assertEquals(x, b.generate("to be", o));
             assertTrue(x.length() > 0, "generated '" + x + "'");
+            try (Generator c = run.predictor(Generator.class)) {
+                assertEquals(x, c.generate("to be", o)); // pretrain-gpt's typed predictor
+            }
         }
     }
 }

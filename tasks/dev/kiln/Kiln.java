@@ -64,11 +64,13 @@ import java.util.Map;
  *
  * <p>Predictors are {@link AutoCloseable}: they hold native memory until closed.
  *
- * <p>Predictors per task: {@link #classifier(Path)}, {@link #ner(Path)}, {@link #questionAnswerer(Path)},
+ * <p>Any task's typed predictor: {@link #predictor(Path, Class)} ({@code Kiln.predictor(run, TextClassifier.class)};
+ * the task declares its class through {@link dev.kiln.train.TaskProvider#typed}, so this names no task). Shorthands:
+ * {@link #classifier(Path)}, {@link #ner(Path)}, {@link #questionAnswerer(Path)},
  * {@link #summarizer(Path)} / {@link #bert2bertSummarizer(Path)} / {@link #extractiveSummarizer(Path)},
  * {@link #generator(Path)} (pretrained GPT-2),
  * {@link #encoder(String)} and {@link #fillMask(String)} (BERT); each also on {@link Run}. A task registers
- * itself through {@link dev.kiln.train.TaskProvider}; every task, typed accessor or not, is reachable via
+ * itself through {@link dev.kiln.train.TaskProvider}; every task is reachable via
  * {@link #predict(Path, List)} and {@link #evaluate(Path, Path)}.
  */
 public final class Kiln {
@@ -129,13 +131,11 @@ public final class Kiln {
 
     /** A validated config from JSON text; relative data paths resolve against the working directory. */
     public static RunConfig config(String json, String... sets) {
-        Tasks.all();
         return RunConfig.parse(json, "config", Paths.get(""), List.of(sets));
     }
 
     /** A validated config from a file; {@code sets} are {@code a.b=value} overrides as on the command line. */
     public static RunConfig config(Path file, String... sets) throws IOException {
-        Tasks.all();
         return withQuickstartData(() -> RunConfig.load(file, List.of(sets)));
     }
 
@@ -264,8 +264,7 @@ public final class Kiln {
 
         /** The validated config this run would use. */
         public RunConfig config() throws IOException {
-            Tasks.all();
-            if (parsed != null) return parsed;
+                if (parsed != null) return parsed;
             if (file != null) return withQuickstartData(() -> RunConfig.load(file, sets));
             return withQuickstartData(() -> RunConfig.parse(json, name, Paths.get(""), sets));
         }
@@ -399,6 +398,11 @@ public final class Kiln {
             return Kiln.extractiveSummarizer(dir);
         }
 
+        /** The typed predictor of the run's task, e.g. {@code run.predictor(TextClassifier.class)}. */
+        public <P extends AutoCloseable> P predictor(Class<P> type) throws IOException {
+            return Kiln.predictor(dir, type);
+        }
+
         /** A text generator over the run's model (a {@code pretrain-gpt} or {@code summarize-gpt} run). */
         public Generator generator() throws IOException {
             return Kiln.generator(dir);
@@ -488,8 +492,36 @@ public final class Kiln {
         return ExtractiveSummarizer.load(runOrModel, device);
     }
 
-    // A new task with its own predictor class gets a typed accessor here (and in Run); any registered task is
-    // reachable without one through predict(Path, List) and evaluate(Path, Path).
+    // The typed accessors above are shorthands for predictor(dir, Type.class), kept for the notebooks; a new task
+    // needs none: its provider's typed() makes predictor(...) reach it, and predict/evaluate reach every task.
+
+    /**
+     * The typed predictor of any registered task's run or model folder, on the default device:
+     * {@code Kiln.predictor(run, TextClassifier.class)}. The folder's task declares its predictor class
+     * ({@link dev.kiln.train.TaskProvider#typed}); asking for another is a one-line error naming both.
+     */
+    public static <P extends AutoCloseable> P predictor(Path runOrModel, Class<P> type) throws IOException {
+        return predictor(runOrModel, type, "auto");
+    }
+
+    public static <P extends AutoCloseable> P predictor(Path runOrModel, Class<P> type, String device) throws IOException {
+        Path dir = TaskFolder.resolve(runOrModel);
+        String task = taskOf(dir);
+        dev.kiln.train.TaskProvider.Typed<?> t = Tasks.get(task).typed();
+        if (t == null) {
+            throw new IllegalArgumentException(dir + ": the '" + task + "' task has no typed predictor; Kiln.predict(dir, inputs)"
+                    + " gives its predictions as JSON objects");
+        }
+        if (!type.isAssignableFrom(t.type())) {
+            throw new IllegalArgumentException(dir + ": holds a '" + task + "' model, whose predictor is "
+                    + t.type().getSimpleName() + ", not " + type.getSimpleName());
+        }
+        return type.cast(t.loader().load(dir, device));
+    }
+
+    private static String taskOf(Path modelDir) throws IOException {
+        return TaskFolder.meta(modelDir).get("task").getAsString();
+    }
 
     /** A text generator for a GPT-2 folder (with tokenizer files) or zoo name. */
     public static Generator generator(String nameOrPath) throws IOException {
@@ -539,7 +571,7 @@ public final class Kiln {
      */
     public static List<JsonObject> predict(Path runOrModel, List<String> inputs) throws IOException {
         Path dir = TaskFolder.resolve(runOrModel);
-        String task = TaskFolder.meta(dir).get("task").getAsString();
+        String task = taskOf(dir);
         List<JsonObject> out = new ArrayList<>();
         try (PredictLines.Predictor p = Tasks.get(task).predictor(dir, "auto")) {
             for (int i = 0; i < inputs.size(); i++) {
@@ -790,7 +822,10 @@ public final class Kiln {
     public static void predict(Path runOrModel, String device, BufferedReader in, PrintStream out, Map<String, String> dataOptions)
             throws IOException {
         Path dir = TaskFolder.resolve(runOrModel);
-        Tasks.get(TaskFolder.meta(dir).get("task").getAsString()).predict(dir, device, in, out, dataOptions);
+        // the line I/O is here (and in PredictLines.run) alone: the task's predictor takes inputs, returns objects
+        try (PredictLines.Predictor p = Tasks.get(taskOf(dir)).predictor(dir, device, dataOptions)) {
+            PredictLines.run(p, in, out);
+        }
     }
 
     /** As {@link #evaluate(Path, Path)} on {@code device}. */
@@ -805,7 +840,7 @@ public final class Kiln {
     public static Map<String, Object> evaluate(Path runOrModel, Path data, String device, Map<String, String> dataOptions)
             throws IOException {
         Path dir = TaskFolder.resolve(runOrModel);
-        String task = TaskFolder.meta(dir).get("task").getAsString();
+        String task = taskOf(dir);
         if (!Files.isRegularFile(data)) throw new IOException(data + ": no such data file");
         return Tasks.get(task).evaluate(dir, device, data, dataOptions);
     }

@@ -11,12 +11,27 @@ import java.util.TreeMap;
 
 /**
  * Task types known to the config: each task registers the classes of its own {@code task} and
- * {@code data} keys, which are validated like the common ones. Register before loading a config.
+ * {@code data} keys, which are validated like the common ones. The tasks on the class path register themselves
+ * the first time the registry is read ({@link TaskDiscovery}); a test may register more.
  */
 public final class ConfigRegistry {
     private ConfigRegistry() {}
 
     private static final Map<String, TaskSpec> TASKS = new TreeMap<>();
+
+    /** Guards discovery only (not the registry), so a registration from another thread never waits on it. */
+    private static final Object DISCOVERY = new Object();
+    private static volatile boolean discovered;
+
+    /** Runs the {@link TaskDiscovery} services once; re-entry from a registering task returns at once. */
+    private static void discover() {
+        if (discovered) return;
+        synchronized (DISCOVERY) {
+            if (discovered) return;
+            discovered = true;
+            for (TaskDiscovery d : java.util.ServiceLoader.load(TaskDiscovery.class)) d.discover();
+        }
+    }
 
     /**
      * Registers (or replaces) a task type. Either class may be null when the task adds no keys to
@@ -33,13 +48,19 @@ public final class ConfigRegistry {
     }
 
     /** The registered task, or null. */
-    public static synchronized TaskSpec task(String type) {
-        return TASKS.get(type);
+    public static TaskSpec task(String type) {
+        discover();
+        synchronized (ConfigRegistry.class) {
+            return TASKS.get(type);
+        }
     }
 
     /** Registered task types, sorted. */
-    public static synchronized List<String> taskTypes() {
-        return List.copyOf(TASKS.keySet());
+    public static List<String> taskTypes() {
+        discover();
+        synchronized (ConfigRegistry.class) {
+            return List.copyOf(TASKS.keySet());
+        }
     }
 
     public static synchronized void unregisterTask(String type) {
@@ -63,8 +84,7 @@ public final class ConfigRegistry {
         private final String type;
         private final Class<?> taskOptionsClass;
         private final Class<?> dataOptionsClass;
-        private volatile String mainMetric = "loss";
-        private volatile RunConfig.Mode mainMetricMode = RunConfig.Mode.MIN;
+        private volatile MainMetric main = MainMetric.min("loss");
         private volatile List<String> formats = List.of();
         private volatile boolean newModels;
 
@@ -75,10 +95,13 @@ public final class ConfigRegistry {
         }
 
         /** The metric checkpointing keeps the best of unless the config names one (default "loss", min). */
-        public TaskSpec mainMetric(String name, RunConfig.Mode mode) {
-            this.mainMetric = name;
-            this.mainMetricMode = mode;
+        public TaskSpec mainMetric(MainMetric m) {
+            this.main = m;
             return this;
+        }
+
+        public TaskSpec mainMetric(String name, RunConfig.Mode mode) {
+            return mainMetric(new MainMetric(name, mode));
         }
 
         /** The main metric, its direction guessed from the name (loss, perplexity, error: min). */
@@ -116,12 +139,17 @@ public final class ConfigRegistry {
             return dataOptionsClass;
         }
 
+        /** The main metric and its direction; {@link MainMetric#direction} gives any metric's. */
+        public MainMetric main() {
+            return main;
+        }
+
         public String mainMetric() {
-            return mainMetric;
+            return main.name();
         }
 
         public RunConfig.Mode mainMetricMode() {
-            return mainMetricMode;
+            return main.mode();
         }
 
         /** All formats allowed for this task: the common ones, then the task's own. */

@@ -1,7 +1,6 @@
 package dev.kiln.config;
 
 import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.TypeAdapter;
@@ -430,12 +429,9 @@ public final class RunConfig implements Validated {
 
     // ---- loading ----
 
-    private static final Gson GSON = new GsonBuilder()
-            .setFieldNamingPolicy(Schema.NAMING)
+    private static final Gson GSON = SettingsJson.builder()
             .registerTypeHierarchyAdapter(Path.class, new PathAdapter().nullSafe())
             .serializeNulls()
-            .disableHtmlEscaping()
-            .setPrettyPrinting()
             .create();
 
     /** Every config key path (the registered tasks' task and data keys included), for command-line hints. */
@@ -567,14 +563,13 @@ public final class RunConfig implements Validated {
             output.dir = workDir.resolve("runs").resolve(stem).normalize();
         }
         EarlyStopping es = training.earlyStopping;
-        if (es != null && es.mode == null) es.mode = Mode.infer(es.metric);
+        if (es != null && es.mode == null) es.mode = spec.main().direction(es.metric);
         if (checkpointing.metric == null) {
             checkpointing.metric = es != null ? es.metric : spec.mainMetric();
         }
         if (checkpointing.mode == null) {
             String m = checkpointing.metric;
-            checkpointing.mode = es != null && m.equals(es.metric) ? es.mode
-                    : m.equals(spec.mainMetric()) ? spec.mainMetricMode() : Mode.infer(m);
+            checkpointing.mode = es != null && m.equals(es.metric) ? es.mode : spec.main().direction(m);
         }
     }
 
@@ -664,12 +659,12 @@ public final class RunConfig implements Validated {
 
     /** {@link #toJsonTree} as pretty-printed JSON; loading it again gives an equal config. */
     public String toJson() {
-        return GSON.toJson(toJsonTree()) + "\n";
+        return AtomicFiles.json(toJsonTree());
     }
 
     /** Writes {@link #toJson} atomically, e.g. to the run directory's config.json. */
     public void save(Path file) throws IOException {
-        AtomicFiles.write(file, toJson().getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.writeJson(file, toJsonTree());
     }
 
     private static void merge(JsonObject into, JsonObject from) {

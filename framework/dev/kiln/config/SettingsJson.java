@@ -12,7 +12,12 @@ import com.google.gson.JsonObject;
 public final class SettingsJson {
     private SettingsJson() {}
 
-    private static final Gson GSON = new GsonBuilder().setFieldNamingPolicy(Schema.NAMING).disableHtmlEscaping().create();
+    private static final Gson GSON = builder().create();
+
+    /** A Gson builder with the one naming policy, for a file that needs more (nulls written, as in trainer_state.json). */
+    public static GsonBuilder builder() {
+        return new GsonBuilder().setFieldNamingPolicy(Schema.NAMING).disableHtmlEscaping();
+    }
 
     public static JsonObject toJson(Object settings) {
         return GSON.toJsonTree(settings).getAsJsonObject();

@@ -196,28 +196,25 @@ public final class HfFolder {
             throws IOException {
         Path abs = dir.toAbsolutePath();
         requireReplaceable(abs);
-        Files.createDirectories(abs.getParent());
-        Path tmp = AtomicFiles.newDirectory(abs.getParent(), "." + abs.getFileName() + ".tmp-");
         try {
-            // provenance, as HF writes transformers_version: also how Kiln knows the folder is its own to replace
-            JsonObject written = config.deepCopy();
-            written.addProperty(KILN_VERSION, dev.kiln.util.Versions.kiln());
-            AtomicFiles.writeJson(tmp.resolve("config.json"), written);
-            SafeTensors.write(tmp.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
-            for (Map.Entry<String, LinkedHashMap<String, HostTensor>> e : extraTensorFiles.entrySet()) {
-                SafeTensors.write(tmp.resolve(e.getKey()), e.getValue(), Map.of("format", "pt"));
-            }
-            if (tokenizerFrom != null) {
-                for (String f : TOKENIZER_FILES) {
-                    Path src = tokenizerFrom.resolve(f);
-                    if (Files.isRegularFile(src)) Files.copy(src, tmp.resolve(f));
+            AtomicFiles.buildFolder(abs, tmp -> {
+                // provenance, as HF writes transformers_version: also how Kiln knows the folder is its own to replace
+                JsonObject written = config.deepCopy();
+                written.addProperty(KILN_VERSION, dev.kiln.util.Versions.kiln());
+                AtomicFiles.writeJson(tmp.resolve("config.json"), written);
+                SafeTensors.write(tmp.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
+                for (Map.Entry<String, LinkedHashMap<String, HostTensor>> e : extraTensorFiles.entrySet()) {
+                    SafeTensors.write(tmp.resolve(e.getKey()), e.getValue(), Map.of("format", "pt"));
                 }
-            }
-            AtomicFiles.publish(tmp, abs);
+                if (tokenizerFrom != null) {
+                    for (String f : TOKENIZER_FILES) {
+                        Path src = tokenizerFrom.resolve(f);
+                        if (Files.isRegularFile(src)) Files.copy(src, tmp.resolve(f));
+                    }
+                }
+            });
         } catch (IOException e) {
             throw IoErrors.named(abs, e);
-        } finally {
-            if (Files.exists(tmp)) deleteTree(tmp);
         }
     }
 
@@ -306,6 +303,7 @@ public final class HfFolder {
         if (!left) Files.delete(dir);
     }
 
+    /** {@link AtomicFiles#deleteTree}, the one recursive delete (kept for the summarization tasks' callers). */
     public static void deleteTree(Path p) throws IOException {
         AtomicFiles.deleteTree(p);
     }

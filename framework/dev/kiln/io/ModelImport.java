@@ -14,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,16 +53,8 @@ public final class ModelImport {
         } else if (Files.exists(dstDir)) {
             throw new IllegalArgumentException(dstDir + " exists and is not a folder");
         }
-        Path parent = dstDir.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path tmp = Files.createTempDirectory(parent, "." + dstDir.getFileName() + ".tmp-");
-        try {
-            build(format, src, tmp, src.toAbsolutePath().toString());
-            Files.deleteIfExists(dstDir); // an empty folder
-            Files.move(tmp, dstDir, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            AtomicFiles.deleteTree(tmp);
-        }
+        // an empty dstDir is renamed aside, not deleted first: no moment without a folder there
+        AtomicFiles.buildFolder(dstDir, tmp -> build(format, src, tmp, src.toAbsolutePath().toString()));
         return dstDir;
     }
 
@@ -150,7 +141,7 @@ public final class ModelImport {
         JsonArray arch = new JsonArray();
         arch.add("BertModel");
         cfg.add("architectures", arch);
-        writeJson(out.resolve("config.json"), cfg);
+        AtomicFiles.writeJson(out.resolve("config.json"), cfg);
         if (c.doLowerCase != null) writeTokenizerConfig(out, c.doLowerCase);
         writeWeights(out, im, source, "onnx");
     }
@@ -209,11 +200,7 @@ public final class ModelImport {
         JsonObject o = new JsonObject();
         o.addProperty("do_lower_case", lower);
         o.addProperty("tokenizer_class", "BertTokenizer");
-        writeJson(out.resolve("tokenizer_config.json"), o);
-    }
-
-    private static void writeJson(Path file, JsonObject o) throws IOException {
-        AtomicFiles.writeJson(file, o);
+        AtomicFiles.writeJson(out.resolve("tokenizer_config.json"), o);
     }
 
     /** Whether a tokenizer.json lowercases (BertNormalizer.lowercase or a Lowercase normalizer); null if unknown. */

@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Locale;
@@ -97,13 +96,7 @@ public final class ModelZoo {
             long t0 = System.nanoTime();
             Path jar = ModelFetch.locate(e.coords());
             ModelImport.log("importing " + e.name() + " (" + e.about() + ") from " + jar);
-            Path tmp = Files.createTempDirectory(models, "." + e.name() + ".tmp-");
-            try {
-                ModelImport.build(e.format(), jar, tmp, e.coords());
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                AtomicFiles.deleteTree(tmp);
-            }
+            AtomicFiles.buildFolder(target, tmp -> ModelImport.build(e.format(), jar, tmp, e.coords()));
             ModelImport.log(String.format(Locale.ROOT, "%s ready in %.1f s: %s", e.name(), (System.nanoTime() - t0) / 1e9, target));
             return target;
         }

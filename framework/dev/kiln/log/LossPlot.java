@@ -436,13 +436,8 @@ public final class LossPlot {
         width = Math.max(8, width);
         height = Math.max(3, height);
         double[] col = buckets(y, width);
-        double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
-        for (double v : col) {
-            if (Double.isFinite(v)) {
-                lo = Math.min(lo, v);
-                hi = Math.max(hi, v);
-            }
-        }
+        double[] range = finiteRange(col);
+        double lo = range[0], hi = range[1];
         StringBuilder sb = new StringBuilder();
         if (title != null && !title.isEmpty()) sb.append(title).append('\n');
         if (lo > hi) return sb.append("(no finite data)\n").toString();
@@ -468,17 +463,24 @@ public final class LossPlot {
         return sb.toString();
     }
 
+    /** {lo, hi} of the finite values; lo > hi when there are none. */
+    private static double[] finiteRange(double[] v) {
+        double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
+        for (double x : v) {
+            if (Double.isFinite(x)) {
+                lo = Math.min(lo, x);
+                hi = Math.max(hi, x);
+            }
+        }
+        return new double[] {lo, hi};
+    }
+
     /** One-line trend with Unicode block characters, {@code width} wide at most. */
     public static String sparkline(double[] y, int width) {
         final String levels = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588";
         double[] col = buckets(y, Math.max(1, width));
-        double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
-        for (double v : col) {
-            if (Double.isFinite(v)) {
-                lo = Math.min(lo, v);
-                hi = Math.max(hi, v);
-            }
-        }
+        double[] range = finiteRange(col);
+        double lo = range[0], hi = range[1];
         StringBuilder sb = new StringBuilder();
         for (double v : col) {
             if (!Double.isFinite(v)) sb.append(' ');

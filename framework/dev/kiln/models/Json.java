@@ -77,8 +77,4 @@ public final class Json {
             throw error(field, "is " + !allowed + " but Kiln supports only " + allowed + " (" + why + ")");
         }
     }
-
-    public static void writeAtomic(Path file, JsonObject o) throws IOException {
-        AtomicFiles.writeJson(file, o);
-    }
 }

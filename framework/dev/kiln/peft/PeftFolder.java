@@ -1,7 +1,6 @@
 package dev.kiln.peft;
 
 import ai.djl.ndarray.NDManager;
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.io.HfFolder;
@@ -15,7 +14,6 @@ import dev.kiln.train.TrainableTask;
 import dev.kiln.util.AtomicFiles;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -60,25 +58,20 @@ public final class PeftFolder {
             peft.addProperty("base_model_type", model.backbone().modelType());
             peft.add("hf_config", HfFolder.readConfig(full));
             meta.add("peft", peft);
-            writeJson(out.resolve(CONFIG_FILE), model.adapterConfig(baseModel, peftTaskType));
+            AtomicFiles.writeJson(out.resolve(CONFIG_FILE), model.adapterConfig(baseModel, peftTaskType));
             SafeTensors.write(out.resolve(WEIGHTS_FILE), model.adapterState(), Map.of("format", "pt"));
             for (String f : HfFolder.TOKENIZER_FILES) {
                 if (Files.isRegularFile(full.resolve(f))) Files.copy(full.resolve(f), out.resolve(f));
             }
-            writeJson(out.resolve(TaskFolder.META_FILE), meta);
+            AtomicFiles.writeJson(out.resolve(TaskFolder.META_FILE), meta);
             AtomicFiles.publish(out, abs);
         } catch (IOException e) {
             throw dev.kiln.util.IoErrors.named(abs, e);
         } finally {
-            HfFolder.deleteTree(tmp);
+            AtomicFiles.deleteTree(tmp);
         }
     }
 
-
-    private static void writeJson(Path file, JsonObject o) throws IOException {
-        AtomicFiles.write(file, (new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(o) + "\n")
-                .getBytes(StandardCharsets.UTF_8));
-    }
 
     public static JsonObject adapterConfig(Path dir) throws IOException {
         Path f = dir.resolve(CONFIG_FILE);
@@ -230,19 +223,12 @@ public final class PeftFolder {
     /** Copies a PEFT folder (re-reading its tensors, so a corrupt file fails here) to {@code dst}. */
     public static Path exportAdapter(Path src, Path dst) throws IOException {
         HfFolder.requireNewTarget(dst);
-        Path abs = dst.toAbsolutePath().normalize();
-        Files.createDirectories(abs.getParent());
-        Path tmp = AtomicFiles.newDirectory(abs.getParent(), "." + abs.getFileName() + ".tmp-");
-        try {
+        return AtomicFiles.buildFolder(dst, tmp -> {
             SafeTensors.write(tmp.resolve(WEIGHTS_FILE), SafeTensors.read(src.resolve(WEIGHTS_FILE)), Map.of("format", "pt"));
             for (String f : concat(CONFIG_FILE, TaskFolder.META_FILE)) {
                 if (Files.isRegularFile(src.resolve(f))) Files.copy(src.resolve(f), tmp.resolve(f));
             }
-            AtomicFiles.publish(tmp, abs);
-        } finally {
-            if (Files.exists(tmp)) HfFolder.deleteTree(tmp);
-        }
-        return abs;
+        });
     }
 
     private static java.util.List<String> concat(String... more) {
@@ -285,7 +271,7 @@ public final class PeftFolder {
                 weights.putAll(head);
                 HfFolder.writeFolder(dst, hfConfig, weights, src);
             }
-            writeJson(dst.resolve(TaskFolder.META_FILE), outMeta);
+            AtomicFiles.writeJson(dst.resolve(TaskFolder.META_FILE), outMeta);
         }
         return dst.toAbsolutePath().normalize();
     }

@@ -1,6 +1,5 @@
 package dev.kiln.sweep;
 
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -120,7 +119,7 @@ public final class Sweep {
                     + String.join(", ", new java.util.TreeSet<>(ENTRIES)) + ").\n");
         }
         removeTemps();
-        AtomicFiles.write(out.resolve("sweep.json"), (pretty(spec.json) + "\n").getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.writeJson(out.resolve("sweep.json"), spec.json);
         Map<Integer, Trial> done = readResults();
         Trial resumed = readRunning();
         Sampler sampler = Sampler.of(spec);
@@ -217,7 +216,7 @@ public final class Sweep {
             best.params.forEach(p::add);
             s.add("best_params", p);
         }
-        AtomicFiles.write(out.resolve("summary.json"), (pretty(s) + "\n").getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.writeJson(out.resolve("summary.json"), s);
         if (best != null) link(out.resolve("best"), Path.of("trials", best.folder()));
         try {
             SweepPlot.write(spec, all, out.resolve("sweep.png"));
@@ -319,9 +318,5 @@ public final class Sweep {
                 if (TEMP.matcher(p.getFileName().toString()).matches()) Files.deleteIfExists(p);
             }
         }
-    }
-
-    private static String pretty(JsonObject o) {
-        return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(o);
     }
 }

@@ -260,7 +260,6 @@ public final class SweepSpec {
      * a key the schema does not have, or a value it refuses, is reported against the parameter.
      */
     private void checkAgainstBase() {
-        dev.kiln.train.Tasks.all(); // registers the tasks' config sections
         RunConfig cfg;
         try {
             cfg = config(List.of());
@@ -273,13 +272,8 @@ public final class SweepSpec {
             fail("the base config has no dev data: set \"data.dev\" or \"data.dev_fraction\" in it (trials are scored on dev)");
         }
         ConfigRegistry.TaskSpec task = ConfigRegistry.task(cfg.task.type);
-        if (metric == null) {
-            metric = task.mainMetric();
-            if (!json.has("direction")) maximize = task.mainMetricMode() == RunConfig.Mode.MAX;
-        } else if (!json.has("direction")) {
-            maximize = metric.equals(task.mainMetric()) ? task.mainMetricMode() == RunConfig.Mode.MAX
-                    : RunConfig.Mode.infer(metric) == RunConfig.Mode.MAX;
-        }
+        if (metric == null) metric = task.mainMetric();
+        if (!json.has("direction")) maximize = task.main().higherIsBetter(metric);
         for (Param p : params) {
             List<JsonElement> probes = p.categorical() ? p.values() : List.of(p.value(p.lowInternal()), p.value(p.highInternal()));
             for (JsonElement v : probes) {

@@ -4,6 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 
+import dev.kiln.util.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -71,7 +72,7 @@ public final class ByteVocab {
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, ".tokenizer", ".json");
         try {
-            TokenizerJson.write(tmp, tokenizerJson(seen));
+            AtomicFiles.writeJson(tmp, tokenizerJson(seen));
             try (Tokenizer t = Tokenizer.fromTokenizerJson(tmp)) {
                 t.save(dir);
             }

@@ -364,9 +364,9 @@ public final class Tokenizer implements AutoCloseable {
             for (String m : TokenizerJson.merges(model)) sb.append(m).append('\n');
             AtomicFiles.write(dir.resolve("merges.txt"), sb.toString().getBytes(StandardCharsets.UTF_8));
         }
-        TokenizerJson.write(dir.resolve("special_tokens_map.json"), specials);
-        TokenizerJson.write(dir.resolve("tokenizer_config.json"), cfg);
-        TokenizerJson.write(dir.resolve("tokenizer.json"), json); // last: load() picks the folder up by this file
+        AtomicFiles.writeJson(dir.resolve("special_tokens_map.json"), specials);
+        AtomicFiles.writeJson(dir.resolve("tokenizer_config.json"), cfg);
+        AtomicFiles.writeJson(dir.resolve("tokenizer.json"), json); // last: load() picks the folder up by this file
     }
 
     @Override

@@ -9,7 +9,6 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
-import dev.kiln.util.AtomicFiles;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +26,6 @@ final class TokenizerJson {
 
     // serializeNulls: HF files spell out "normalizer": null etc.; no HTML escaping so <|endoftext|> stays readable.
     static final Gson COMPACT = new GsonBuilder().serializeNulls().disableHtmlEscaping().create();
-    static final Gson PRETTY = new GsonBuilder().serializeNulls().disableHtmlEscaping().setPrettyPrinting().create();
 
     static final String[] BERT_SPECIALS = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
     static final String GPT2_EOS = "<|endoftext|>";
@@ -50,10 +48,6 @@ final class TokenizerJson {
 
     static JsonObject readIfPresent(Path file) throws IOException {
         return Files.isRegularFile(file) ? read(file) : null;
-    }
-
-    static void write(Path file, JsonElement e) throws IOException {
-        AtomicFiles.write(file, (PRETTY.toJson(e) + "\n").getBytes(StandardCharsets.UTF_8));
     }
 
     /** A special-token entry as HF configs write it: a string or {"content": "..."}. */

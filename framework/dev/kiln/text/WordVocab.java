@@ -53,7 +53,7 @@ public final class WordVocab {
                 }
             }
         } finally {
-            deleteTree(tmp);
+            dev.kiln.util.AtomicFiles.deleteTree(tmp);
         }
         List<Map.Entry<String, Integer>> kept = new ArrayList<>();
         for (Map.Entry<String, Integer> e : counts.entrySet()) {
@@ -91,12 +91,5 @@ public final class WordVocab {
             if (Character.getType(c) != Character.NON_SPACING_MARK) sb.append(c);
         }
         return sb.toString().toLowerCase(Locale.ROOT);
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (var s = Files.walk(p)) {
-            for (Path q : (Iterable<Path>) s.sorted(java.util.Comparator.reverseOrder())::iterator) Files.delete(q);
-        }
     }
 }

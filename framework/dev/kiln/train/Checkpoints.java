@@ -44,22 +44,20 @@ public final class Checkpoints {
         Files.createDirectories(dir);
         Path target = dir.resolve("step-" + step);
         if (Files.exists(target)) return;
-        Path tmp = AtomicFiles.newDirectory(dir, ".step-" + step + ".tmp-");
         try {
-            task.save(tmp.resolve("model"));
-            SafeTensors.write(tmp.resolve(OPTIMIZER_FILE), updater.state(), Map.of("kind", "optimizer"));
-            // fp16-mixed: the fp32 masters are the real weights; model/ holds the fp16 compute copy
-            if (updater.masters() != null) {
-                SafeTensors.write(tmp.resolve(MASTERS_FILE), updater.weights(), Map.of("kind", "fp32-master-weights"));
-            }
-            Path best = runDir.resolve("best");
-            state.bestModelCheckpoint = Files.isDirectory(best) ? best.toAbsolutePath().toString() : null;
-            AtomicFiles.writeJson(tmp.resolve(STATE_FILE), state.toJson());
-            Files.move(tmp, target);
+            AtomicFiles.buildFolder(target, tmp -> {
+                task.save(tmp.resolve("model"));
+                SafeTensors.write(tmp.resolve(OPTIMIZER_FILE), updater.state(), Map.of("kind", "optimizer"));
+                // fp16-mixed: the fp32 masters are the real weights; model/ holds the fp16 compute copy
+                if (updater.masters() != null) {
+                    SafeTensors.write(tmp.resolve(MASTERS_FILE), updater.weights(), Map.of("kind", "fp32-master-weights"));
+                }
+                Path best = runDir.resolve("best");
+                state.bestModelCheckpoint = Files.isDirectory(best) ? best.toAbsolutePath().toString() : null;
+                AtomicFiles.writeJson(tmp.resolve(STATE_FILE), state.toJson());
+            });
         } catch (IOException e) {
             throw IoErrors.named(target, e);
-        } finally {
-            if (Files.exists(tmp)) HfFolder.deleteTree(tmp);
         }
         rotate();
     }
@@ -74,7 +72,7 @@ public final class Checkpoints {
             task.save(tmp.resolve("m"));
             AtomicFiles.publish(tmp.resolve("m"), best);
         } finally {
-            HfFolder.deleteTree(tmp);
+            AtomicFiles.deleteTree(tmp);
         }
     }
 
@@ -97,7 +95,7 @@ public final class Checkpoints {
 
     private void rotate() throws IOException {
         List<Path> all = list();
-        for (int i = keepLast; i < all.size(); i++) HfFolder.deleteTree(all.get(i));
+        for (int i = keepLast; i < all.size(); i++) AtomicFiles.deleteTree(all.get(i));
     }
 
     /** Loads the newest complete checkpoint into the task, optimizer and loss scaler; null when none. */
@@ -105,7 +103,7 @@ public final class Checkpoints {
         if (Files.isDirectory(dir)) {
             try (Stream<Path> s = Files.list(dir)) {
                 for (Path p : (Iterable<Path>) s.filter(q -> q.getFileName().toString().startsWith(".step-"))::iterator) {
-                    HfFolder.deleteTree(p); // left by a kill during a write
+                    AtomicFiles.deleteTree(p); // left by a kill during a write
                 }
             }
         }

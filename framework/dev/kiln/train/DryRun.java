@@ -28,7 +28,8 @@ import java.util.function.Predicate;
 public record DryRun(String task, String model, String device, int trainExamples, long parameters,
                      long trainableParameters, String freeze, long examplesPerStep, long stepsPerEpoch,
                      long totalSteps, long warmupSteps, int timedSteps, double stepSeconds, double tokensPerStep,
-                     double firstLoss, double peakMemoryMb, double estimatedSeconds) {
+                     double firstLoss, double peakMemoryMb,
+                     @com.google.gson.annotations.SerializedName("estimated_train_seconds") double estimatedSeconds) {
 
     /** Steps timed unless the run is shorter: the first pays for warm-up, the median of the rest is reported. */
     public static final int DEFAULT_STEPS = 3;
@@ -103,26 +104,13 @@ public record DryRun(String task, String model, String device, int trainExamples
                 "estimate: " + hms(estimatedSeconds) + " for the training steps (evaluation and saving not included)");
     }
 
+    /** As Gson writes settings (snake_case), after {@code "dry_run": true}; a NaN first loss stays NaN. */
+    private static final com.google.gson.Gson GSON = dev.kiln.config.SettingsJson.builder().serializeSpecialFloatingPointValues().create();
+
     public JsonObject toJson() {
         JsonObject j = new JsonObject();
         j.addProperty("dry_run", true);
-        j.addProperty("task", task);
-        j.addProperty("model", model);
-        j.addProperty("device", device);
-        j.addProperty("train_examples", trainExamples);
-        j.addProperty("parameters", parameters);
-        j.addProperty("trainable_parameters", trainableParameters);
-        j.addProperty("freeze", freeze);
-        j.addProperty("examples_per_step", examplesPerStep);
-        j.addProperty("steps_per_epoch", stepsPerEpoch);
-        j.addProperty("total_steps", totalSteps);
-        j.addProperty("warmup_steps", warmupSteps);
-        j.addProperty("timed_steps", timedSteps);
-        j.addProperty("step_seconds", stepSeconds);
-        j.addProperty("tokens_per_step", tokensPerStep);
-        j.addProperty("first_loss", firstLoss);
-        j.addProperty("peak_memory_mb", peakMemoryMb);
-        j.addProperty("estimated_train_seconds", estimatedSeconds);
+        GSON.toJsonTree(this).getAsJsonObject().entrySet().forEach(e -> j.add(e.getKey(), e.getValue()));
         return j;
     }
 

@@ -1,5 +1,6 @@
 package dev.kiln.train;
 
+import dev.kiln.util.AtomicFiles;
 import com.google.gson.JsonParser;
 import dev.kiln.io.HfFolder;
 
@@ -108,7 +109,7 @@ public final class RunFolder {
     static void removeLeftovers(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : (Iterable<Path>) s::iterator) {
-                if (LEFTOVER.matcher(p.getFileName().toString()).matches()) HfFolder.deleteTree(p);
+                if (LEFTOVER.matcher(p.getFileName().toString()).matches()) AtomicFiles.deleteTree(p);
             }
         }
     }
@@ -129,7 +130,7 @@ public final class RunFolder {
         if (!Files.isDirectory(folder)) return;
         try (Stream<Path> s = Files.list(folder)) {
             for (Path p : (Iterable<Path>) s::iterator) {
-                if (own.matcher(p.getFileName().toString()).matches()) HfFolder.deleteTree(p);
+                if (own.matcher(p.getFileName().toString()).matches()) AtomicFiles.deleteTree(p);
             }
         }
         if (isEmpty(folder)) Files.delete(folder);

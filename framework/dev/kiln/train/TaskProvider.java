@@ -24,10 +24,26 @@ public interface TaskProvider {
     /** Reads data and builds backbone + head; throws before anything is written on bad input. */
     TrainableTask create(RunConfig config, NDManager manager) throws IOException;
 
+    /**
+     * A task's typed predictor: its class and how it opens a run or model folder (its {@code load(dir, device)}),
+     * so the facade reaches it as {@code Kiln.predictor(dir, TextClassifier.class)} without naming the task.
+     */
+    record Typed<P extends AutoCloseable>(Class<P> type, Loader<P> loader) {
+        @FunctionalInterface
+        public interface Loader<P> {
+            P load(Path runOrModel, String device) throws IOException;
+        }
+    }
+
+    /** The task's typed predictor; null for a task that offers only {@link #predictor}'s JSON objects. */
+    default Typed<?> typed() {
+        return null;
+    }
+
     /** The model of a run or model folder opened for prediction: one JSON object per input. */
     PredictLines.Predictor predictor(Path modelDir, String device) throws IOException;
 
-    /** CLI {@code predict}: one JSON line out per input line (plain text or a JSON object). */
+    /** One JSON line out per input line (plain text or a JSON object): {@link PredictLines#run} over {@link #predictor}. */
     default void predict(Path modelDir, String device, BufferedReader in, PrintStream out) throws IOException {
         try (PredictLines.Predictor p = predictor(modelDir, device)) {
             PredictLines.run(p, in, out);

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 
-/** The registered tasks, discovered once. */
+/** The registered tasks, discovered once; the config registry triggers it when first read ({@link Discovery}). */
 public final class Tasks {
     private static Map<String, TaskProvider> providers;
 
@@ -32,5 +32,13 @@ public final class Tasks {
 
     public static List<String> types() {
         return List.copyOf(all().keySet());
+    }
+
+    /** The config registry's discovery: every task provider registers its config sections. */
+    public static final class Discovery implements dev.kiln.config.TaskDiscovery {
+        @Override
+        public void discover() {
+            all();
+        }
     }
 }

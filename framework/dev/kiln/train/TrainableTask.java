@@ -35,8 +35,10 @@ public interface TrainableTask extends AutoCloseable {
     /** The summed (not averaged) loss of a micro-batch over its {@link Batch#targets()}. */
     record Loss(NDArray sum) {}
 
-    /** Backbone and head parameters in one store. */
-    Parameters parameters();
+    /** Backbone and head parameters in one store: the backbone's, which task heads attach to. */
+    default Parameters parameters() {
+        return backbone().params();
+    }
 
     /** The pretrained part (for freezing, MFU and logging). */
     Backbone backbone();
@@ -105,10 +107,25 @@ public interface TrainableTask extends AutoCloseable {
         return null;
     }
 
-    /** The metric used for "best" when the config names none (e.g. "accuracy"). */
-    String mainMetric();
+    /**
+     * The task's main metric and its direction: its {@link dev.kiln.config.MainMetric} constant, the one its provider
+     * registers for configs and sweeps (declared once). A task overrides this, or (as older tasks do) the two
+     * methods below.
+     */
+    default dev.kiln.config.MainMetric declaredMainMetric() {
+        throw new UnsupportedOperationException(getClass().getName()
+                + " declares no main metric: override declaredMainMetric() to return its MainMetric constant");
+    }
 
-    boolean higherIsBetter(String metric);
+    /** The metric used for "best" when the trainer is given none (e.g. "accuracy"). */
+    default String mainMetric() {
+        return declaredMainMetric().name();
+    }
+
+    /** The metric's direction ({@link dev.kiln.config.MainMetric#higherIsBetter}). */
+    default boolean higherIsBetter(String metric) {
+        return declaredMainMetric().higherIsBetter(metric);
+    }
 
     /** Writes a folder the task's predictor loads: HF model files plus task metadata. */
     void save(Path dir) throws IOException;

@@ -1,9 +1,12 @@
 package dev.kiln.train;
 
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
+import com.google.gson.annotations.SerializedName;
+import dev.kiln.config.SettingsJson;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -14,28 +17,34 @@ import java.util.Map;
  * separate key {@code "kiln"}. {@link #fromJson} also reads the earlier Kiln-only format (counters at top level).
  */
 public final class TrainerState {
+    /** Version of the "kiln" object (the fields below that are not transient, named by the config's naming policy). */
+    @SuppressWarnings("unused")
+    private final int format = 2;
     public long step;
     public Double bestValue;
     public long bestStep = -1;
     public Map<String, Double> bestMetrics;
     /** Best value of the early-stopping metric; evalsWithoutImprovement counts evals since it last improved. */
+    @SerializedName("early_stopping_best_value")
     public Double stopBestValue;
     public int evalsWithoutImprovement;
     /** HF log_history: a train entry per log window (mean loss, last lr and grad norm), an eval_* entry per eval. */
-    public final List<JsonObject> logHistory = new ArrayList<>();
+    public final transient List<JsonObject> logHistory = new ArrayList<>();
     /** The open log window (resumed exactly, so windows do not depend on where a run was interrupted). */
+    @SerializedName("log_window_loss")
     double windowLoss;
+    @SerializedName("log_window_steps")
     int windowSteps;
     /** Run facts for HF's fields (not needed to resume). */
-    long maxSteps, stepsPerEpoch = 1, saveSteps, evalSteps;
-    int trainBatchSize, loggingSteps;
+    transient long maxSteps, stepsPerEpoch = 1, saveSteps, evalSteps;
+    transient int trainBatchSize, loggingSteps;
     String bestMetricName;
     /** The whole run so far (all sessions), so summary.json after a resume covers the run, not the last session. */
     double trainSeconds;
     long tokensSeen;
     Map<String, Double> lastEval;
     /** Absolute path of best/ when it exists; set by {@link Checkpoints}. */
-    String bestModelCheckpoint;
+    transient String bestModelCheckpoint;
 
     double epoch() {
         return Math.round((double) step / Math.max(1, stepsPerEpoch) * 1e4) / 1e4;
@@ -67,73 +76,25 @@ public final class TrainerState {
         logHistory.add(e);
     }
 
+    /** trainer_state.json as HF writes it, with this object's counters under "kiln". */
+    private record HfState(Long bestGlobalStep, Double bestMetric, String bestModelCheckpoint, double epoch, long evalSteps,
+                           long globalStep, boolean isHyperParamSearch, boolean isLocalProcessZero, boolean isWorldProcessZero,
+                           List<JsonObject> logHistory, int loggingSteps, long maxSteps, long numTrainEpochs, long saveSteps,
+                           int trainBatchSize, TrainerState kiln) {}
+
+    /** The settings' naming policy (snake_case); nulls written, as HF writes {@code "best_metric": null}. */
+    private static final Gson GSON = SettingsJson.builder().serializeNulls().serializeSpecialFloatingPointValues().create();
+
     public JsonObject toJson() {
-        JsonObject o = new JsonObject();
-        o.add("best_global_step", bestStep >= 0 ? new com.google.gson.JsonPrimitive(bestStep) : com.google.gson.JsonNull.INSTANCE);
-        o.add("best_metric", bestValue != null ? new com.google.gson.JsonPrimitive(bestValue) : com.google.gson.JsonNull.INSTANCE);
-        o.add("best_model_checkpoint", bestModelCheckpoint != null
-                ? new com.google.gson.JsonPrimitive(bestModelCheckpoint) : com.google.gson.JsonNull.INSTANCE);
-        o.addProperty("epoch", epoch());
-        o.addProperty("eval_steps", evalSteps);
-        o.addProperty("global_step", step);
-        o.addProperty("is_hyper_param_search", false);
-        o.addProperty("is_local_process_zero", true);
-        o.addProperty("is_world_process_zero", true);
-        com.google.gson.JsonArray h = new com.google.gson.JsonArray();
-        logHistory.forEach(h::add);
-        o.add("log_history", h);
-        o.addProperty("logging_steps", loggingSteps);
-        o.addProperty("max_steps", maxSteps);
-        o.addProperty("num_train_epochs", (maxSteps + stepsPerEpoch - 1) / Math.max(1, stepsPerEpoch));
-        o.addProperty("save_steps", saveSteps);
-        o.addProperty("train_batch_size", trainBatchSize);
-        JsonObject k = new JsonObject();
-        k.addProperty("format", 2);
-        k.addProperty("step", step);
-        if (bestValue != null) k.addProperty("best_value", bestValue);
-        if (bestMetricName != null) k.addProperty("best_metric_name", bestMetricName);
-        k.addProperty("best_step", bestStep);
-        if (bestMetrics != null) {
-            JsonObject m = new JsonObject();
-            bestMetrics.forEach(m::addProperty);
-            k.add("best_metrics", m);
-        }
-        if (stopBestValue != null) k.addProperty("early_stopping_best_value", stopBestValue);
-        k.addProperty("evals_without_improvement", evalsWithoutImprovement);
-        k.addProperty("log_window_loss", windowLoss);
-        k.addProperty("log_window_steps", windowSteps);
-        k.addProperty("train_seconds", trainSeconds);
-        k.addProperty("tokens_seen", tokensSeen);
-        if (lastEval != null) {
-            JsonObject m = new JsonObject();
-            lastEval.forEach(m::addProperty);
-            k.add("last_eval", m);
-        }
-        o.add("kiln", k);
-        return o;
+        HfState hf = new HfState(bestStep >= 0 ? bestStep : null, bestValue, bestModelCheckpoint, epoch(), evalSteps, step,
+                false, true, true, logHistory, loggingSteps, maxSteps,
+                (maxSteps + stepsPerEpoch - 1) / Math.max(1, stepsPerEpoch), saveSteps, trainBatchSize, this);
+        return GSON.toJsonTree(hf).getAsJsonObject();
     }
 
     /** Reads this format (Kiln's counters under "kiln") and the earlier one (the same counters at top level). */
     public static TrainerState fromJson(JsonObject json) {
-        TrainerState s = new TrainerState();
-        JsonObject o = json.has("kiln") ? json.getAsJsonObject("kiln") : json;
-        s.step = o.get("step").getAsLong();
-        if (o.has("best_value")) s.bestValue = o.get("best_value").getAsDouble();
-        s.bestStep = o.get("best_step").getAsLong();
-        if (o.has("best_metrics")) {
-            s.bestMetrics = new LinkedHashMap<>();
-            for (var e : o.getAsJsonObject("best_metrics").entrySet()) s.bestMetrics.put(e.getKey(), e.getValue().getAsDouble());
-        }
-        if (o.has("early_stopping_best_value")) s.stopBestValue = o.get("early_stopping_best_value").getAsDouble();
-        s.evalsWithoutImprovement = o.get("evals_without_improvement").getAsInt();
-        if (o.has("log_window_loss")) s.windowLoss = o.get("log_window_loss").getAsDouble();
-        if (o.has("log_window_steps")) s.windowSteps = o.get("log_window_steps").getAsInt();
-        if (o.has("train_seconds")) s.trainSeconds = o.get("train_seconds").getAsDouble();
-        if (o.has("tokens_seen")) s.tokensSeen = o.get("tokens_seen").getAsLong();
-        if (o.has("last_eval")) {
-            s.lastEval = new LinkedHashMap<>();
-            for (var e : o.getAsJsonObject("last_eval").entrySet()) s.lastEval.put(e.getKey(), e.getValue().getAsDouble());
-        }
+        TrainerState s = GSON.fromJson(json.has("kiln") ? json.get("kiln") : json, TrainerState.class);
         if (json.has("log_history")) json.getAsJsonArray("log_history").forEach(e -> s.logHistory.add(e.getAsJsonObject()));
         return s;
     }

@@ -16,10 +16,11 @@ public final class AtomicFiles {
 
     /**
      * Kiln's one JSON style for the files it writes: pretty, no HTML escaping ({@code <|endoftext|>} stays
-     * readable), NaN and infinities as JavaScript writes them (a diverged loss is still a summary).
+     * readable), NaN and infinities as JavaScript writes them (a diverged loss is still a summary), and a null
+     * in the tree written as null (HF files spell out {@code "normalizer": null}, {@code "best_metric": null}).
      */
     private static final com.google.gson.Gson PRETTY = new com.google.gson.GsonBuilder().setPrettyPrinting()
-            .disableHtmlEscaping().serializeSpecialFloatingPointValues().create();
+            .disableHtmlEscaping().serializeSpecialFloatingPointValues().serializeNulls().create();
 
     /** {@code tree} (a JsonElement, or anything Gson serialises) as Kiln writes JSON files, with a final newline. */
     public static String json(Object tree) {
@@ -79,6 +80,38 @@ public final class AtomicFiles {
         Files.move(target, old);
         Files.move(built, target);
         deleteTree(old);
+    }
+
+    /**
+     * Builds the folder {@code target}: {@code build} fills a new hidden folder beside it (the user's umask), which
+     * is then {@link #publish}ed; on failure the partial folder is removed and {@code target} is untouched.
+     * Returns the absolute target.
+     */
+    public static Path buildFolder(Path target, Writer build) throws IOException {
+        Path abs = target.toAbsolutePath().normalize();
+        Files.createDirectories(abs.getParent());
+        Path tmp = newDirectory(abs.getParent(), "." + abs.getFileName() + ".tmp-");
+        try {
+            build.writeTo(tmp);
+            publish(tmp, abs);
+        } finally {
+            deleteTree(tmp);
+        }
+        return abs;
+    }
+
+    /**
+     * Renames the folder {@code built} to {@code target} unless another process put one there first (a cache
+     * entry that concurrent runs build alike: theirs is as good as ours, and readers may already use it).
+     * Returns false, {@code built} left for the caller to delete, when the target existed.
+     */
+    public static boolean publishNew(Path built, Path target) throws IOException {
+        try {
+            Files.move(built, target);
+            return true;
+        } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
+            return false;
+        }
     }
 
     /** Deletes a file or a folder with everything in it; nothing when absent. */

@@ -37,11 +37,7 @@ public final class NpmPackages {
             if (!Files.isRegularFile(out.resolve("package/package.json"))) {
                 throw new IOException("npm package " + name + "@" + version + " unpacked without package/package.json");
             }
-            try {
-                Files.move(out, dest);
-            } catch (java.nio.file.FileAlreadyExistsException raced) {
-                // another process fetched it meanwhile; its copy is as good as ours
-            }
+            AtomicFiles.publishNew(out, dest); // false: another process fetched it meanwhile
         } finally {
             AtomicFiles.deleteTree(work);
         }

@@ -65,4 +65,18 @@ class TrainerStateTest {
         assertEquals(0.9, s.stopBestValue);
         assertEquals(2, s.evalsWithoutImprovement);
     }
+
+    @Test
+    void aFreshStateSpellsOutHfsNullsAndReadsBack() {
+        TrainerState s = new TrainerState();
+        JsonObject o = JsonParser.parseString(dev.kiln.util.AtomicFiles.json(s.toJson())).getAsJsonObject();
+        assertTrue(o.get("best_metric").isJsonNull(), "HF writes best_metric: null before any evaluation");
+        assertTrue(o.get("best_global_step").isJsonNull());
+        assertTrue(o.get("best_model_checkpoint").isJsonNull());
+        assertEquals(2, o.getAsJsonObject("kiln").get("format").getAsInt());
+        TrainerState r = TrainerState.fromJson(o);
+        assertEquals(-1, r.bestStep);
+        assertEquals(null, r.bestValue);
+        assertEquals(null, r.bestMetrics);
+    }
 }

@@ -109,7 +109,7 @@ public final class BertConfig {
     }
 
     public void save(Path configJson) throws IOException {
-        Json.writeAtomic(configJson, toJson());
+        dev.kiln.util.AtomicFiles.writeJson(configJson, toJson());
     }
 
     public int headDim() {

@@ -1,5 +1,6 @@
 package dev.kiln.models.classic;
 
+import dev.kiln.util.AtomicFiles;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.kiln.config.Checks;
@@ -210,7 +211,7 @@ public final class ClassicModels {
         Path dir = Files.createTempDirectory("kiln-vocab-");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
-                HfFolder.deleteTree(dir);
+                AtomicFiles.deleteTree(dir);
             } catch (IOException ignored) {
                 // a temp folder; the OS cleans it eventually
             }

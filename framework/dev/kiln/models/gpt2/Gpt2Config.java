@@ -137,6 +137,6 @@ public final class Gpt2Config {
     }
 
     public void save(Path configJson) throws IOException {
-        Json.writeAtomic(configJson, toJson());
+        dev.kiln.util.AtomicFiles.writeJson(configJson, toJson());
     }
 }

@@ -37,7 +37,7 @@ public final class ClassificationProvider implements TaskProvider {
     @Override
     public void registerConfig() {
         ConfigRegistry.registerTask(ClassificationTask.TYPE, ClassificationOptions.class, null)
-                .mainMetric("accuracy", RunConfig.Mode.MAX)
+                .mainMetric(ClassificationTask.MAIN_METRIC)
                 .formats("label-first", "csv-headerless", "tsv-headerless");
     }
 
@@ -150,6 +150,11 @@ public final class ClassificationProvider implements TaskProvider {
             if (t.textPair() != null) out.add(t.textPair());
         }
         return out;
+    }
+
+    @Override
+    public Typed<TextClassifier> typed() {
+        return new Typed<>(TextClassifier.class, TextClassifier::load);
     }
 
     @Override

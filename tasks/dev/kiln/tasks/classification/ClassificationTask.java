@@ -1,5 +1,6 @@
 package dev.kiln.tasks.classification;
 
+import dev.kiln.config.MainMetric;
 import dev.kiln.log.Activity;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -27,6 +28,8 @@ import java.util.Map;
 /** Single-sentence and sentence-pair classification (SST-2, MR, TREC, NLI-style pairs). */
 public final class ClassificationTask implements TrainableTask {
     public static final String TYPE = "classification";
+    /** The metric best/ is chosen by unless the config names one; the provider registers the same constant. */
+    public static final MainMetric MAIN_METRIC = MainMetric.max("accuracy");
 
     /** Task settings (the config's task section plus data.max_length). */
     public static final class Settings {
@@ -91,7 +94,6 @@ public final class ClassificationTask implements TrainableTask {
         public long paddedTokens() { return x.padded(); }
     }
 
-    @Override public Parameters parameters() { return backbone.params(); }
     @Override public Backbone backbone() { return backbone; }
     @Override public int trainSize() { return train.size(); }
     @Override public int exampleLength(int index) { return train.get(index).length(); }
@@ -103,8 +105,7 @@ public final class ClassificationTask implements TrainableTask {
     }
     private EvalOutputs.Classes lastEval;
 
-    @Override public String mainMetric() { return "accuracy"; }
-    @Override public boolean higherIsBetter(String metric) { return !metric.equals("loss"); }
+    @Override public MainMetric declaredMainMetric() { return MAIN_METRIC; }
 
     @Override
     public Batch collate(int[] indexes) {

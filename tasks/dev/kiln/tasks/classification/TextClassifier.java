@@ -7,6 +7,7 @@ import dev.kiln.inference.LengthBatches;
 import dev.kiln.text.Sequences;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
+import dev.kiln.train.TaskPredictor;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -19,39 +20,33 @@ import java.util.Map;
  * Predictor for a fine-tuned classifier: {@code TextClassifier.load(dir).predict("text")}.
  * {@code dir} is a run directory (its best/ or final/ model is used) or a model folder.
  */
-public final class TextClassifier implements AutoCloseable {
+public final class TextClassifier extends TaskPredictor {
 
     /** A prediction: the top label and every label's probability. */
     public record Prediction(String label, float score, Map<String, Float> probabilities) {}
 
-    private final TaskFolder.Opened folder;
     private final Tokenizer tok;
     private final ClassificationHead head;
     private final List<String> labels = new ArrayList<>();
     private final int maxLength;
     private int batchSize = LengthBatches.DEFAULT_SIZE;
 
-    private TextClassifier(Path dir, String device) throws IOException {
-        folder = TaskFolder.open(dir, ClassificationTask.TYPE, device);
-        try {
-            JsonObject meta = folder.meta;
-            meta.getAsJsonArray("labels").forEach(e -> labels.add(e.getAsString()));
-            maxLength = meta.get("max_length").getAsInt();
-            head = new ClassificationHead(folder.backbone, labels.size(), meta.get("pooling").getAsString());
-            folder.loadHead(head.prefix());
-            tok = folder.tokenizer;
-        } catch (IOException | RuntimeException e) {
-            folder.close();
-            throw e;
-        }
+    private TextClassifier(TaskFolder.Opened folder) throws IOException {
+        super(folder);
+        JsonObject meta = folder.meta;
+        meta.getAsJsonArray("labels").forEach(e -> labels.add(e.getAsString()));
+        maxLength = meta.get("max_length").getAsInt();
+        head = new ClassificationHead(folder.backbone, labels.size(), meta.get("pooling").getAsString());
+        folder.loadHead(head.prefix());
+        tok = folder.tokenizer;
     }
 
     public static TextClassifier load(Path dir) throws IOException {
-        return new TextClassifier(dir, "auto");
+        return load(dir, "auto");
     }
 
     public static TextClassifier load(Path dir, String device) throws IOException {
-        return new TextClassifier(dir, device);
+        return open(dir, ClassificationTask.TYPE, device, TextClassifier::new);
     }
 
     /** Texts per forward pass in {@link #predictBatch} (default 32); returns this. */
@@ -59,11 +54,6 @@ public final class TextClassifier implements AutoCloseable {
         if (n < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + n);
         batchSize = n;
         return this;
-    }
-
-    /** The model folder in use (a run directory resolves to best/ or final/). */
-    public Path modelDir() {
-        return folder.dir;
     }
 
     public List<String> labels() {
@@ -111,10 +101,5 @@ public final class TextClassifier implements AutoCloseable {
             }
         }
         return out;
-    }
-
-    @Override
-    public void close() {
-        folder.close();
     }
 }

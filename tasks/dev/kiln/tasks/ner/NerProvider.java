@@ -36,7 +36,7 @@ public final class NerProvider implements TaskProvider {
     @Override
     public void registerConfig() {
         ConfigRegistry.registerTask(NerTask.TYPE, NerOptions.class, NerOptions.Data.class)
-                .mainMetric("f1", RunConfig.Mode.MAX)
+                .mainMetric(NerTask.MAIN_METRIC)
                 .formats("conll");
     }
 
@@ -99,6 +99,11 @@ public final class NerProvider implements TaskProvider {
         s.labelSmoothing = (float) cfg.training.labelSmoothing;
         s.dataSettings = SettingsJson.toJson(ds);
         return new NerTask(pre.backbone(), pre.tokenizer(), pre.dir(), train, dev, s);
+    }
+
+    @Override
+    public Typed<NerTagger> typed() {
+        return new Typed<>(NerTagger.class, NerTagger::load);
     }
 
     /**

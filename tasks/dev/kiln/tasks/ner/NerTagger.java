@@ -3,6 +3,7 @@ package dev.kiln.tasks.ner;
 import dev.kiln.metrics.SeqevalMetrics;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
+import dev.kiln.train.TaskPredictor;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -15,7 +16,7 @@ import java.util.List;
  * split into words by the model's tokenizer (as it splits text anyway); pre-split words can be given
  * instead. Sentences longer than the model's max length are tagged in overlapping windows.
  */
-public final class NerTagger implements AutoCloseable {
+public final class NerTagger extends TaskPredictor {
 
     /**
      * An entity: its type, its text, its [start, end) character offsets in the input string (for
@@ -27,7 +28,6 @@ public final class NerTagger implements AutoCloseable {
     /** A tagged sentence: its words, one IOB2 tag per word, and the entities the tags form. */
     public record Tagged(List<String> words, List<String> tags, List<Entity> entities) {}
 
-    private final TaskFolder.Opened folder;
     private final Tokenizer tok;
     private final NerHead head;
     private final List<String> labels = new ArrayList<>();
@@ -35,33 +35,23 @@ public final class NerTagger implements AutoCloseable {
     private final int stride;
     private final int batchSize;
 
-    private NerTagger(Path dir, String device) throws IOException {
-        folder = TaskFolder.open(dir, NerTask.TYPE, device);
-        try {
-            folder.meta.getAsJsonArray("labels").forEach(e -> labels.add(e.getAsString()));
-            maxLength = folder.meta.get("max_length").getAsInt();
-            stride = folder.meta.get("stride").getAsInt();
-            batchSize = folder.meta.has("eval_batch_size") ? folder.meta.get("eval_batch_size").getAsInt() : 32;
-            head = new NerHead(folder.backbone, labels.size());
-            folder.loadHead(head.prefix());
-            tok = folder.tokenizer;
-        } catch (IOException | RuntimeException e) {
-            folder.close();
-            throw e;
-        }
+    private NerTagger(TaskFolder.Opened folder) throws IOException {
+        super(folder);
+        folder.meta.getAsJsonArray("labels").forEach(e -> labels.add(e.getAsString()));
+        maxLength = folder.meta.get("max_length").getAsInt();
+        stride = folder.meta.get("stride").getAsInt();
+        batchSize = folder.meta.has("eval_batch_size") ? folder.meta.get("eval_batch_size").getAsInt() : 32;
+        head = new NerHead(folder.backbone, labels.size());
+        folder.loadHead(head.prefix());
+        tok = folder.tokenizer;
     }
 
     public static NerTagger load(Path dir) throws IOException {
-        return new NerTagger(dir, "auto");
+        return load(dir, "auto");
     }
 
     public static NerTagger load(Path dir, String device) throws IOException {
-        return new NerTagger(dir, device);
-    }
-
-    /** The model folder in use (a run directory resolves to best/ or final/). */
-    public Path modelDir() {
-        return folder.dir;
+        return open(dir, NerTask.TYPE, device, NerTagger::new);
     }
 
     /** Labels in logit order (O, B-X, I-X, ...). */
@@ -124,10 +114,5 @@ public final class NerTagger implements AutoCloseable {
             out.add(new Tagged(List.copyOf(w), List.copyOf(tags), List.copyOf(ents)));
         }
         return out;
-    }
-
-    @Override
-    public void close() {
-        folder.close();
     }
 }

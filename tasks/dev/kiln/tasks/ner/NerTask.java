@@ -1,5 +1,6 @@
 package dev.kiln.tasks.ner;
 
+import dev.kiln.config.MainMetric;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
@@ -7,7 +8,6 @@ import com.google.gson.JsonObject;
 import dev.kiln.metrics.SeqevalMetrics;
 import dev.kiln.models.Backbone;
 import dev.kiln.nn.Losses;
-import dev.kiln.nn.Parameters;
 import dev.kiln.text.Sequences;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
@@ -29,6 +29,8 @@ import java.util.TreeSet;
  */
 public final class NerTask implements TrainableTask {
     public static final String TYPE = "ner";
+    /** The metric best/ is chosen by unless the config names one; the provider registers the same constant. */
+    public static final MainMetric MAIN_METRIC = MainMetric.max("f1");
 
     /** Task settings (the config's task section plus data.max_length). */
     public static final class Settings {
@@ -112,11 +114,9 @@ public final class NerTask implements TrainableTask {
         public long paddedTokens() { return x.padded(); }
     }
 
-    @Override public Parameters parameters() { return backbone.params(); }
     @Override public Backbone backbone() { return backbone; }
     @Override public int trainSize() { return train.size(); }
-    @Override public String mainMetric() { return "f1"; }
-    @Override public boolean higherIsBetter(String metric) { return !metric.equals("loss"); }
+    @Override public MainMetric declaredMainMetric() { return MAIN_METRIC; }
 
     @Override
     public Batch collate(int[] indexes) {

@@ -1,5 +1,6 @@
 package dev.kiln.tasks.pretraining;
 
+import dev.kiln.config.MainMetric;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.SparseFormat;
@@ -9,7 +10,6 @@ import dev.kiln.models.Backbone;
 import dev.kiln.models.bert.BertModel;
 import dev.kiln.nn.Functional;
 import dev.kiln.nn.Losses;
-import dev.kiln.nn.Parameters;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
 import dev.kiln.train.TrainableTask;
@@ -32,6 +32,8 @@ import java.util.SplittableRandom;
  */
 public final class BertPretrainTask implements TrainableTask {
     public static final String TYPE = "pretrain-bert";
+    /** The metric best/ is chosen by unless the config names one; the provider registers the same constant. */
+    public static final MainMetric MAIN_METRIC = MainMetric.min("mlm_loss");
     /** The "epoch" of the fixed held-out masks. */
     static final int EVAL_EPOCH = -1;
 
@@ -148,11 +150,9 @@ public final class BertPretrainTask implements TrainableTask {
         return new HostBatch(ids, types, mask, positions, labels, nsp ? nspLabels : null, tokens);
     }
 
-    @Override public Parameters parameters() { return bert.params; }
     @Override public Backbone backbone() { return bert; }
     @Override public int trainSize() { return train.size(); }
-    @Override public String mainMetric() { return "mlm_loss"; }
-    @Override public boolean higherIsBetter(String metric) { return metric.contains("accuracy"); }
+    @Override public MainMetric declaredMainMetric() { return MAIN_METRIC; }
 
     @Override
     public Batch collate(int[] indexes) {
@@ -193,12 +193,7 @@ public final class BertPretrainTask implements TrainableTask {
         if (dev == null) return Map.of();
         double mlmSum = 0, nspSum = 0;
         long masked = 0, correct = 0, seqs = 0, nspCorrect = 0;
-        int bs = opts.evalBatchSize;
-        int batches = 0;
-        for (int s = 0; s < dev.size(); s += bs) {
-            if (opts.evalMaxBatches > 0 && batches++ >= opts.evalMaxBatches) break;
-            int[] idx = new int[Math.min(bs, dev.size() - s)];
-            for (int i = 0; i < idx.length; i++) idx[i] = s + i;
+        for (int[] idx : opts.evalBatches(dev.size())) {
             HostBatch b = collate(dev, idx, EVAL_EPOCH);
             try (NDManager m = parent.newSubManager()) {
                 NDArray[] out = forward(b, m, false);

@@ -1,8 +1,8 @@
 package dev.kiln.tasks.pretraining;
 
+import dev.kiln.util.AtomicFiles;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import dev.kiln.io.HfFolder;
 import dev.kiln.text.ByteVocab;
 import dev.kiln.text.Encoding;
 import dev.kiln.text.SentenceSplitter;
@@ -95,9 +95,9 @@ final class Corpus {
         Path tmp = Files.createTempDirectory(cacheRoot, ".charvocab.tmp-");
         try {
             ByteVocab.create(tmp, seen).close();
-            moveIntoPlace(tmp, dir);
+            AtomicFiles.publishNew(tmp, dir); // false: a concurrent run built the same thing first
         } finally {
-            HfFolder.deleteTree(tmp);
+            AtomicFiles.deleteTree(tmp);
         }
         return dir;
     }
@@ -111,18 +111,10 @@ final class Corpus {
         try {
             tok.save(tmp);
             Path dir = cacheRoot.resolve("tokenizer-" + fileHash(tmp.resolve("tokenizer.json")).substring(0, 16));
-            if (!Files.isRegularFile(dir.resolve("tokenizer.json"))) moveIntoPlace(tmp, dir);
+            if (!Files.isRegularFile(dir.resolve("tokenizer.json"))) AtomicFiles.publishNew(tmp, dir);
             return dir;
         } finally {
-            HfFolder.deleteTree(tmp);
-        }
-    }
-
-    private static void moveIntoPlace(Path tmp, Path dir) throws IOException {
-        try {
-            Files.move(tmp, dir);
-        } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
-            // a concurrent run built the same thing; its copy is as good as ours
+            AtomicFiles.deleteTree(tmp);
         }
     }
 

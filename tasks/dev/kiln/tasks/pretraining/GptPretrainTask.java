@@ -1,12 +1,12 @@
 package dev.kiln.tasks.pretraining;
 
+import dev.kiln.config.MainMetric;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.kiln.models.Backbone;
 import dev.kiln.models.gpt2.Gpt2Model;
 import dev.kiln.nn.Losses;
-import dev.kiln.nn.Parameters;
 import dev.kiln.train.TaskFolder;
 import dev.kiln.train.TrainableTask;
 
@@ -22,6 +22,8 @@ import java.util.Map;
  */
 public final class GptPretrainTask implements TrainableTask {
     public static final String TYPE = "pretrain-gpt";
+    /** The metric best/ is chosen by unless the config names one; the provider registers the same constant. */
+    public static final MainMetric MAIN_METRIC = MainMetric.min("loss");
 
     final Gpt2Model gpt;
     final GptBlocks train;
@@ -60,11 +62,9 @@ public final class GptPretrainTask implements TrainableTask {
         return new Blocks(x, y);
     }
 
-    @Override public Parameters parameters() { return gpt.params; }
     @Override public Backbone backbone() { return gpt; }
     @Override public int trainSize() { return train.size(); }
-    @Override public String mainMetric() { return "loss"; }
-    @Override public boolean higherIsBetter(String metric) { return false; }
+    @Override public MainMetric declaredMainMetric() { return MAIN_METRIC; }
 
     @Override
     public Batch collate(int[] indexes) {
@@ -89,12 +89,7 @@ public final class GptPretrainTask implements TrainableTask {
         if (dev == null) return Map.of();
         double sum = 0;
         long n = 0;
-        int bs = opts.evalBatchSize;
-        int batches = 0;
-        for (int s = 0; s < dev.size(); s += bs) {
-            if (opts.evalMaxBatches > 0 && batches++ >= opts.evalMaxBatches) break;
-            int[] idx = new int[Math.min(bs, dev.size() - s)];
-            for (int i = 0; i < idx.length; i++) idx[i] = s + i;
+        for (int[] idx : opts.evalBatches(dev.size())) {
             Blocks b = collate(dev, idx);
             try (NDManager m = parent.newSubManager()) {
                 sum += lossSum(b, m, false, 0f).getFloat();

@@ -1,5 +1,6 @@
 package dev.kiln.tasks.pretraining;
 
+import dev.kiln.util.AtomicFiles;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.kiln.config.ConfigRegistry;
@@ -50,19 +51,72 @@ public final class PretrainProviders {
         return Corpus.store(kind, tmp, files, s, tok, modelDir);
     }
 
+    /** Builds a pretraining task on its prepared corpus and tokenizer. */
+    @FunctionalInterface
+    interface Build {
+        TrainableTask build(PretrainSetup s) throws IOException;
+    }
+
+    /** A task built on a new {@link PretrainSetup}, which is closed (its token stores released) when building fails. */
+    static TrainableTask create(RunConfig cfg, String kind, Build build) throws IOException {
+        PretrainSetup s = new PretrainSetup(cfg, kind);
+        try {
+            return build.build(s);
+        } catch (IOException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    /** The GPT-2 of a pretraining folder; a PEFT run's folder is its base model with the adapter applied. */
+    static Gpt2Model loadGpt(Path dir, NDManager m) throws IOException {
+        Gpt2Model g = HfFolder.loadGpt2(PeftFolder.weightsFolder(dir), m, null, PeftFolder.strictness(dir, HfFolder.Strictness.STRICT));
+        PeftFolder.applyTo(dir, g);
+        return g;
+    }
+
+    /** The BERT of a pretraining folder with {@code heads}; a PEFT run's folder as {@link #loadGpt}. */
+    static BertModel loadBert(Path dir, NDManager m, BertModel.Heads heads) throws IOException {
+        BertModel b = HfFolder.loadBert(PeftFolder.weightsFolder(dir), m, heads, null, PeftFolder.strictness(dir, HfFolder.Strictness.TASK_FOLDER));
+        PeftFolder.applyTo(dir, b);
+        return b;
+    }
+
+    /** Builds the task that scores held-out text: the folder's model on {@code m}, the text tokenised into {@code tmp}. */
+    @FunctionalInterface
+    interface HeldOut {
+        TrainableTask task(Path dir, JsonObject meta, NDManager m, Tokenizer tok, Path tmp) throws IOException;
+    }
+
+    /** {@code evaluate} of a pretraining folder: the held-out task's metrics, its temporary token store removed after. */
+    static Map<String, Object> evaluate(Path modelDir, String type, String device, Path data, HeldOut heldOut) throws IOException {
+        Path dir = TaskFolder.resolve(modelDir);
+        JsonObject meta = TaskFolder.requireTask(dir, type);
+        Path tmp = Files.createTempDirectory("kiln-eval-");
+        try (NDManager m = NDManager.newBaseManager(Devices.parse(device)); Tokenizer tok = Tokenizer.load(dir)) {
+            TrainableTask t = heldOut.task(dir, meta, m, tok, tmp);
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("model", dir.toString());
+            out.put("data", data.toString());
+            out.putAll(t.evaluate(m));
+            return out;
+        } finally {
+            AtomicFiles.deleteTree(tmp);
+        }
+    }
+
     public static final class Gpt implements TaskProvider {
         @Override public String type() { return GptPretrainTask.TYPE; }
 
         @Override
         public void registerConfig() {
             ConfigRegistry.registerTask(GptPretrainTask.TYPE, PretrainOptions.class, PretrainData.class)
-                    .mainMetric("loss", RunConfig.Mode.MIN).newModels(true);
+                    .mainMetric(GptPretrainTask.MAIN_METRIC).newModels(true);
         }
 
         @Override
         public TrainableTask create(RunConfig cfg, NDManager manager) throws IOException {
-            PretrainSetup s = new PretrainSetup(cfg, "gpt");
-            try {
+            return PretrainProviders.create(cfg, "gpt", s -> {
                 Gpt2Model gpt = s.gpt(manager);
                 int bs = cfg.data.maxLength;
                 GptBlocks train = GptBlocks.all(s.train, bs);
@@ -82,20 +136,20 @@ public final class PretrainProviders {
                         s.tokenizerName, (float) cfg.training.labelSmoothing, s);
                 t.dataMeta = dataMeta(cfg, s.data);
                 return t;
-            } catch (IOException | RuntimeException e) {
-                s.close();
-                throw e;
-            }
+            });
+        }
+
+        /** A text generator over the trained model. */
+        @Override
+        public Typed<dev.kiln.generate.Generator> typed() {
+            return new Typed<>(dev.kiln.generate.Generator.class,
+                    (dir, device) -> dev.kiln.generate.Generator.load(TaskFolder.find(dir, GptPretrainTask.TYPE).dir().toString(), device));
         }
 
         /** One JSON line per input line: its tokens' perplexity under the model. */
         @Override
         public PredictLines.Predictor predictor(Path modelDir, String device) throws IOException {
-            TaskFolder.Opened f = TaskFolder.open(modelDir, GptPretrainTask.TYPE, device, (dir, meta, m) -> {
-                Gpt2Model g = HfFolder.loadGpt2(PeftFolder.weightsFolder(dir), m, null, PeftFolder.strictness(dir, HfFolder.Strictness.STRICT));
-                PeftFolder.applyTo(dir, g); // a PEFT run's folder: base model + adapter
-                return g;
-            });
+            TaskFolder.Opened f = TaskFolder.open(modelDir, GptPretrainTask.TYPE, device, (dir, meta, m) -> loadGpt(dir, m));
             Gpt2Model gpt = (Gpt2Model) f.backbone;
             Tokenizer tok = f.tokenizer;
             TextEncoder enc = TextEncoder.of(tok);
@@ -117,24 +171,13 @@ public final class PretrainProviders {
         /** Held-out loss and perplexity of the model on a text file or folder. */
         @Override
         public Map<String, Object> evaluate(Path modelDir, String device, Path data) throws IOException {
-            Path dir = TaskFolder.resolve(modelDir);
-            JsonObject meta = TaskFolder.requireTask(dir, GptPretrainTask.TYPE);
-            Path tmp = Files.createTempDirectory("kiln-eval-");
-            try (NDManager m = NDManager.newBaseManager(Devices.parse(device)); Tokenizer tok = Tokenizer.load(dir)) {
-                Gpt2Model gpt = HfFolder.loadGpt2(PeftFolder.weightsFolder(dir), m, null, PeftFolder.strictness(dir, HfFolder.Strictness.STRICT));
-                PeftFolder.applyTo(dir, gpt); // a PEFT run's folder: base model + adapter
+            return PretrainProviders.evaluate(modelDir, GptPretrainTask.TYPE, device, data, (dir, meta, m, tok, tmp) -> {
+                Gpt2Model gpt = loadGpt(dir, m);
                 TokenStore st = tempStore("gpt", dir, meta, data, tok, tmp);
                 GptBlocks blocks = GptBlocks.all(st, meta.get("block_size").getAsInt());
                 if (blocks.size() == 0) throw new IllegalArgumentException(data + ": fewer tokens than one block");
-                GptPretrainTask t = new GptPretrainTask(gpt, blocks, blocks, new PretrainOptions(), dir, "", 0f, () -> { });
-                Map<String, Object> out = new LinkedHashMap<>();
-                out.put("model", dir.toString());
-                out.put("data", data.toString());
-                out.putAll(t.evaluate(m));
-                return out;
-            } finally {
-                HfFolder.deleteTree(tmp);
-            }
+                return new GptPretrainTask(gpt, blocks, blocks, new PretrainOptions(), dir, "", 0f, () -> { });
+            });
         }
     }
 
@@ -144,7 +187,7 @@ public final class PretrainProviders {
         @Override
         public void registerConfig() {
             ConfigRegistry.registerTask(BertPretrainTask.TYPE, BertPretrainOptions.class, PretrainData.class)
-                    .mainMetric("mlm_loss", RunConfig.Mode.MIN).newModels(true);
+                    .mainMetric(BertPretrainTask.MAIN_METRIC).newModels(true);
         }
 
         static MlmMasker masker(Tokenizer tok, BertPretrainOptions o, int maxLength) {
@@ -155,8 +198,7 @@ public final class PretrainProviders {
         @Override
         public TrainableTask create(RunConfig cfg, NDManager manager) throws IOException {
             BertPretrainOptions o = cfg.taskOptions(BertPretrainOptions.class);
-            PretrainSetup s = new PretrainSetup(cfg, "bert");
-            try {
+            return PretrainProviders.create(cfg, "bert", s -> {
                 BertModel bert = s.bert(manager, o.nsp);
                 int len = cfg.data.maxLength;
                 BertPairs train;
@@ -178,10 +220,7 @@ public final class PretrainProviders {
                         s.tokenizerName, len, (float) cfg.training.labelSmoothing, s);
                 t.dataMeta = dataMeta(cfg, s.data);
                 return t;
-            } catch (IOException | RuntimeException e) {
-                s.close();
-                throw e;
-            }
+            });
         }
 
         /** Fill-mask for each input line that has a [MASK]: the top 5 tokens. */
@@ -190,9 +229,7 @@ public final class PretrainProviders {
             TaskFolder.Opened f = TaskFolder.open(modelDir, BertPretrainTask.TYPE, device, (dir, meta, m) -> {
                 BertModel.Heads h = BertModel.Heads.encoderOnly();
                 h.mlm = true;
-                BertModel b = HfFolder.loadBert(PeftFolder.weightsFolder(dir), m, h, null, PeftFolder.strictness(dir, HfFolder.Strictness.TASK_FOLDER));
-                PeftFolder.applyTo(dir, b); // a PEFT run's folder: base model + adapter
-                return b;
+                return loadBert(dir, m, h);
             });
             BertModel bert = (BertModel) f.backbone;
             return PredictLines.predictor(f, in -> {
@@ -214,31 +251,20 @@ public final class PretrainProviders {
         /** Held-out MLM (and NSP) metrics on a text file or folder, with the fixed evaluation masks. */
         @Override
         public Map<String, Object> evaluate(Path modelDir, String device, Path data) throws IOException {
-            Path dir = TaskFolder.resolve(modelDir);
-            JsonObject meta = TaskFolder.requireTask(dir, BertPretrainTask.TYPE);
-            boolean nsp = meta.get("nsp").getAsBoolean();
-            int len = meta.get("max_length").getAsInt();
-            Path tmp = Files.createTempDirectory("kiln-eval-");
-            try (NDManager m = NDManager.newBaseManager(Devices.parse(device)); Tokenizer tok = Tokenizer.load(dir)) {
+            return PretrainProviders.evaluate(modelDir, BertPretrainTask.TYPE, device, data, (dir, meta, m, tok, tmp) -> {
+                boolean nsp = meta.get("nsp").getAsBoolean();
+                int len = meta.get("max_length").getAsInt();
                 BertModel.Heads h = new BertModel.Heads();
                 h.mlm = true;
                 h.nsp = nsp;
                 h.pooler = nsp;
-                BertModel bert = HfFolder.loadBert(PeftFolder.weightsFolder(dir), m, h, null, PeftFolder.strictness(dir, HfFolder.Strictness.TASK_FOLDER));
-                PeftFolder.applyTo(dir, bert); // a PEFT run's folder: base model + adapter
+                BertModel bert = loadBert(dir, m, h);
                 TokenStore st = tempStore("bert", dir, meta, data, tok, tmp);
                 BertPretrainOptions o = new BertPretrainOptions();
                 o.nsp = nsp;
                 BertPairs pairs = BertPairs.open(st, 0, st.documents(), len, o.shortSeqProb, nsp, 42);
-                BertPretrainTask t = new BertPretrainTask(bert, tok, pairs, pairs, masker(tok, o, len), o, 42, dir, "", len, 0f, () -> { });
-                Map<String, Object> out = new LinkedHashMap<>();
-                out.put("model", dir.toString());
-                out.put("data", data.toString());
-                out.putAll(t.evaluate(m));
-                return out;
-            } finally {
-                HfFolder.deleteTree(tmp);
-            }
+                return new BertPretrainTask(bert, tok, pairs, pairs, masker(tok, o, len), o, 42, dir, "", len, 0f, () -> { });
+            });
         }
     }
 }

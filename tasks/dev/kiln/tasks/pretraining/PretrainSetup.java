@@ -1,5 +1,6 @@
 package dev.kiln.tasks.pretraining;
 
+import dev.kiln.util.AtomicFiles;
 import dev.kiln.models.gpt2.Gpt2Architecture;
 import dev.kiln.models.bert.BertArchitecture;
 import dev.kiln.models.Architecture;
@@ -220,7 +221,7 @@ final class PretrainSetup implements AutoCloseable {
         if (tok != null) tok.close();
         if (tempCache && cacheRoot != null) {
             try {
-                HfFolder.deleteTree(cacheRoot);
+                AtomicFiles.deleteTree(cacheRoot);
             } catch (IOException ignored) {
                 // a temporary folder; nothing depends on it any more
             }

@@ -2,7 +2,6 @@ package dev.kiln.tasks.pretraining;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.kiln.io.HfFolder;
 import dev.kiln.util.AtomicFiles;
 
 import java.io.IOException;
@@ -173,7 +172,7 @@ public final class TokenStore {
             tokens.close();
             units.close();
             docs.close();
-            HfFolder.deleteTree(tmp);
+            AtomicFiles.deleteTree(tmp);
         }
     }
 

@@ -36,7 +36,7 @@ public final class QaProvider implements TaskProvider {
     @Override
     public void registerConfig() {
         ConfigRegistry.registerTask(QaTask.TYPE, QaOptions.class, QaData.class)
-                .mainMetric("f1", RunConfig.Mode.MAX)
+                .mainMetric(QaTask.MAIN_METRIC)
                 .formats("squad");
     }
 
@@ -107,6 +107,11 @@ public final class QaProvider implements TaskProvider {
         List<T> out = new ArrayList<>(max);
         for (int i = 0; i < n; i++) if (keep[i]) out.add(items.get(i));
         return out;
+    }
+
+    @Override
+    public Typed<QuestionAnswerer> typed() {
+        return new Typed<>(QuestionAnswerer.class, QuestionAnswerer::load);
     }
 
     /** Input lines: {"question": ..., "context": ...} (optionally "id"); output: {"answer", "start", "end", "score"}. */

@@ -1,5 +1,6 @@
 package dev.kiln.tasks.qa;
 
+import dev.kiln.config.MainMetric;
 import dev.kiln.log.Activity;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -11,7 +12,6 @@ import dev.kiln.metrics.SquadMetrics;
 import dev.kiln.models.Backbone;
 import dev.kiln.nn.Functional;
 import dev.kiln.nn.Losses;
-import dev.kiln.nn.Parameters;
 import dev.kiln.text.Sequences;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
@@ -32,6 +32,8 @@ import java.util.Map;
  */
 public final class QaTask implements TrainableTask {
     public static final String TYPE = "qa";
+    /** The metric best/ is chosen by unless the config names one; the provider registers the same constant. */
+    public static final MainMetric MAIN_METRIC = MainMetric.max("f1");
 
     /** Task settings (the config's task section plus data.max_length). */
     public static final class Settings {
@@ -107,11 +109,9 @@ public final class QaTask implements TrainableTask {
         public long paddedTokens() { return x.padded(); }
     }
 
-    @Override public Parameters parameters() { return backbone.params(); }
     @Override public Backbone backbone() { return backbone; }
     @Override public int trainSize() { return train.size(); }
-    @Override public String mainMetric() { return "f1"; }
-    @Override public boolean higherIsBetter(String metric) { return !metric.equals("loss"); }
+    @Override public MainMetric declaredMainMetric() { return MAIN_METRIC; }
 
     @Override
     public Batch collate(int[] indexes) {

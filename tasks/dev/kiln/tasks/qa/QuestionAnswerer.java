@@ -3,6 +3,7 @@ package dev.kiln.tasks.qa;
 import ai.djl.ndarray.NDManager;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
+import dev.kiln.train.TaskPredictor;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -16,7 +17,7 @@ import java.util.function.BiConsumer;
  * {@code QuestionAnswerer.load(dir).answer("Who ...?", context)}. {@code dir} is a run directory (its
  * best/ or final/ model is used) or a model folder. Contexts of any length are windowed as in training.
  */
-public final class QuestionAnswerer implements AutoCloseable {
+public final class QuestionAnswerer extends TaskPredictor {
 
     /**
      * An answer: its text, the [start, end) characters in the context ({@code context.substring(start, end)}
@@ -24,39 +25,26 @@ public final class QuestionAnswerer implements AutoCloseable {
      */
     public record Answer(String text, int start, int end, float score) {}
 
-    private final TaskFolder.Opened folder;
     private final NDManager manager;
     private final Tokenizer tok;
     private final QaHead head;
     private final QaTask.Settings settings;
-    private final Path dir;
 
-    private QuestionAnswerer(Path dir, String device) throws IOException {
-        folder = TaskFolder.open(dir, QaTask.TYPE, device);
-        try {
-            this.dir = folder.dir;
-            manager = folder.manager;
-            settings = QaTask.Settings.fromJson(folder.meta);
-            head = new QaHead(folder.backbone);
-            folder.loadHead(head.prefix());
-            tok = folder.tokenizer;
-        } catch (IOException | RuntimeException e) {
-            folder.close();
-            throw e;
-        }
+    private QuestionAnswerer(TaskFolder.Opened folder) throws IOException {
+        super(folder);
+        manager = folder.manager;
+        settings = QaTask.Settings.fromJson(folder.meta);
+        head = new QaHead(folder.backbone);
+        folder.loadHead(head.prefix());
+        tok = folder.tokenizer;
     }
 
     public static QuestionAnswerer load(Path dir) throws IOException {
-        return new QuestionAnswerer(dir, "auto");
+        return load(dir, "auto");
     }
 
     public static QuestionAnswerer load(Path dir, String device) throws IOException {
-        return new QuestionAnswerer(dir, device);
-    }
-
-    /** The model folder in use (a run directory resolves to best/ or final/). */
-    public Path modelDir() {
-        return dir;
+        return open(dir, QaTask.TYPE, device, QuestionAnswerer::new);
     }
 
     public Answer answer(String question, String context) {
@@ -78,10 +66,5 @@ public final class QuestionAnswerer implements AutoCloseable {
     <T> void stream(Iterator<T> items, java.util.function.Function<T, QaRunner.Query> query, BiConsumer<T, Answer> sink) {
         QaRunner r = QaTask.runner(head, tok, settings);
         r.run(items, query, sink::accept, manager);
-    }
-
-    @Override
-    public void close() {
-        folder.close();
     }
 }
