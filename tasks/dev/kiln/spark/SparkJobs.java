@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "dev.kiln.spark.SparkJobs", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Kiln's Spark jobs: batch prediction and sentence embeddings over a table, pretraining corpus preparation.",
-        subcommands = {SparkJobs.Predict.class, SparkJobs.Encode.class})
+        subcommands = {SparkJobs.Predict.class, SparkJobs.Encode.class, SparkJobs.Prepare.class})
 public final class SparkJobs {
     public static void main(String[] args) {
         CommandLine cl = new CommandLine(new SparkJobs());
@@ -129,6 +129,49 @@ public final class SparkJobs {
         public Integer call() throws Exception {
             try (SparkSession spark = session(master)) {
                 SparkInference.encode(spark, job(model), textField, cls, raw, batchSize);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "prepare", mixinStandardHelpOptions = true, description = "Tokenise a pretraining corpus into shards that "
+            + "pretrain-gpt / pretrain-bert read as data.train (or data.dev).")
+    static final class Prepare implements Callable<Integer> {
+        @Option(names = "--input", required = true, paramLabel = "PATH", description = "a text file or a folder of them, on a file system every executor mounts")
+        java.nio.file.Path input;
+
+        @Option(names = "--include", paramLabel = "GLOB", description = "as data.include: the files of the folder to read")
+        String include;
+
+        @Option(names = "--output", required = true, paramLabel = "DIR", description = "the prepared corpus (a new or empty folder, on the shared file system)")
+        java.nio.file.Path output;
+
+        @Option(names = "--task", required = true, paramLabel = "TASK", description = "pretrain-gpt or pretrain-bert")
+        String task;
+
+        @Option(names = "--tokenizer", required = true, paramLabel = "NAME", description = "as model.tokenizer: gpt2, a zoo name or a folder with tokenizer files")
+        String tokenizer;
+
+        @Option(names = "--documents", defaultValue = "file", paramLabel = "HOW", description = "as data.documents: file, blank_line, line or marker")
+        String documents;
+
+        @Option(names = "--document-marker", paramLabel = "REGEX", description = "as data.document_marker")
+        String marker;
+
+        @Option(names = "--encoding", defaultValue = "utf-8", paramLabel = "CHARSET", description = "as data.encoding")
+        String encoding;
+
+        @Option(names = "--shard-mb", defaultValue = "256", paramLabel = "MB", description = "text per shard (whole files; a shard is one Spark task)")
+        double shardMb;
+
+        @Option(names = "--master", paramLabel = "URL", description = "run without spark-submit, e.g. local[4]")
+        String master;
+
+        @Override
+        public Integer call() throws Exception {
+            try (SparkSession spark = session(master)) {
+                SparkPrepare.prepare(spark, input, include, output, task, tokenizer,
+                        new dev.kiln.tasks.pretraining.Shards.Reading(documents, marker, encoding), Math.max(1, (long) (shardMb * 1e6)));
             }
             return 0;
         }
