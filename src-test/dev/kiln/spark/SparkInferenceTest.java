@@ -192,4 +192,20 @@ class SparkInferenceTest {
                 Map.of())).getMessage();
         assertTrue(e.startsWith("--keep key: no such column"), e);
     }
+
+    @Test
+    void theSparkSubmitCommandLineParses() {
+        picocli.CommandLine cl = new picocli.CommandLine(new SparkJobs());
+        picocli.CommandLine.ParseResult r = cl.parseArgs("predict", "runs/x", "--input", "in.parquet", "--output", "out",
+                "--keep", "id,title", "--set", "data.text_field=body", "--master", "local[2]");
+        SparkJobs.Predict p = (SparkJobs.Predict) r.subcommand().commandSpec().userObject();
+        assertEquals(List.of("id", "title"), p.keep);
+        assertEquals("local[2]", p.master);
+        assertEquals("jsonl", p.outputFormat);
+        r = cl.parseArgs("prepare", "--input", "c", "--output", "o", "--task", "pretrain-gpt", "--tokenizer", "gpt2");
+        SparkJobs.Prepare q = (SparkJobs.Prepare) r.subcommand().commandSpec().userObject();
+        assertEquals("file", q.documents);
+        assertEquals(256.0, q.shardMb);
+        assertThrows(picocli.CommandLine.MissingParameterException.class, () -> cl.parseArgs("encode", "m", "--input", "x"));
+    }
 }

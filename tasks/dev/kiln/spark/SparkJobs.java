@@ -55,7 +55,13 @@ public final class SparkJobs {
         return SparkSession.builder().appName("kiln").getOrCreate(); // spark-submit's --master and --conf
     }
 
-    abstract static class TableJob implements Callable<Integer> {
+    /** What every job takes besides its own options. */
+    abstract static class SparkCommand implements Callable<Integer> {
+        @Option(names = "--master", paramLabel = "URL", description = "run without spark-submit, e.g. local[4]")
+        String master;
+    }
+
+    abstract static class TableJob extends SparkCommand {
         @Option(names = "--input", required = true, paramLabel = "PATH", description = "a file, folder or glob Spark can read (any Hadoop file system)")
         String input;
 
@@ -76,9 +82,6 @@ public final class SparkJobs {
 
         @Option(names = "--partitions", defaultValue = "0", paramLabel = "N", description = "repartition the input into N partitions first (0: as read)")
         int partitions;
-
-        @Option(names = "--master", paramLabel = "URL", description = "run without spark-submit, e.g. local[4]")
-        String master;
 
         SparkInference.Job job(String model) {
             return new SparkInference.Job(input, inputFormat, output, outputFormat, model, device, keep, partitions);
@@ -136,7 +139,7 @@ public final class SparkJobs {
 
     @Command(name = "prepare", mixinStandardHelpOptions = true, description = "Tokenise a pretraining corpus into shards that "
             + "pretrain-gpt / pretrain-bert read as data.train (or data.dev).")
-    static final class Prepare implements Callable<Integer> {
+    static final class Prepare extends SparkCommand {
         @Option(names = "--input", required = true, paramLabel = "PATH", description = "a text file or a folder of them, on a file system every executor mounts")
         java.nio.file.Path input;
 
@@ -163,9 +166,6 @@ public final class SparkJobs {
 
         @Option(names = "--shard-mb", defaultValue = "256", paramLabel = "MB", description = "text per shard (whole files; a shard is one Spark task)")
         double shardMb;
-
-        @Option(names = "--master", paramLabel = "URL", description = "run without spark-submit, e.g. local[4]")
-        String master;
 
         @Override
         public Integer call() throws Exception {
