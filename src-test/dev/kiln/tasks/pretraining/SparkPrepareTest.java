@@ -112,6 +112,8 @@ class SparkPrepareTest {
              PretrainSetup prep = new PretrainSetup(config("pretrain-bert", out, ""), "bert")) {
             assertSameStore(raw.train, prep.train);
             assertEquals(Corpus.fileHash(raw.tokDir.resolve("tokenizer.json")), Corpus.fileHash(prep.tokDir.resolve("tokenizer.json")));
+            // the saved data settings (what evaluate reads raw text with) are those the corpus was prepared with
+            assertEquals(PretrainProviders.dataMeta(raw.cfg, raw), PretrainProviders.dataMeta(prep.cfg, prep));
             BertPairs a = BertPairs.open(raw.train, 0, raw.train.documents(), 32, 0.1, true, 7);
             BertPairs b = BertPairs.open(prep.train, 0, prep.train.documents(), 32, 0.1, true, 7);
             assertEquals(a.size(), b.size());
@@ -140,8 +142,9 @@ class SparkPrepareTest {
         assertSameStore(singleMachine("gpt", out.resolve(Shards.TOKENIZER), r), got);
     }
 
+    /** A config over {@code train}; a prepared corpus gets no document settings (it was read with its own). */
     private static RunConfig config(String task, Path train, String tokenizer) {
-        String doc = task.equals("pretrain-bert") ? "\"documents\": \"marker\", \"document_marker\": " + G.toJson(MARKER) + ", " : "";
+        String doc = task.equals("pretrain-bert") && !Shards.isPrepared(train) ? "\"documents\": \"marker\", \"document_marker\": " + G.toJson(MARKER) + ", " : "";
         String model = task.equals("pretrain-bert")
                 ? "{\"config\": {\"num_hidden_layers\": 1, \"hidden_size\": 32, \"num_attention_heads\": 2, \"intermediate_size\": 64}"
                 : "{\"config\": {\"n_layer\": 1, \"n_embd\": 32, \"n_head\": 2}";
