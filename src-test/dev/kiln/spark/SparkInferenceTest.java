@@ -208,4 +208,23 @@ class SparkInferenceTest {
         assertEquals(256.0, q.shardMb);
         assertThrows(picocli.CommandLine.MissingParameterException.class, () -> cl.parseArgs("encode", "m", "--input", "x"));
     }
+
+    @Test
+    void plainTextLinesPredictAsKilnPredictsThem() throws IOException {
+        List<String> lines = new ArrayList<>(List.of(TEXTS));
+        lines.add(3, "   "); // kiln predict skips a blank line; so does the job
+        Path in = Files.write(tmp.resolve("lines.txt"), lines);
+        List<JsonObject> want = cliPredict(lines);
+        assertEquals(TEXTS.length, want.size());
+        SparkInference.Summary s = SparkInference.predict(spark, new SparkInference.Job(in.toString(), "auto",
+                tmp.resolve("out-txt").toString(), "jsonl", run.toString(), "cpu", List.of(), 0), Map.of());
+        assertEquals(TEXTS.length, s.rows());
+        Map<String, JsonObject> byText = new HashMap<>();
+        for (String l : partFiles(tmp.resolve("out-txt"), ".txt")) {
+            JsonObject o = JsonParser.parseString(l).getAsJsonObject();
+            assertEquals(o.get("text").getAsString(), o.getAsJsonObject("prediction").get("text").getAsString());
+            byText.put(o.get("text").getAsString(), o.getAsJsonObject("prediction"));
+        }
+        for (JsonObject w : want) assertSamePrediction(w, byText.get(w.get("text").getAsString()));
+    }
 }

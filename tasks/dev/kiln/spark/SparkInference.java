@@ -98,8 +98,10 @@ public final class SparkInference {
                 throw new IllegalArgumentException(e.getMessage());
             }
         }
-        Dataset<Row> in = partitioned(read(spark, job.input(), job.inputFormat()), job.partitions());
+        Dataset<Row> in = read(spark, job.input(), job.inputFormat());
         boolean plain = in.columns().length == 1 && in.columns()[0].equals("text") && isText(job);
+        if (plain) in = in.filter(org.apache.spark.sql.functions.trim(in.col("text")).notEqual("")); // blank lines: no prediction, as in kiln predict
+        in = partitioned(in, job.partitions());
         List<String> keep = keep(in, job.keep());
         StructType schema = outSchema(in.schema(), keep, DataTypes.StringType, "prediction");
         Map<String, String> opts = new LinkedHashMap<>(dataOptions);
