@@ -106,6 +106,7 @@ public final class SparkInference {
         StructType schema = outSchema(in.schema(), keep, DataTypes.StringType, "prediction");
         Map<String, String> opts = new LinkedHashMap<>(dataOptions);
         String model = job.model(), device = job.device();
+        // rows done, for the progress lines and the summary (a retried task's rows count again)
         LongAccumulator done = spark.sparkContext().longAccumulator("kiln rows");
         MapPartitionsFunction<Row, Row> fn = rows -> {
             List<Row> out = new ArrayList<>();

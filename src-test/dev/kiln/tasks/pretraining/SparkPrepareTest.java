@@ -128,6 +128,13 @@ class SparkPrepareTest {
         assertEquals("t.json: \"data.train\" is a corpus prepared for pretrain-bert, not for pretrain-gpt", e.getMessage());
         IOException again = assertThrows(IOException.class, () -> SparkPrepare.prepare(spark, corpus, null, out, "pretrain-bert", mini.toString(), r, 1));
         assertEquals(out + ": already a prepared corpus; choose another --output", again.getMessage());
+
+        // a preparation killed after one shard is finished by running it again
+        Path killed = tmp.resolve("prepared-bert-killed");
+        Shards.start(killed, mini.toString());
+        Shards.write(killed, 0, "bert", List.of(corpus.resolve("part_2.txt")), r);
+        SparkPrepare.prepare(spark, corpus, null, killed, "pretrain-bert", mini.toString(), r, 1);
+        assertSameStore(want, TokenStore.open(killed));
     }
 
     @Test
@@ -140,6 +147,12 @@ class SparkPrepareTest {
         TokenStore got = TokenStore.open(out);
         assertTrue(got.shards() >= 2, "shards: " + got.shards());
         assertSameStore(singleMachine("gpt", out.resolve(Shards.TOKENIZER), r), got);
+
+        // an unfinished preparation with another tokenizer is not continued with this one
+        Path other = tmp.resolve("prepared-other");
+        Shards.start(other, TinyModels.miniLmFolder().toString());
+        IOException e = assertThrows(IOException.class, () -> SparkPrepare.prepare(spark, corpus, null, other, "pretrain-gpt", "gpt2", r, 20_000));
+        assertEquals(other + ": holds an unfinished preparation with another tokenizer; choose another --output", e.getMessage());
     }
 
     /** A config over {@code train}; a prepared corpus gets no document settings (it was read with its own). */

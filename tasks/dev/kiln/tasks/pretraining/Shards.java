@@ -93,7 +93,8 @@ public final class Shards {
                 for (Path p : s.toList()) {
                     String n = p.getFileName().toString();
                     if (n.equals(TokenStore.META)) throw new IOException(out + ": already a prepared corpus; choose another --output");
-                    if (!n.equals(TOKENIZER) && !n.matches("\\.?shard-\\d{5}.*")) {
+                    // what an unfinished preparation leaves: the tokenizer, shards, and their temporary folders
+                    if (!n.equals(TOKENIZER) && !n.matches("\\.?shard-\\d{5}.*") && !n.startsWith("." + TOKENIZER + ".")) {
                         throw new IOException(out + ": not empty (" + n + "); Kiln writes a prepared corpus only into a new or empty folder");
                     }
                 }
@@ -105,14 +106,20 @@ public final class Shards {
         }
         Files.createDirectories(out);
         Path dir = out.resolve(TOKENIZER);
+        Path tmp = Files.createTempDirectory(out, "." + TOKENIZER + ".tmp-");
         try (Tokenizer tok = PretrainSetup.namedTokenizer(spec)) {
+            tok.save(tmp);
+            String hash = Corpus.fileHash(tmp.resolve("tokenizer.json"));
             if (!Files.isRegularFile(dir.resolve("tokenizer.json"))) {
-                Path tmp = Files.createTempDirectory(out, "." + TOKENIZER + ".tmp-");
-                tok.save(tmp);
                 AtomicFiles.publish(tmp, dir);
+            } else if (!Corpus.fileHash(dir.resolve("tokenizer.json")).equals(hash)) {
+                // an unfinished preparation with another tokenizer: its shards must not be mixed with these
+                throw new IOException(out + ": holds an unfinished preparation with another tokenizer; choose another --output");
             }
+            return hash;
+        } finally {
+            AtomicFiles.deleteTree(tmp);
         }
-        return Corpus.fileHash(dir.resolve("tokenizer.json"));
     }
 
     /** Shard {@code index}: {@code files} tokenised into {@code out/shard-NNNNN}; returns its tokens and documents. */
