@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The Spark preparation writes, shard by shard, exactly the store the trainer's own tokenisation builds from the
  * same files (every token, unit start and document start); the pretraining tasks read the prepared folder as
  * data.train and get that store and that tokenizer. Corpus: the first 600 lines of WikiText-2 (valid) in three
- * files named so that only natural order puts them right, plus a file that ends without a newline.
+ * files named so that only natural order puts them right, a file of blank lines, and a file that ends without a newline.
  */
 @ExtendWith(OneThreadWhenBusy.class)
 class SparkPrepareTest {
@@ -68,6 +68,7 @@ class SparkPrepareTest {
         Files.write(corpus.resolve("part_2.txt"), lines.subList(0, third), StandardCharsets.UTF_8);
         Files.write(corpus.resolve("part_10.txt"), lines.subList(third, 2 * third), StandardCharsets.UTF_8);
         Files.write(corpus.resolve("part_11.txt"), lines.subList(2 * third, lines.size()), StandardCharsets.UTF_8);
+        Files.writeString(corpus.resolve("part_5.txt"), "\n  \n\n"); // no documents: an empty shard between part_2 and part_10
         Files.writeString(corpus.resolve("tail.txt"), " = Tail = \n\n Last words , no newline at the end . Really", StandardCharsets.UTF_8);
     }
 
@@ -100,9 +101,9 @@ class SparkPrepareTest {
         Shards.Reading r = new Shards.Reading("marker", MARKER, "utf-8");
         Path out = tmp.resolve("prepared-bert");
         SparkPrepare.Summary s = SparkPrepare.prepare(spark, corpus, null, out, "pretrain-bert", mini.toString(), r, 1);
-        assertEquals(4, s.shards(), "one shard per file at a 1-byte shard size");
+        assertEquals(5, s.shards(), "one shard per file at a 1-byte shard size");
         TokenStore got = TokenStore.open(out);
-        assertEquals(4, got.shards());
+        assertEquals(5, got.shards());
         TokenStore want = singleMachine("bert", out.resolve(Shards.TOKENIZER), r);
         assertSameStore(want, got);
         assertTrue(want.documents() >= 4 && want.units() > want.documents(), "documents " + want.documents() + ", units " + want.units());
@@ -120,7 +121,7 @@ class SparkPrepareTest {
             for (int i = 0; i < a.size(); i++) assertEquals(a.get(i), b.get(i), "instance " + i);
         }
         try (Stream<Path> files = Files.list(out)) {
-            assertEquals(List.of("meta.json", "shard-00000", "shard-00001", "shard-00002", "shard-00003", "tokenizer"),
+            assertEquals(List.of("meta.json", "shard-00000", "shard-00001", "shard-00002", "shard-00003", "shard-00004", "tokenizer"),
                     files.map(p -> p.getFileName().toString()).sorted().toList(), "the trainer writes nothing into a prepared corpus");
         }
 
@@ -129,7 +130,7 @@ class SparkPrepareTest {
         IOException again = assertThrows(IOException.class, () -> SparkPrepare.prepare(spark, corpus, null, out, "pretrain-bert", mini.toString(), r, 1));
         assertEquals(out + ": already a prepared corpus; choose another --output", again.getMessage());
 
-        // a preparation killed after one shard is finished by running it again
+        // a preparation killed after one shard is finished by running it again (that shard, of other files, rewritten)
         Path killed = tmp.resolve("prepared-bert-killed");
         Shards.start(killed, mini.toString());
         Shards.write(killed, 0, "bert", List.of(corpus.resolve("part_2.txt")), r);
