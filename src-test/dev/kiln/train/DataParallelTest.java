@@ -150,4 +150,20 @@ class DataParallelTest {
         Map<String, float[]> resumed = train(2, k, new ArrayList<>());
         assertClose(whole, resumed, 0f);
     }
+
+    @Test
+    void aTwoReplicaCheckpointResumesOnOneReplica() throws IOException {
+        TrainerOptions o = options();
+        o.checkpointEverySteps = 2;
+        o.outputDir = tmp.resolve("whole");
+        Map<String, float[]> whole = train(1, o, new ArrayList<>());
+        TrainerOptions k = options();
+        k.checkpointEverySteps = 2;
+        k.outputDir = tmp.resolve("moved");
+        k.maxSteps = 4;
+        train(2, k, new ArrayList<>()); // checkpoints at 2 and 4 on two replicas
+        k.maxSteps = 6;
+        Map<String, float[]> resumed = train(1, k, new ArrayList<>()); // steps 5 and 6 on one
+        assertClose(whole, resumed, TOL);
+    }
 }
