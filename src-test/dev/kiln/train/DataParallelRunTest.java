@@ -122,12 +122,16 @@ class DataParallelRunTest {
         Path train = sst2(48);
         String peft = "{\"method\": \"lora\", \"lora\": {\"r\": 4}}";
         // 5 examples per micro-batch (3 + 2 over the replicas), 2 micro-batches per step, every step clipped
-        String t = "\"batch_size\": 5, \"gradient_accumulation_steps\": 2, \"max_grad_norm\": 0.01";
+        String t = "\"batch_size\": 5, \"gradient_accumulation_steps\": 2, \"max_grad_norm\": 0.001, \"log_every_steps\": 1";
         Map<String, float[]> one = run(classification(tiny, train, "[\"cpu\"]", peft, t, "one"));
         Path two = dir.resolve("two");
         assertClose("BERT + LoRA, accumulation and clipping, 2 replicas", one,
                 run(classification(tiny, train, "[\"cpu\", \"cpu\"]", peft, t, "two")));
         assertTrue(one.keySet().stream().anyMatch(k -> k.contains("lora_A")), "a LoRA folder: " + one.keySet());
+        List<String> rows = Files.readAllLines(two.resolve("metrics.jsonl"));
+        long clipped = rows.stream().map(r -> JsonParser.parseString(r).getAsJsonObject())
+                .filter(r -> r.has("grad_norm") && r.get("grad_norm").getAsDouble() > 0.001).count();
+        assertEquals(4, clipped, "every step's reduced gradient norm above max_grad_norm: " + rows);
         String manifest = Files.readString(two.resolve("manifest.json"));
         assertEquals("cpu(), cpu()", JsonParser.parseString(manifest).getAsJsonObject().get("device").getAsString());
     }
