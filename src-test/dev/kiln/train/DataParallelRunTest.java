@@ -178,7 +178,8 @@ class DataParallelRunTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Runs.train(absent, System.err, true));
         assertTrue(e.getMessage().startsWith("dp.json: \"model.devices[1]\" device 'gpu:" + (gpus + 1) + "'"), e.getMessage());
         assertFalse(Files.exists(dir.resolve("absent")));
-        // the CLI's --devices is model.devices
+        // the Java facade's devices(...) and the CLI's --devices are model.devices
+        assertEquals(List.of("cpu", "gpu:1"), dev.kiln.Kiln.training(absent.toJson()).devices("cpu", "gpu:1").config().model.devices);
         Path cfg = Files.writeString(dir.resolve("cli.json"), absent.toJson());
         IllegalArgumentException cli = assertThrows(IllegalArgumentException.class, () -> dev.kiln.cli.KilnCli.run(new String[] {
                 "train", cfg.toString(), "--devices", "cpu,cpu,gpu:" + (gpus + 3), "--quiet"}, new java.io.PrintStream(
