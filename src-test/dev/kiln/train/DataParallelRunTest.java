@@ -188,6 +188,16 @@ class DataParallelRunTest {
     }
 
     @Test
+    void aDryRunStepsTheReplicasAndWritesNothing() throws IOException {
+        Path tiny = TinyModels.bert(dir.resolve("tiny"), 1, 32, 1);
+        DryRun d = DryRun.run(classification(tiny, sst2(16), "[\"cpu\", \"cpu\"]", null, "\"batch_size\": 4", "dry"), 2);
+        assertEquals("cpu(), cpu()", d.device());
+        assertEquals(2, d.timedSteps());
+        assertTrue(Double.isFinite(d.firstLoss()));
+        assertFalse(Files.exists(dir.resolve("dry")));
+    }
+
+    @Test
     void aKeyAddedSinceARunStartedDoesNotBlockItsResume() {
         var saved = JsonParser.parseString("{\"model\": {\"name\": \"m\"}, \"seed\": 1}").getAsJsonObject();
         var now = JsonParser.parseString("{\"model\": {\"name\": \"m\", \"devices\": null}, \"seed\": 1}").getAsJsonObject();
