@@ -219,6 +219,11 @@ public final class Kiln {
             return set("model.device=" + device);
         }
 
+        /** Data-parallel training over these devices ({@code model.devices}), e.g. {@code devices("gpu:0", "gpu:1")}. */
+        public Training devices(String... devices) {
+            return set("model.devices=" + new com.google.gson.Gson().toJson(devices));
+        }
+
         /** Name used in config error messages and for the default output folder {@code runs/NAME}. */
         public Training name(String name) {
             this.name = name;
