@@ -105,7 +105,8 @@ public final class SweepCommand {
             out.println("  trial " + t.folder() + "  " + Sweep.params(t));
         }
         if (shown < spec.trials) {
-            out.printf(Locale.ROOT, "  trials %03d-%03d: chosen by TPE from the results of the trials before them%n", shown, spec.trials - 1);
+            out.printf(Locale.ROOT, "  trials %03d-%03d: chosen by TPE from the results of the trials before them%s%n", shown, spec.trials - 1,
+                    spec.maxParallel > 1 ? " (trial n from trials 0 to n-" + spec.maxParallel + ", the others still running)" : "");
         }
         List<String> devices = devices(spec, out);
         String device = devices.get(0);
