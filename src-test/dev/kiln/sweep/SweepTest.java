@@ -458,6 +458,30 @@ class SweepTest {
     }
 
     @Test
+    void peftKeysAreSearchableAndReachTheTrialsConfig() {
+        // the "peft.r": LoRA's rank is peft.lora.r; a PEFT method needs a pretrained model name
+        SweepSpec s = spec("{\"base\": \"base.json\", \"method\": \"random\", \"trials\": 6, \"seed\": 1,"
+                + " \"set\": {\"model.name\": \"all-MiniLM-L6-v2\", \"peft.method\": \"lora\"},"
+                + " \"parameters\": {\"peft.lora.r\": {\"type\": \"int\", \"low\": 2, \"high\": 32, \"log\": true},"
+                + " \"peft.lora.alpha\": {\"type\": \"choice\", \"values\": [8, 16]}}}");
+        Sampler sampler = Sampler.of(s);
+        Set<Integer> ranks = new HashSet<>();
+        for (int n = 0; n < 6; n++) {
+            Map<String, JsonElement> p = sampler.suggest(n, List.of());
+            dev.kiln.config.RunConfig cfg = new RunTrials(s).config(p, null);
+            assertEquals(p.get("peft.lora.r").getAsInt(), cfg.peft.lora.r);
+            assertEquals(p.get("peft.lora.alpha").getAsDouble(), cfg.peft.lora.alpha, 0);
+            assertEquals(dev.kiln.config.RunConfig.PeftMethod.LORA, cfg.peft.method);
+            assertTrue(cfg.peft.lora.r >= 2 && cfg.peft.lora.r <= 32);
+            ranks.add(cfg.peft.lora.r);
+        }
+        assertTrue(ranks.size() > 1, "ranks vary: " + ranks);
+        assertTrue(bad("{\"base\": \"base.json\", \"trials\": 3, \"set\": {\"model.name\": \"all-MiniLM-L6-v2\"},"
+                + " \"parameters\": {\"peft.lora.rank\": {\"type\": \"int\", \"low\": 2, \"high\": 32}}}")
+                .contains("\"parameters.peft.lora.rank\": unknown key"), "a PEFT key the schema lacks");
+    }
+
+    @Test
     void badSweepFilesGiveOneLineErrorsNamingTheKey() throws IOException {
         String ok = "\"parameters\": {\"optimizer.lr\": {\"type\": \"loguniform\", \"low\": 1e-5, \"high\": 1e-3}}";
         assertTrue(bad("{\"base\": \"base.json\", \"trials\": 3, \"parameters\": {\"optimizer.lrr\": {\"type\": \"uniform\", \"low\": 0, \"high\": 1}}}")
