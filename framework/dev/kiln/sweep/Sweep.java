@@ -31,7 +31,8 @@ import java.util.stream.Stream;
  * pure functions of the seed and the finished trials, the sequence equals an uninterrupted sweep's.
  *
  * <p>Kiln writes only its own entries into the folder ({@value #MARKER} marks it), and refuses a non-empty folder
- * that is not a sweep, or a sweep started from a different file ({@code trials} may grow, to extend a sweep).
+ * that is not a sweep, or a sweep started from a different file ({@code trials} may grow, to extend a sweep;
+ * {@code devices} may change).
  */
 public final class Sweep {
     public static final String MARKER = ".kiln-sweep";
@@ -93,8 +94,10 @@ public final class Sweep {
         if (Files.isRegularFile(saved)) {
             JsonObject a = JsonParser.parseString(Files.readString(saved)).getAsJsonObject().deepCopy();
             JsonObject b = spec.json.deepCopy();
-            a.remove("trials");
-            b.remove("trials");
+            for (String free : List.of("trials", "devices")) { // devices change where trials run, not which
+                a.remove(free);
+                b.remove(free);
+            }
             if (!a.equals(b)) {
                 String key = null;
                 for (String k : new java.util.TreeSet<>(union(a.keySet(), b.keySet()))) {
