@@ -137,9 +137,26 @@ public final class ProcessTrials implements Sweep.TrialRunner, AutoCloseable {
         }
         cmd.add("-Dai.djl.pytorch.num_threads=" + dev.kiln.util.Threads.current()); // as set by --threads, or the default
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(classPath());
         cmd.add(ProcessTrials.class.getName());
         return cmd;
+    }
+
+    /**
+     * The class path, plus where Kiln's classes came from when that is not on it: a notebook kernel loads the
+     * self-contained jar with {@code %jars}, outside {@code java.class.path}.
+     */
+    private static String classPath() {
+        String cp = System.getProperty("java.class.path", "");
+        try {
+            java.security.CodeSource src = ProcessTrials.class.getProtectionDomain().getCodeSource();
+            if (src == null) return cp;
+            String own = Path.of(src.getLocation().toURI()).toString();
+            if (List.of(cp.split(java.io.File.pathSeparator)).contains(own)) return cp;
+            return cp.isEmpty() ? own : own + java.io.File.pathSeparator + cp;
+        } catch (java.net.URISyntaxException | IllegalArgumentException e) {
+            return cp;
+        }
     }
 
     /**
