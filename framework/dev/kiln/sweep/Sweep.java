@@ -164,6 +164,7 @@ public final class Sweep {
         java.util.concurrent.CompletionService<Trial> finishing = new java.util.concurrent.ExecutorCompletionService<>(
                 pool != null ? pool : Runnable::run);
         Map<Integer, Trial> active = new TreeMap<>();
+        Map<Integer, String> slots = new java.util.HashMap<>(); // running trial -> the entry of free it holds
         int next = 0;
         try {
             while (true) {
@@ -177,7 +178,8 @@ public final class Sweep {
                         t = new Trial(n, sampler.suggest(n, window(n, done), pending(n, done, active)));
                     }
                     String device = take(free, t.device);
-                    if (!device.isEmpty()) t.device = device;
+                    t.device = device.isEmpty() ? null : device;
+                    slots.put(n, device);
                     synchronized (this) { // workers write running.json from active too
                         active.put(n, t);
                         writeRunning(active.values());
@@ -199,7 +201,7 @@ public final class Sweep {
                     if (e.getCause() instanceof IOException io) throw io;
                     throw new IllegalStateException(e.getCause());
                 }
-                free.add(t.device == null ? "" : t.device);
+                free.add(slots.remove(t.number));
                 done.put(t.number, t);
                 synchronized (this) {
                     active.remove(t.number);
