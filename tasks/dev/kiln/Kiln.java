@@ -171,7 +171,7 @@ public final class Kiln {
      */
     public static dev.kiln.sweep.Sweep.Result sweep(Path sweepFile, Path output) throws IOException {
         dev.kiln.sweep.SweepSpec spec = dev.kiln.sweep.SweepSpec.load(sweepFile);
-        return new dev.kiln.sweep.Sweep(spec, output, System.err).run(new dev.kiln.sweep.RunTrials(spec));
+        return dev.kiln.sweep.SweepCommand.sweep(spec, output, System.err);
     }
 
     /** A finished (or interrupted) run directory. */
