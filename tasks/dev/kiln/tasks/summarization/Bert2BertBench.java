@@ -52,16 +52,16 @@ public final class Bert2BertBench {
             List<ArticleSummary> rows = ds.evaluationExamples(Paths.get(a.get("data")), part);
             int nb = Math.min(rows.size(), Integer.parseInt(a.get("beam_examples")));
             results.addProperty("examples", part[0] + ": " + rows.size());
-            List<String> refs = GptSummarizationTask.references(rows);
+            List<String> refs = AbstractiveTask.references(rows);
 
             GenerationOptions beam = s.defaults();
             GenerationOptions greedy = beam.copy();
             greedy.numBeams = 1;
             long t0 = System.nanoTime();
-            GptSummarizationTask.Generated g = Bert2BertTask.generate(s.model(), s.tokenizer(), rows, s.maxLength(), greedy, 16);
+            AbstractiveTask.Generated g = Bert2BertTask.generate(s.model(), s.tokenizer(), rows, s.maxLength(), greedy, 16);
             double greedyS = (System.nanoTime() - t0) / 1e9;
             t0 = System.nanoTime();
-            GptSummarizationTask.Generated b = Bert2BertTask.generate(s.model(), s.tokenizer(), rows.subList(0, nb), s.maxLength(), beam, 1);
+            AbstractiveTask.Generated b = Bert2BertTask.generate(s.model(), s.tokenizer(), rows.subList(0, nb), s.maxLength(), beam, 1);
             double beamS = (System.nanoTime() - t0) / 1e9;
             List<String> lead = new ArrayList<>();
             for (ArticleSummary r : rows) {
