@@ -78,12 +78,8 @@ class Bert2BertTrainingTest {
     }
 
     static float loss(EncoderDecoderModel model, List<Bert2BertTask.Pair> pairs) {
-        Bert2BertTask.HostBatch b = Bert2BertTask.collate(pairs, PAD);
         try (NDManager m = model.params.manager().newSubManager()) {
-            EncoderDecoderModel.Encoded enc = model.encode(m.create(b.src()), m.create(b.srcMask()), false);
-            NDArray hidden = model.decode(m.create(b.tgt()), m.create(b.tgtMask()), enc, null, false);
-            NDArray logits = model.logits(dev.kiln.nn.Pooling.at(m, hidden, b.rows(), b.cols()));
-            return dev.kiln.nn.Losses.crossEntropySum(logits, m.create(b.labels()), 0f).getFloat();
+            return Bert2BertTask.lossSum(model, Bert2BertTask.collate(pairs, PAD), m, false, 0f).getFloat();
         }
     }
 

@@ -44,13 +44,18 @@ public final class Bert2BertTask extends AbstractiveTask<Bert2BertOptions, Bert2
 
     @Override
     Pair encode(ArticleSummary a) {
-        long[] sum = tok.encode(a.summary(), false).ids();
-        sum = Arrays.copyOf(sum, Math.min(sum.length, s.options.maxSummaryTokens));
+        return new Pair(source(model, tok, a.article(), s.maxLength), target(model, tok, a.summary(), s.options.maxSummaryTokens));
+    }
+
+    /** {@code [CLS] summary [SEP]} with the summary cut to {@code maxSummaryTokens}. */
+    static long[] target(EncoderDecoderModel model, Tokenizer tok, String summary, int maxSummaryTokens) {
+        long[] sum = tok.encode(summary, false).ids();
+        sum = Arrays.copyOf(sum, Math.min(sum.length, maxSummaryTokens));
         long[] t = new long[sum.length + 2];
         t[0] = model.config.decoderStartTokenId;
         System.arraycopy(sum, 0, t, 1, sum.length);
         t[t.length - 1] = model.config.eosTokenId;
-        return new Pair(source(model, tok, a.article(), s.maxLength), t);
+        return t;
     }
 
     @Override
@@ -128,7 +133,11 @@ public final class Bert2BertTask extends AbstractiveTask<Bert2BertOptions, Bert2
 
     @Override
     NDArray lossSum(Batch batch, NDManager m, boolean training, float smoothing) {
-        HostBatch b = (HostBatch) batch;
+        return lossSum(model, (HostBatch) batch, m, training, smoothing);
+    }
+
+    /** Summed cross-entropy of {@code b}'s targets under teacher forcing. */
+    static NDArray lossSum(EncoderDecoderModel model, HostBatch b, NDManager m, boolean training, float smoothing) {
         EncoderDecoderModel.Encoded enc = model.encode(m.create(b.src()), m.create(b.srcMask()), training);
         NDArray hidden = model.decode(m.create(b.tgt()), m.create(b.tgtMask()), enc, null, training);
         NDArray logits = model.logits(Pooling.at(m, hidden, b.rows(), b.cols()));
