@@ -168,9 +168,7 @@ class EncoderDecoderModelTest {
     /** Compares our forward with encdec_reference.py (numpy, float64), when python3 with numpy is there. */
     @Test
     void forwardMatchesAnIndependentNumpyImplementation(@TempDir Path tmp) throws Exception {
-        Path script = Path.of("src-test/dev/kiln/models/encdec_reference.py");
-        Assumptions.assumeTrue(Files.isRegularFile(script), "skipped: " + script + " not found (run from the project root)");
-        Assumptions.assumeTrue(run(List.of("python3", "-c", "import numpy"), tmp) == 0, "skipped: python3 with numpy unavailable");
+        Path script = pythonScript("encdec_reference.py", "numpy", tmp);
         Path bert = tinyBert(tmp.resolve("bert"));
         for (boolean share : new boolean[] {false, true}) {
             try (NDManager m = NDManager.newBaseManager()) {
@@ -211,9 +209,7 @@ class EncoderDecoderModelTest {
      */
     @Test
     void hfFromPretrainedFindsEveryKeyItExpects(@TempDir Path tmp) throws Exception {
-        Path script = Path.of("src-test/dev/kiln/models/hf_encdec_load_check.py");
-        Assumptions.assumeTrue(Files.isRegularFile(script), "skipped: " + script + " not found (run from the project root)");
-        Assumptions.assumeTrue(run(List.of("python3", "-c", "import json"), tmp) == 0, "skipped: python3 unavailable");
+        Path script = pythonScript("hf_encdec_load_check.py", "json", tmp);
         Path bert = tinyBert(tmp.resolve("bert"));
         for (boolean share : new boolean[] {false, true}) {
             Path dir = tmp.resolve("saved-" + share);
@@ -243,6 +239,14 @@ class EncoderDecoderModelTest {
         assertEquals(0, run(List.of("python3", script.toString(), dir.toString()), tmp), "hf_encdec_load_check.py failed");
         List<String> lines = Files.readAllLines(tmp.resolve("python.log"));
         return JsonParser.parseString(lines.get(lines.size() - 1)).getAsJsonObject();
+    }
+
+    /** A script beside this test, skipping the test without it or without python3 and {@code module}. */
+    static Path pythonScript(String name, String module, Path tmp) throws Exception {
+        Path script = Path.of("src-test/dev/kiln/models", name);
+        Assumptions.assumeTrue(Files.isRegularFile(script), "skipped: " + script + " not found (run from the project root)");
+        Assumptions.assumeTrue(run(List.of("python3", "-c", "import " + module), tmp) == 0, "skipped: python3 with " + module + " unavailable");
+        return script;
     }
 
     static JsonArray json(long[][] a) {
