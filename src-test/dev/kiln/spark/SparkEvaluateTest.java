@@ -50,13 +50,17 @@ class SparkEvaluateTest {
     }
 
     static Path train(String name, String task, Path data, String dataKeys) throws IOException {
+        return train(name, task, "", data, dataKeys);
+    }
+
+    static Path train(String name, String task, String taskKeys, Path data, String dataKeys) throws IOException {
         Path cfg = Files.writeString(tmp.resolve(name + ".json"), """
                 {"model": {"name": "%s", "device": "cpu"},
-                 "task": {"type": "%s"},
+                 "task": {"type": "%s" %s},
                  "data": {"train": "%s", "max_length": 24 %s},
                  "training": {"max_steps": 2, "batch_size": 8}, "optimizer": {"lr": 1e-3},
                  "logging": {"tensorboard": false, "plot": false, "progress": "off"}, "output": {"dir": "%s"}}
-                """.formatted(bert, task, data, dataKeys, tmp.resolve(name)));
+                """.formatted(bert, task, taskKeys, data, dataKeys, tmp.resolve(name)));
         return Kiln.train(cfg).dir();
     }
 
@@ -148,13 +152,71 @@ class SparkEvaluateTest {
     }
 
     @Test
+    void qaMetricsEqualKilnEvaluateOnTheSquadQuestionsAsRows() throws IOException {
+        String[] contexts = {"Anna lives in Oslo and works at the old harbour near the station.",
+                "The river runs through Paris before it reaches the sea in the north.",
+                "Carl Smith visited Rome in the spring and wrote a long book about it."};
+        String[][] qas = {{"Where does Anna live?", "Oslo", "in Oslo"}, {"Where does Anna work?", "at the old harbour", "old harbour"},
+                {"What runs through Paris?", "The river", "river"}, {"Where does the river reach the sea?", "in the north", "north"},
+                {"Who visited Rome?", "Carl Smith", "Smith"}, {"What did Carl write?", "a long book about it", "a long book"}};
+        com.google.gson.JsonArray paragraphs = new com.google.gson.JsonArray();
+        List<String> rows = new ArrayList<>();
+        for (int c = 0; c < contexts.length; c++) {
+            com.google.gson.JsonArray questions = new com.google.gson.JsonArray();
+            for (int q = 2 * c; q < 2 * c + 2; q++) {
+                com.google.gson.JsonArray answers = new com.google.gson.JsonArray();
+                com.google.gson.JsonArray texts = new com.google.gson.JsonArray(), starts = new com.google.gson.JsonArray();
+                for (int a = 1; a < 3; a++) {
+                    JsonObject ans = new JsonObject();
+                    ans.addProperty("text", qas[q][a]);
+                    ans.addProperty("answer_start", contexts[c].indexOf(qas[q][a]));
+                    answers.add(ans);
+                    texts.add(qas[q][a]);
+                    starts.add(contexts[c].indexOf(qas[q][a]));
+                }
+                JsonObject qo = new JsonObject();
+                qo.addProperty("id", "q" + q);
+                qo.addProperty("question", qas[q][0]);
+                qo.add("answers", answers);
+                questions.add(qo);
+                JsonObject row = new JsonObject(), hf = new JsonObject(); // HF's squad dataset layout
+                hf.add("text", texts);
+                hf.add("answer_start", starts);
+                row.addProperty("id", "q" + q);
+                row.addProperty("question", qas[q][0]);
+                row.addProperty("context", contexts[c]);
+                row.add("answers", hf);
+                rows.add(row.toString());
+            }
+            JsonObject p = new JsonObject();
+            p.addProperty("context", contexts[c]);
+            p.add("qas", questions);
+            paragraphs.add(p);
+        }
+        String squad = "{\"version\": \"1.1\", \"data\": [{\"title\": \"t\", \"paragraphs\": " + paragraphs + "}]}";
+        Path data = Files.writeString(tmp.resolve("squad.json"), squad);
+        Path run = train("qa", "qa", ", \"doc_stride\": 8, \"max_question_length\": 8", data, ""); // several windows per context
+        Map<String, Object> want = Kiln.evaluate(run, data, "cpu", Map.of());
+        assertEquals(6L, ((Number) want.get("questions")).longValue());
+        // some predicted span overlaps a gold answer (F1 23.3 on this machine), so gold answers read wrongly would show
+        assertTrue((double) want.get("f1") > 0, want.toString());
+
+        Path in = Files.write(tmp.resolve("squad-rows.jsonl"), rows);
+        Map<String, Object> got = SparkEvaluate.evaluate(spark, in.toString(), "auto", run.toString(), "cpu", 3, Map.of());
+        assertEquals(6L, ((Number) got.get("questions")).longValue());
+        // sums of per-question scores, added in partition order: equal up to float summation order
+        for (String k : List.of("exact_match", "f1")) assertEquals((double) want.get(k), (double) got.get(k), 1e-9, k);
+    }
+
+    @Test
     void aTaskWithoutSplitEvaluationIsOneLineNamingTheSupportedOnes() throws IOException {
-        Path qa = Files.createDirectories(tmp.resolve("qa-model"));
-        Files.writeString(qa.resolve("kiln_task.json"), "{\"task\": \"qa\"}");
-        Path in = Files.write(tmp.resolve("qa.jsonl"), List.of("{\"question\": \"q\", \"context\": \"c\"}"));
+        Path gpt = Files.createDirectories(tmp.resolve("gpt-model"));
+        Files.writeString(gpt.resolve("kiln_task.json"), "{\"task\": \"pretrain-gpt\"}");
+        Path in = Files.write(tmp.resolve("lm.jsonl"), List.of("{\"text\": \"q\"}"));
         String e = assertThrows(IllegalArgumentException.class, () -> SparkEvaluate.evaluate(spark, in.toString(), "auto",
-                qa.toString(), "cpu", 0, Map.of())).getMessage();
-        assertEquals(qa + " holds a 'qa' model; the Spark evaluate job takes classification, ner models (use kiln evaluate for qa)", e);
+                gpt.toString(), "cpu", 0, Map.of())).getMessage();
+        assertEquals(gpt + " holds a 'pretrain-gpt' model; the Spark evaluate job takes classification, ner, qa models "
+                + "(use kiln evaluate for pretrain-gpt)", e);
     }
 
     @Test
