@@ -94,6 +94,27 @@ public interface TaskProvider {
 
         /** The task's evaluate metrics over every row's outputs (no model or data keys). */
         Map<String, Object> metrics(EvalOutputs all);
+
+        /** An evaluation from how its scorer opens and its metric function. */
+        static Evaluation of(Opener open, java.util.function.Function<EvalOutputs, Map<String, Object>> metrics) {
+            return new Evaluation() {
+                @Override
+                public Scorer open(Path modelDir, String device, Map<String, String> dataOptions) throws IOException {
+                    return open.open(modelDir, device, dataOptions);
+                }
+
+                @Override
+                public Map<String, Object> metrics(EvalOutputs all) {
+                    return metrics.apply(all);
+                }
+            };
+        }
+
+        /** {@link #open} as a lambda. */
+        @FunctionalInterface
+        interface Opener {
+            Scorer open(Path modelDir, String device, Map<String, String> dataOptions) throws IOException;
+        }
     }
 
     /** A model opened for evaluation in slices. */
@@ -106,6 +127,31 @@ public interface TaskProvider {
 
         @Override
         void close();
+
+        /** {@link #outputs} of slices, by a function over an open {@code model}; closing the scorer closes the model. */
+        static Scorer of(AutoCloseable model, Slices outputs) {
+            return new Scorer() {
+                @Override
+                public EvalOutputs outputs(Path source, java.util.List<dev.kiln.data.TextRecords.JsonLine> rows) throws IOException {
+                    return outputs.outputs(source, rows);
+                }
+
+                @Override
+                public void close() {
+                    try {
+                        model.close();
+                    } catch (Exception e) {
+                        throw new IllegalStateException("closing the model: " + e.getMessage(), e);
+                    }
+                }
+            };
+        }
+
+        /** {@link #outputs} as a lambda. */
+        @FunctionalInterface
+        interface Slices {
+            EvalOutputs outputs(Path source, java.util.List<dev.kiln.data.TextRecords.JsonLine> rows) throws IOException;
+        }
     }
 
     private void refuseDataOptions(Map<String, String> dataOptions) {

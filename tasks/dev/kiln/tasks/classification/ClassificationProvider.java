@@ -279,30 +279,12 @@ public final class ClassificationProvider implements TaskProvider {
     /** Rows of a table read as JSONL records (data.text_field, data.text_pair_field, data.label_field), in slices. */
     @Override
     public Evaluation evaluation() {
-        return new Evaluation() {
-            @Override
-            public Scorer open(Path modelDir, String device, Map<String, String> options) throws IOException {
-                Path dir = TaskFolder.resolve(modelDir);
-                DataSettings ds = settings(dir, options);
-                TextRecords.Fields fields = TextRecords.Fields.pair(ds.textField(), ds.textPairField(), ds.labelField());
-                TextClassifier c = TextClassifier.load(dir, device);
-                return new Scorer() {
-                    @Override
-                    public EvalOutputs outputs(Path source, List<TextRecords.JsonLine> rows) throws IOException {
-                        return ClassificationProvider.outputs(c, ds.rename(TextRecords.fromJson(source, rows, fields)), null);
-                    }
-
-                    @Override
-                    public void close() {
-                        c.close();
-                    }
-                };
-            }
-
-            @Override
-            public Map<String, Object> metrics(EvalOutputs all) {
-                return ClassificationProvider.metrics(all);
-            }
-        };
+        return Evaluation.of((modelDir, device, options) -> {
+            Path dir = TaskFolder.resolve(modelDir);
+            DataSettings ds = settings(dir, options);
+            TextRecords.Fields fields = TextRecords.Fields.pair(ds.textField(), ds.textPairField(), ds.labelField());
+            TextClassifier c = TextClassifier.load(dir, device);
+            return Scorer.of(c, (source, rows) -> outputs(c, ds.rename(TextRecords.fromJson(source, rows, fields)), null));
+        }, ClassificationProvider::metrics);
     }
 }

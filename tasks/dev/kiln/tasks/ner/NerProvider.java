@@ -215,29 +215,11 @@ public final class NerProvider implements TaskProvider {
     /** Rows of a table in the JSONL layout (data.tokens_field, data.tags_field), in slices. */
     @Override
     public Evaluation evaluation() {
-        return new Evaluation() {
-            @Override
-            public Scorer open(Path modelDir, String device, Map<String, String> options) throws IOException {
-                Path dir = TaskFolder.resolve(modelDir);
-                ConllReader.Options o = settings(dir, options).options();
-                NerTagger t = NerTagger.load(dir, device);
-                return new Scorer() {
-                    @Override
-                    public EvalOutputs outputs(Path source, List<TextRecords.JsonLine> rows) {
-                        return NerProvider.outputs(t, ConllReader.fromJson(source, rows, o).sentences());
-                    }
-
-                    @Override
-                    public void close() {
-                        t.close();
-                    }
-                };
-            }
-
-            @Override
-            public Map<String, Object> metrics(EvalOutputs all) {
-                return NerProvider.metrics(all);
-            }
-        };
+        return Evaluation.of((modelDir, device, options) -> {
+            Path dir = TaskFolder.resolve(modelDir);
+            ConllReader.Options o = settings(dir, options).options();
+            NerTagger t = NerTagger.load(dir, device);
+            return Scorer.of(t, (source, rows) -> outputs(t, ConllReader.fromJson(source, rows, o).sentences()));
+        }, NerProvider::metrics);
     }
 }

@@ -185,46 +185,32 @@ public final class QaProvider implements TaskProvider {
      */
     @Override
     public Evaluation evaluation() {
-        return new Evaluation() {
-            @Override
-            public Scorer open(Path modelDir, String device, Map<String, String> options) throws IOException {
-                if (!options.isEmpty()) {
-                    throw new IllegalArgumentException("the qa task reads question, context and answers columns and takes no data options (got data."
-                            + String.join(", data.", options.keySet()) + ")");
+        return Evaluation.of((modelDir, device, options) -> {
+            if (!options.isEmpty()) {
+                throw new IllegalArgumentException("the qa task reads question, context and answers columns and takes no data options (got data."
+                        + String.join(", data.", options.keySet()) + ")");
+            }
+            Path dir = TaskFolder.resolve(modelDir);
+            TaskFolder.requireTask(dir, QaTask.TYPE);
+            QuestionAnswerer qa = QuestionAnswerer.load(dir, device);
+            return Scorer.of(qa, (source, rows) -> {
+                List<String> questions = new ArrayList<>(rows.size()), contexts = new ArrayList<>(rows.size());
+                List<List<String>> golds = new ArrayList<>(rows.size());
+                for (TextRecords.JsonLine r : rows) {
+                    questions.add(string(r, source, "question"));
+                    contexts.add(string(r, source, "context"));
+                    golds.add(golds(r, source));
                 }
-                Path dir = TaskFolder.resolve(modelDir);
-                TaskFolder.requireTask(dir, QaTask.TYPE);
-                QuestionAnswerer qa = QuestionAnswerer.load(dir, device);
-                return new Scorer() {
-                    @Override
-                    public EvalOutputs outputs(Path source, List<TextRecords.JsonLine> rows) {
-                        List<String> questions = new ArrayList<>(rows.size()), contexts = new ArrayList<>(rows.size());
-                        List<List<String>> golds = new ArrayList<>(rows.size());
-                        for (TextRecords.JsonLine r : rows) {
-                            questions.add(string(r, source, "question"));
-                            contexts.add(string(r, source, "context"));
-                            golds.add(golds(r, source));
-                        }
-                        List<String> predicted = new ArrayList<>(rows.size());
-                        for (QuestionAnswerer.Answer a : qa.answerAll(questions, contexts)) predicted.add(a.text());
-                        return new EvalOutputs.Texts(predicted, golds);
-                    }
-
-                    @Override
-                    public void close() {
-                        qa.close();
-                    }
-                };
-            }
-
-            @Override
-            public Map<String, Object> metrics(EvalOutputs all) {
-                EvalOutputs.Texts t = (EvalOutputs.Texts) all;
-                SquadMetrics m = new SquadMetrics();
-                for (int i = 0; i < t.predicted().size(); i++) m.add(t.predicted().get(i), t.references().get(i));
-                return QaProvider.metrics(m);
-            }
-        };
+                List<String> predicted = new ArrayList<>(rows.size());
+                for (QuestionAnswerer.Answer a : qa.answerAll(questions, contexts)) predicted.add(a.text());
+                return new EvalOutputs.Texts(predicted, golds);
+            });
+        }, all -> {
+            EvalOutputs.Texts t = (EvalOutputs.Texts) all;
+            SquadMetrics m = new SquadMetrics();
+            for (int i = 0; i < t.predicted().size(); i++) m.add(t.predicted().get(i), t.references().get(i));
+            return metrics(m);
+        });
     }
 
     private static String string(TextRecords.JsonLine r, Path source, String key) {
