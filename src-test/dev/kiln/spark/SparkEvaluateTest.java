@@ -143,6 +143,7 @@ class SparkEvaluateTest {
         Path run = train("ner", "ner", data, ", \"format\": \"jsonl\"");
         Map<String, Object> want = Kiln.evaluate(run, data, "cpu", Map.of());
         assertEquals(30, want.get("sentences"));
+        assertEquals(60, want.get("entities")); // 10 gold entities in every 5 sentences
 
         String pq = tmp.resolve("ner.parquet").toString();
         spark.read().json(data.toString()).write().parquet(pq);
