@@ -174,12 +174,15 @@ public final class NerProvider implements TaskProvider {
             words.add(s.tokens());
             }
             List<List<String>> pred = new ArrayList<>(rows.size());
+            long t0 = System.nanoTime();
             for (NerTagger.Tagged x : t.tagWordsBatch(words)) pred.add(x.tags());
+            double secs = (System.nanoTime() - t0) / 1e9;
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("model", dir.toString());
             out.put("data", data.toString());
             out.put("sentences", rows.size());
             out.putAll(SeqevalMetrics.of(gold, pred).toJson());
+            out.put("examples_per_s", rows.size() / Math.max(1e-9, secs));
             return out;
         }
     }
