@@ -52,14 +52,14 @@ import java.util.SplittableRandom;
  * ONNX Runtime lives). Each part alternates its sides round by round and keeps every sample; the script takes
  * medians and writes the table. Prints one JSON object.
  *
- * <p>usage: ThroughputBench --rounds 3 --threads 1 --parts a,b,c [--bert-base] [--sst2-train 1000]
+ * <p>usage: ThroughputBench --rounds 3 --threads 1 --parts a,b,c,d [--bert-base] [--sst2-train 1000]
  * [--texts 2000] [--work DIR]
  */
 public final class ThroughputBench {
     private ThroughputBench() {}
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> a = new java.util.HashMap<>(Map.of("--rounds", "3", "--threads", "1", "--parts", "a,b,c",
+        Map<String, String> a = new java.util.HashMap<>(Map.of("--rounds", "3", "--threads", "1", "--parts", "a,b,c,d",
                 "--sst2-train", "1000", "--texts", "2000", "--work", "runs/bench-throughput", "--bert-base", "false"));
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--bert-base")) a.put("--bert-base", "true");
@@ -76,14 +76,16 @@ public final class ThroughputBench {
         out.addProperty("rounds", rounds);
         out.addProperty("load_average_start", Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
         out.addProperty("cores", Runtime.getRuntime().availableProcessors());
+        out.addProperty("mkl_amd", System.getProperty("kiln.bench.mkl_amd", "?"));
         if (parts.contains("a")) {
             JsonArray shapes = new JsonArray();
-            shapes.add(trainingStep("all-MiniLM-L6-v2", 32, 64, rounds, threads));
-            if (Boolean.parseBoolean(a.get("--bert-base"))) shapes.add(trainingStep("bert-base-uncased", 8, 128, rounds, threads));
+            shapes.add(trainingStep("all-MiniLM-L6-v2", 32, 64, rounds, threads, work));
+            if (Boolean.parseBoolean(a.get("--bert-base"))) shapes.add(trainingStep("bert-base-uncased", 8, 128, rounds, threads, work));
             out.add("training_step", shapes);
         }
         if (parts.contains("b")) out.add("sst2", sst2(Integer.parseInt(a.get("--sst2-train")), rounds, work));
         if (parts.contains("c")) out.add("inference", inference(Integer.parseInt(a.get("--texts")), rounds, threads, work));
+        if (parts.contains("d")) out.add("generation", generation(rounds));
         out.addProperty("load_average_end", Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
         System.out.println(new GsonBuilder().serializeSpecialFloatingPointValues().create().toJson(out));
     }
@@ -132,7 +134,35 @@ public final class ThroughputBench {
         }
     }
 
-    static JsonObject trainingStep(String model, int batch, int seq, int rounds, int threads) throws Exception {
+    /** Trainer options of the timed steps: {@code steps} steps of a full batch, nothing else. */
+    static TrainerOptions stepOptions(int batch, int steps) {
+        TrainerOptions o = new TrainerOptions();
+        o.batchSize = batch;
+        o.maxSteps = steps;
+        o.optimizer.lr = 5e-5;
+        o.evalEachEpoch = false;
+        o.tensorboard = false;
+        o.plot = false;
+        o.progress = dev.kiln.log.Progress.Mode.QUIET;
+        return o;
+    }
+
+    /** One more run with libtorch's profiler on for its third step (after two warm ones): {@link StepProfile}. */
+    static JsonObject profileStep(FullBatch task, int batch, Path trace) throws IOException {
+        Trainer t = new Trainer(task, stepOptions(batch, 3));
+        t.addListener(new Trainer.Listener() {
+            @Override public void onStep(long step, int epoch, Trainer.StepStats s) {
+                if (step == 2) ai.djl.pytorch.jni.JniUtils.startProfile(false, false, false);
+                if (step == 3) ai.djl.pytorch.jni.JniUtils.stopProfile(trace.toString());
+            }
+        });
+        t.train();
+        JsonObject p = StepProfile.read(trace);
+        System.err.println("step profile " + p);
+        return p;
+    }
+
+    static JsonObject trainingStep(String model, int batch, int seq, int rounds, int threads, Path work) throws Exception {
         Path dir = ModelZoo.resolve(model);
         JsonObject r = new JsonObject();
         r.addProperty("model", model);
@@ -148,14 +178,7 @@ public final class ThroughputBench {
             for (int round = 0; round < rounds; round++) {
                 // A then B, every round: both sides see the same drift in the machine's load
                 kPeak.add(SystemStats.MatmulPeak.measure(Device.cpu()));
-                TrainerOptions o = new TrainerOptions();
-                o.batchSize = batch;
-                o.maxSteps = 4; // the first warms up and is not counted
-                o.optimizer.lr = 5e-5;
-                o.evalEachEpoch = false;
-                o.tensorboard = false;
-                o.plot = false;
-                o.progress = dev.kiln.log.Progress.Mode.QUIET;
+                TrainerOptions o = stepOptions(batch, 4); // the first step warms up and is not counted
                 List<Double> secs = new ArrayList<>();
                 Trainer t = new Trainer(task, o);
                 t.addListener(new Trainer.Listener() {
@@ -171,6 +194,7 @@ public final class ThroughputBench {
                 System.err.printf("training step %s %dx%d round %d: kiln %s torch %s%n", model, batch, seq, round + 1, secs,
                         py.get("step_seconds"));
             }
+            r.add("kiln_profile", profileStep(task, batch, work.resolve("step-trace-" + model + ".json")));
         }
         r.add("kiln_step_seconds", kiln);
         r.add("torch_step_seconds", torch);
@@ -297,6 +321,48 @@ public final class ThroughputBench {
         r.add("ort_unsorted", oUnsorted);
         r.addProperty("ort_version", env.getVersion());
         return r;
+    }
+
+    // ---- (d) GPT-2 generation with the KV cache ----
+
+    /**
+     * Greedy generation with the KV cache from a randomly initialised GPT-2 of gpt2-small's shape (124M parameters;
+     * no pretrained GPT-2 weights are reachable here, and the cost per token does not depend on the weights): a
+     * 32-token prompt and 64 new tokens, no EOS, for one prompt and for a batch of 8.
+     */
+    static JsonArray generation(int rounds) {
+        JsonArray out = new JsonArray();
+        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            dev.kiln.models.gpt2.Gpt2Config c = new dev.kiln.models.gpt2.Gpt2Config();
+            dev.kiln.models.gpt2.Gpt2Model g = new dev.kiln.models.gpt2.Gpt2Model(c, new Parameters(m, 1, c.initializerRange));
+            SplittableRandom rnd = new SplittableRandom(7);
+            for (int batch : new int[] {1, 8}) {
+                List<long[]> prompts = new ArrayList<>();
+                for (int i = 0; i < batch; i++) prompts.add(rnd.longs(32, 0, c.vocabSize).toArray());
+                dev.kiln.generate.GenerationOptions o = new dev.kiln.generate.GenerationOptions();
+                o.maxNewTokens = 64;
+                o.eosTokenId = null;
+                JsonObject r = new JsonObject();
+                r.addProperty("batch", batch);
+                r.addProperty("prompt_tokens", 32);
+                r.addProperty("new_tokens", o.maxNewTokens);
+                JsonArray tps = new JsonArray();
+                for (int round = 0; round <= rounds; round++) { // round 0 warms up
+                    long t0 = System.nanoTime();
+                    List<long[]> got;
+                    try (dev.kiln.generate.Gpt2Lm lm = new dev.kiln.generate.Gpt2Lm(g, true)) {
+                        got = dev.kiln.generate.Decoder.sampleOrGreedy(lm, prompts, o);
+                    }
+                    double secs = (System.nanoTime() - t0) / 1e9;
+                    long tokens = got.stream().mapToLong(x -> x.length).sum();
+                    if (round > 0) tps.add(tokens / secs);
+                    System.err.printf("generation batch %d round %d: %d new tokens in %.2f s%n", batch, round, tokens, secs);
+                }
+                r.add("new_tokens_per_s", tps);
+                out.add(r);
+            }
+        }
+        return out;
     }
 
     /** ONNX Runtime on the same batches Kiln makes: tokenised the same way, mean-pooled and normalised in Java. */

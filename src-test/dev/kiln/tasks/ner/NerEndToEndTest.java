@@ -111,6 +111,7 @@ class NerEndToEndTest {
         Map<String, Object> ev = Tasks.get("ner").evaluate(o.runDir(), "cpu", dev);
         assertEquals(40, ev.get("sentences"));
         assertEquals(o.result().bestEval.get("f1"), (double) ev.get("f1"), 1e-9);
+        assertTrue((double) ev.get("examples_per_s") > 0, ev.toString());
 
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         String in = "Angela Merkel visited Paris.\n\n{\"text\": \"EU rejects German call\"}\n{\"tokens\": [\"EU\", \"rejects\", \"German\", \"call\"]}\n";

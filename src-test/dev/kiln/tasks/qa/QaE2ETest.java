@@ -139,12 +139,25 @@ class QaE2ETest {
         List<SquadReader.Example> ex = SquadReader.examples(List.of(small));
         SquadMetrics expected = new SquadMetrics();
         try (QuestionAnswerer qa = QuestionAnswerer.load(runDir)) {
-            for (SquadReader.Example e : ex) expected.add(qa.answer(e.question(), e.context()).text(), QaTask.golds(e));
+            List<QuestionAnswerer.Answer> one = new java.util.ArrayList<>();
+            for (SquadReader.Example e : ex) {
+                one.add(qa.answer(e.question(), e.context()));
+                expected.add(one.get(one.size() - 1).text(), QaTask.golds(e));
+            }
+            // all at once: windows of different questions in length-sorted batches, answers back in input order
+            List<QuestionAnswerer.Answer> all = qa.answerAll(ex.stream().map(SquadReader.Example::question).toList(),
+                    ex.stream().map(SquadReader.Example::context).toList());
+            for (int i = 0; i < ex.size(); i++) {
+                assertEquals(one.get(i).text(), all.get(i).text(), ex.get(i).question());
+                assertEquals(one.get(i).start(), all.get(i).start());
+                assertEquals(one.get(i).score(), all.get(i).score(), 1e-4);
+            }
         }
         JsonObject evJson = JsonParser.parseString(cli("evaluate", runDir.toString(), "--data", smallFile.toString())).getAsJsonObject();
         assertEquals(ex.size(), evJson.get("questions").getAsInt());
         assertEquals(expected.exactMatch(), evJson.get("exact_match").getAsDouble(), 1e-9);
         assertEquals(expected.f1(), evJson.get("f1").getAsDouble(), 1e-9);
+        assertTrue(evJson.get("examples_per_s").getAsDouble() > 0, evJson.toString());
 
         JsonObject line = new JsonObject();
         line.addProperty("id", "p1");

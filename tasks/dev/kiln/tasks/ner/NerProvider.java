@@ -174,7 +174,9 @@ public final class NerProvider implements TaskProvider {
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("model", dir.toString());
             out.put("data", data.toString());
+            long t0 = System.nanoTime();
             out.putAll(metrics(outputs(t, rows)));
+            out.put("examples_per_s", rows.size() / Math.max(1e-9, (System.nanoTime() - t0) / 1e9));
             return out;
         }
     }

@@ -117,30 +117,54 @@ public final class QaProvider implements TaskProvider {
         return new Typed<>(QuestionAnswerer.class, QuestionAnswerer::load);
     }
 
-    /** Input lines: {"question": ..., "context": ...} (optionally "id"); output: {"answer", "start", "end", "score"}. */
+    /**
+     * Input lines: {"question": ..., "context": ...} (optionally "id"); output: {"answer", "start", "end", "score"}.
+     * A chunk of lines is answered at once ({@link QuestionAnswerer#answerAll}: windows in length-sorted batches).
+     */
     @Override
     public PredictLines.Predictor predictor(Path modelDir, String device) throws IOException {
         QuestionAnswerer qa = QuestionAnswerer.load(modelDir, device);
-        return PredictLines.predictor(qa, in -> {
-            int n = in.number();
-            String line = in.text();
-            JsonObject o;
-            try {
-                o = JsonParser.parseString(line).getAsJsonObject();
-            } catch (RuntimeException e) {
-                throw new IllegalArgumentException("input line " + n + ": not a JSON object with \"question\" and \"context\"");
+        return new PredictLines.Predictor() {
+            @Override
+            public JsonObject predict(PredictLines.Input in) {
+                return predictAll(List.of(in)).get(0);
             }
-            String question = field(o, "question", n);
-            String context = field(o, "context", n);
-            QuestionAnswerer.Answer a = qa.answer(question, context);
-            JsonObject r = new JsonObject();
-            if (o.has("id")) r.add("id", o.get("id"));
-            r.addProperty("answer", a.text());
-            r.addProperty("start", a.start());
-            r.addProperty("end", a.end());
-            r.addProperty("score", a.score());
-            return r;
-            });
+
+            @Override
+            public List<JsonObject> predictAll(List<PredictLines.Input> ins) {
+                List<JsonObject> objects = new ArrayList<>(ins.size());
+                List<String> questions = new ArrayList<>(ins.size()), contexts = new ArrayList<>(ins.size());
+                for (PredictLines.Input in : ins) {
+                    JsonObject o;
+                    try {
+                        o = JsonParser.parseString(in.text()).getAsJsonObject();
+                    } catch (RuntimeException e) {
+                        throw new IllegalArgumentException("input line " + in.number() + ": not a JSON object with \"question\" and \"context\"");
+                    }
+                    questions.add(field(o, "question", in.number()));
+                    contexts.add(field(o, "context", in.number()));
+                    objects.add(o);
+                }
+                List<QuestionAnswerer.Answer> answers = qa.answerAll(questions, contexts);
+                List<JsonObject> out = new ArrayList<>(ins.size());
+                for (int i = 0; i < ins.size(); i++) {
+                    QuestionAnswerer.Answer a = answers.get(i);
+                    JsonObject r = new JsonObject();
+                    if (objects.get(i).has("id")) r.add("id", objects.get(i).get("id"));
+                    r.addProperty("answer", a.text());
+                    r.addProperty("start", a.start());
+                    r.addProperty("end", a.end());
+                    r.addProperty("score", a.score());
+                    out.add(r);
+                }
+                return out;
+            }
+
+            @Override
+            public void close() {
+                qa.close();
+            }
+        };
     }
 
     private static String field(JsonObject o, String key, int line) {
@@ -158,6 +182,7 @@ public final class QaProvider implements TaskProvider {
         TaskFolder.requireTask(dir, QaTask.TYPE);
         List<SquadReader.Example> examples = SquadReader.examples(SquadReader.read(data));
         SquadMetrics m = new SquadMetrics();
+        long t0 = System.nanoTime();
         try (QuestionAnswerer qa = QuestionAnswerer.load(dir, device);
              Activity act = Activity.start("evaluating", examples.size())) {
             qa.stream(examples.iterator(), e -> new QaRunner.Query(e.question(), e.context(), -1, -1), (e, a) -> {
@@ -169,6 +194,7 @@ public final class QaProvider implements TaskProvider {
         out.put("model", dir.toString());
         out.put("data", data.toString());
         out.putAll(metrics(m));
+        out.put("examples_per_s", m.count() / Math.max(1e-9, (System.nanoTime() - t0) / 1e9));
         return out;
     }
 

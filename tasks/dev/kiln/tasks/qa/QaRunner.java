@@ -3,21 +3,21 @@ package dev.kiln.tasks.qa;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import dev.kiln.inference.LengthBatches;
 import dev.kiln.nn.Losses;
 import dev.kiln.text.Sequences;
 import dev.kiln.text.Tokenizer;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.function.Function;
 
 /**
- * Batched inference that streams: questions are windowed as they are pulled, windows of consecutive
- * questions share forward passes, and a question is decoded and handed on as soon as all its windows
- * have logits. Only the questions in flight (about one batch) hold windows and logits, so evaluating a
- * large file needs no more memory than a small one. Shared by dev evaluation, {@code kiln evaluate}
+ * Batched inference that streams: questions are windowed as they are pulled, the windows of a pool of
+ * consecutive questions run in length-sorted batches, and the pool's answers are handed on in input order.
+ * Only the questions in flight (about {@link #POOL_BATCHES} batches of windows) hold windows and logits, so
+ * evaluating a large file needs no more memory than a small one. Shared by dev evaluation, {@code kiln evaluate}
  * and {@link QuestionAnswerer}.
  */
 final class QaRunner {
@@ -48,6 +48,9 @@ final class QaRunner {
         this.batchSize = batchSize;
     }
 
+    /** Windows pulled before they are sorted by length and run: a pool of this many batches. */
+    static final int POOL_BATCHES = 8;
+
     private static final class Pending<T> {
         final T item;
         final Query query;
@@ -64,32 +67,36 @@ final class QaRunner {
                 end.add(null);
             }
         }
-
-        /** Windows run in queue order, so the last one having logits means all have. */
-        boolean done() {
-            return !end.isEmpty() && end.get(end.size() - 1) != null;
-        }
     }
 
     private record Slot<T>(Pending<T> owner, int window) {}
 
+    /**
+     * Pulls questions until their windows fill a pool of {@link #POOL_BATCHES} batches, runs the pool's windows
+     * sorted by length (each batch pads to nearly its own windows' length; a window's logits do not depend on its
+     * batch-mates), then hands on the pool's answers in input order.
+     */
     <T> void run(Iterator<T> items, Function<T, Query> toQuery, Sink<T> sink, NDManager parent) {
-        ArrayDeque<Pending<T>> inFlight = new ArrayDeque<>();
-        ArrayDeque<Slot<T>> queue = new ArrayDeque<>();
-        while (items.hasNext() || !queue.isEmpty()) {
-            while (queue.size() < batchSize && items.hasNext()) {
+        int pool = batchSize * POOL_BATCHES;
+        while (items.hasNext()) {
+            List<Pending<T>> inFlight = new ArrayList<>();
+            List<Slot<T>> slots = new ArrayList<>();
+            while (slots.size() < pool && items.hasNext()) {
                 T item = items.next();
                 Query q = toQuery.apply(item);
                 Pending<T> p = new Pending<>(item, q, QaFeatures.build(tok, q.question(), q.context(),
                         q.answerStart(), q.answerEnd(), features));
                 inFlight.add(p);
-                for (int w = 0; w < p.windows.size(); w++) queue.add(new Slot<>(p, w));
+                for (int w = 0; w < p.windows.size(); w++) slots.add(new Slot<>(p, w));
             }
-            List<Slot<T>> batch = new ArrayList<>();
-            while (batch.size() < batchSize && !queue.isEmpty()) batch.add(queue.poll());
-            forward(batch, parent);
-            while (!inFlight.isEmpty() && inFlight.peek().done()) {
-                Pending<T> p = inFlight.poll();
+            int[] lengths = new int[slots.size()];
+            for (int i = 0; i < lengths.length; i++) lengths[i] = slots.get(i).owner().windows.get(slots.get(i).window()).input().length();
+            for (int[] rows : LengthBatches.batches(lengths, batchSize, true)) {
+                List<Slot<T>> batch = new ArrayList<>(rows.length);
+                for (int r : rows) batch.add(slots.get(r));
+                forward(batch, parent);
+            }
+            for (Pending<T> p : inFlight) {
                 sink.accept(p.item, SpanDecoder.decode(p.query.context(), p.windows, p.start, p.end, nBest, maxAnswerLength));
             }
         }
