@@ -70,7 +70,7 @@ final class PretrainSetup implements AutoCloseable {
             List<Path> trainFiles = files(cfg.data.train, "data.train");
             List<Path> devFiles = cfg.data.dev == null ? null : files(cfg.data.dev, "data.dev");
             tokenizerName = cfg.model.tokenizer != null ? cfg.model.tokenizer : cfg.model.name;
-            Tokenizer loaded = loadTokenizer(kind, s, trainFiles, devFiles);
+            Tokenizer loaded = loadTokenizer(s, trainFiles, devFiles);
             try {
                 tokDir = Corpus.materialise(cacheRoot, loaded);
             } finally {
@@ -94,9 +94,9 @@ final class PretrainSetup implements AutoCloseable {
         }
     }
 
-    private Tokenizer loadTokenizer(String kind, Corpus.Settings s, List<Path> trainFiles, List<Path> devFiles) throws IOException {
+    private Tokenizer loadTokenizer(Corpus.Settings s, List<Path> trainFiles, List<Path> devFiles) throws IOException {
         String spec = cfg.model.tokenizer;
-        if (spec == null) return Tokenizer.load(Pretrained.folder(cfg, need(kind)));
+        if (spec == null) return Tokenizer.load(Pretrained.folder(cfg, need()));
         if (spec.equals(CHAR)) {
             List<Path> all = new java.util.ArrayList<>(trainFiles);
             if (devFiles != null) all.addAll(devFiles); // like nanoGPT: the vocabulary of all the text
@@ -125,8 +125,8 @@ final class PretrainSetup implements AutoCloseable {
      * What continued pretraining ({@code model.name}) needs of its checkpoint; the tokenizer is the setup's
      * own (model.tokenizer, or the checkpoint's materialised with the corpus), so Pretrained loads none.
      */
-    static Pretrained.Need need(String kind) {
-        return kind.equals("gpt")
+    Pretrained.Need need() {
+        return cfg.task.type.equals(GptPretrainTask.TYPE)
                 ? Pretrained.Need.of(GptPretrainTask.TYPE, Gpt2Architecture.class, "a GPT-2 checkpoint (or model.config for a new model)").withOwnTokenizer()
                 : Pretrained.Need.of(BertPretrainTask.TYPE, BertArchitecture.class, "a BERT checkpoint (or model.config for a new model)").withOwnTokenizer();
     }
@@ -137,7 +137,7 @@ final class PretrainSetup implements AutoCloseable {
         JsonObject drop = cfg.model.dropout == null ? new JsonObject() : arch.dropoutOverride(cfg.model.dropout);
         Gpt2Model g;
         if (cfg.model.name != null) {
-            g = (Gpt2Model) Pretrained.load(cfg, manager, need("gpt").loadedBy((a, dir, m, dropout) ->
+            g = (Gpt2Model) Pretrained.load(cfg, manager, need().loadedBy((a, dir, m, dropout) ->
                     Gpt2Architecture.load(dir, m, drop, HfFolder.Strictness.STRICT))).backbone();
         } else {
             JsonObject base = new JsonObject();
@@ -179,7 +179,7 @@ final class PretrainSetup implements AutoCloseable {
         if (cfg.model.name != null) {
             heads.poolerIfPresent = !nsp; // keep a pretrained pooler for later fine-tuning even without NSP
             // an encoder-only checkpoint (e.g. sentence-transformers) gets new MLM/NSP heads: one notice line
-            b = (BertModel) Pretrained.load(cfg, manager, need("bert").loadedBy((a, dir, m, dropout) ->
+            b = (BertModel) Pretrained.load(cfg, manager, need().loadedBy((a, dir, m, dropout) ->
                     BertArchitecture.load(dir, m, heads, drop, HfFolder.Strictness.NEW_HEADS))).backbone();
         } else {
             heads.pooler = nsp;
