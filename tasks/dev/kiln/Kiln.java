@@ -171,7 +171,7 @@ public final class Kiln {
      */
     public static dev.kiln.sweep.Sweep.Result sweep(Path sweepFile, Path output) throws IOException {
         dev.kiln.sweep.SweepSpec spec = dev.kiln.sweep.SweepSpec.load(sweepFile);
-        return new dev.kiln.sweep.Sweep(spec, output, System.err).run(new dev.kiln.sweep.RunTrials(spec));
+        return dev.kiln.sweep.SweepCommand.sweep(spec, output, System.err);
     }
 
     /** A finished (or interrupted) run directory. */
@@ -217,6 +217,11 @@ public final class Kiln {
         /** {@code auto | cpu | gpu | gpu:N}. */
         public Training device(String device) {
             return set("model.device=" + device);
+        }
+
+        /** Data-parallel training over these devices ({@code model.devices}), e.g. {@code devices("gpu:0", "gpu:1")}. */
+        public Training devices(String... devices) {
+            return set("model.devices=" + new com.google.gson.Gson().toJson(devices));
         }
 
         /** Name used in config error messages and for the default output folder {@code runs/NAME}. */

@@ -64,14 +64,33 @@ public final class RunConfig implements Validated {
         public String tokenizer;
         @Matches(regex = "auto|cpu|gpu(:[0-9]+)?", allowed = {"auto", "cpu", "gpu", "gpu:N"}, hint = "\"gpu\" is the first CUDA GPU, \"gpu:N\" the one with index N")
         public String device = "auto";
+        /**
+         * Data-parallel training: one model replica per entry, each batch split across them (see train/DataParallel).
+         * Null: one replica on {@link #device}. A device may repeat (several replicas on one device).
+         */
+        @Matches(regex = "cpu|gpu(:[0-9]+)?", allowed = {"cpu", "gpu", "gpu:N"}, hint = "one entry per replica: \"gpu:0\", \"gpu:1\", ...")
+        public List<String> devices;
         /** Overrides the checkpoint's dropout probabilities when set. */
         @Range(min = 0, max = 1, maxExclusive = true)
         public Double dropout;
         /** Options of a classic model (model.name "mlp", "textcnn", "bilstm"); null: its defaults. */
         public dev.kiln.models.classic.ClassicOptions classic;
 
+        /** The devices training runs on, replica 0 first: {@link #devices}, or the one {@link #device}. */
+        public List<String> trainingDevices() {
+            return devices != null ? devices : List.of(device);
+        }
+
         @Override
         public void validate(Checks c) {
+            if (devices != null && devices.isEmpty()) {
+                c.error(c.at("devices") + " is empty; list at least one device, e.g. [\"gpu:0\", \"gpu:1\"], or remove it to use "
+                        + c.at("device"));
+            }
+            if (devices != null && !device.equals("auto")) {
+                c.error(c.at("device") + " and " + c.at("devices") + " are both set; keep " + c.at("devices")
+                        + " (training on several devices) or " + c.at("device") + " (one)");
+            }
             if (name != null && config != null) {
                 c.error(c.at("name") + " and " + c.at("config") + " are both set; use " + c.at("name")
                         + " to start from a checkpoint or " + c.at("config") + " for a new model");
@@ -586,6 +605,9 @@ public final class RunConfig implements Validated {
     public void validate(Checks c) {
         if (precision.mode == PrecisionMode.FP16_MIXED && model.device.equals("cpu")) {
             c.error(fp16NeedsGpu(model.device, null));
+        }
+        if (precision.mode == PrecisionMode.FP16_MIXED && model.devices != null && model.devices.contains("cpu")) {
+            c.error("\"precision.mode\": fp16-mixed needs a GPU, but \"model.devices\" lists \"cpu\" (use \"fp32\" on CPU)");
         }
         if (training.earlyStopping != null && data.dev == null && data.devFraction == null) {
             c.error("\"training.early_stopping\" needs dev data: set \"data.dev\" or \"data.dev_fraction\"");

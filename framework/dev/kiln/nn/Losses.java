@@ -13,7 +13,7 @@ public final class Losses {
      * ε the target is (1-ε)·one-hot + ε/C, as in PyTorch's {@code CrossEntropyLoss(label_smoothing)}.
      */
     public static NDArray crossEntropySum(NDArray logits, NDArray labels, float labelSmoothing) {
-        NDArray logp = logits.toType(DataType.FLOAT32, false).logSoftmax(-1);
+        NDArray logp = float32(logits).logSoftmax(-1);
         NDArray valid = labels.neq(-100);
         NDArray safe = labels.mul(valid.toType(DataType.INT64, false)).reshape(-1, 1);
         NDArray nll = logp.gather(safe, 1).reshape(-1).neg();
@@ -34,7 +34,7 @@ public final class Losses {
     public static NDArray crossEntropySum(NDArray logits, NDArray labels, float labelSmoothing, NDArray allowed) {
         NDArray ok = allowed.toType(DataType.FLOAT32, false);
         // a large finite bias rather than -inf: masked terms stay finite, so 0 · logp is 0, not NaN
-        NDArray logp = logits.toType(DataType.FLOAT32, false).add(ok.sub(1f).mul(1e9f)).logSoftmax(-1);
+        NDArray logp = float32(logits).add(ok.sub(1f).mul(1e9f)).logSoftmax(-1);
         NDArray valid = labels.neq(-100);
         NDArray safe = labels.mul(valid.toType(DataType.INT64, false)).reshape(-1, 1);
         NDArray nll = logp.gather(safe, 1).reshape(-1).neg();
@@ -50,10 +50,20 @@ public final class Losses {
      * Written as max(x, 0) - x·y + log(1 + e^-|x|), which never overflows.
      */
     public static NDArray binaryCrossEntropySum(NDArray logits, NDArray targets) {
-        NDArray x = logits.toType(DataType.FLOAT32, false);
+        NDArray x = float32(logits);
         NDArray y = targets.toType(DataType.FLOAT32, false);
         NDArray softplus = x.abs().neg().exp().add(1f).log();
         return x.maximum(0f).sub(x.mul(y)).add(softplus).sum();
+    }
+
+    /**
+     * {@code x} widened to fp32 where autograd can follow it: {@code toType} is not differentiable in DJL, so fp16
+     * logits (fp16-mixed) are promoted by adding a 1-element fp32 zero (a dimensioned operand promotes; a 0-d one
+     * would not). Exact: every fp16 value is an fp32 value.
+     */
+    static NDArray float32(NDArray x) {
+        if (x.getDataType() == DataType.FLOAT32) return x;
+        return x.add(x.getManager().zeros(new ai.djl.ndarray.types.Shape(1), DataType.FLOAT32));
     }
 
     /** Number of rows that count (label != -100). */

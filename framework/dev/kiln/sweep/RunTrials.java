@@ -21,15 +21,31 @@ import java.util.Map;
  */
 public final class RunTrials implements Sweep.TrialRunner {
     private final SweepSpec spec;
+    private final PrintStream console;
+    private final boolean quiet;
 
+    /** Quiet trials: the sweep prints one line per trial. */
     public RunTrials(SweepSpec spec) {
+        this(spec, new PrintStream(OutputStream.nullOutputStream()), true);
+    }
+
+    /** Trials whose runs print their progress and closing summary to {@code console} (a trial process's log). */
+    RunTrials(SweepSpec spec, PrintStream console, boolean quiet) {
         this.spec = spec;
+        this.console = console;
+        this.quiet = quiet;
     }
 
     /** The {@code --set} edits that make trial {@code params} from the base config. */
     public List<String> sets(Map<String, JsonElement> params, Path dir) {
+        return sets(params, dir, null);
+    }
+
+    /** As above, on {@code device} ({@code model.device}) unless it is null. */
+    public List<String> sets(Map<String, JsonElement> params, Path dir, String device) {
         List<String> sets = new ArrayList<>();
         params.forEach((k, v) -> sets.add(k + "=" + (v.isJsonPrimitive() && v.getAsJsonPrimitive().isString() ? v.getAsString() : v.toString())));
+        if (device != null) sets.add("model.device=" + device);
         if (dir != null) sets.add("output.dir=" + dir.toAbsolutePath());
         sets.add("checkpointing.metric=" + spec.metric);
         sets.add("checkpointing.mode=" + (spec.maximize ? "max" : "min"));
@@ -42,7 +58,13 @@ public final class RunTrials implements Sweep.TrialRunner {
 
     @Override
     public Sweep.RunResult run(Trial trial, Path dir, Sweep.Reporter reporter) throws IOException {
-        RunConfig cfg = config(trial.params, dir);
+        return run(trial, dir, null, reporter);
+    }
+
+    /** One GradientCollector per JVM (DJL): in one process, trials run one at a time; {@link ProcessTrials} runs several. */
+    @Override
+    public Sweep.RunResult run(Trial trial, Path dir, String device, Sweep.Reporter reporter) throws IOException {
+        RunConfig cfg = spec.config(sets(trial.params, dir, device));
         IOException[] failed = new IOException[1];
         Trainer.Listener pruning = new Trainer.Listener() {
             Trainer.Control control;
@@ -68,7 +90,7 @@ public final class RunTrials implements Sweep.TrialRunner {
                 }
             }
         };
-        Runs.Outcome o = Runs.train(cfg, new PrintStream(OutputStream.nullOutputStream()), true, List.of(pruning));
+        Runs.Outcome o = Runs.train(cfg, console, quiet, List.of(pruning));
         if (failed[0] != null) throw failed[0];
         return new Sweep.RunResult(o.result().steps, o.result().trainSeconds);
     }

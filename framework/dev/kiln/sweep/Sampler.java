@@ -9,19 +9,24 @@ import java.util.SplittableRandom;
 
 /**
  * Chooses the parameters of trial {@code number}. Every sampler is a pure function of the sweep's seed, the trial
- * number and the trials finished before it, so a resumed sweep re-derives the same sequence from results.jsonl:
- * there is no hidden random state to save.
+ * number, the finished trials it is shown and the pending ones (started, result not used), so a resumed sweep
+ * re-derives the same sequence from results.jsonl: there is no hidden random state to save. Which trials count as
+ * finished and pending is fixed by the trial number and {@code max_parallel}, not by timing (see {@link Sweep}).
  */
 public interface Sampler {
-    Map<String, JsonElement> suggest(int number, List<Trial> finished);
+    Map<String, JsonElement> suggest(int number, List<Trial> finished, List<Trial> pending);
+
+    default Map<String, JsonElement> suggest(int number, List<Trial> finished) {
+        return suggest(number, finished, List.of());
+    }
 
     static Sampler of(SweepSpec spec) {
         return switch (spec.method) {
             case GRID -> {
                 List<Map<String, JsonElement>> points = spec.gridPoints();
-                yield (number, finished) -> points.get(number);
+                yield (number, finished, pending) -> points.get(number);
             }
-            case RANDOM -> (number, finished) -> random(spec, number);
+            case RANDOM -> (number, finished, pending) -> random(spec, number);
             case TPE -> new TpeSampler(spec);
         };
     }

@@ -30,7 +30,8 @@ import java.util.stream.Stream;
  * pure functions of the seed and the finished trials, the sequence equals an uninterrupted sweep's.
  *
  * <p>Kiln writes only its own entries into the folder ({@value #MARKER} marks it), and refuses a non-empty folder
- * that is not a sweep, or a sweep started from a different file ({@code trials} may grow, to extend a sweep).
+ * that is not a sweep, or a sweep started from a different file ({@code trials} may grow, to extend a sweep;
+ * {@code devices} may change).
  */
 public final class Sweep {
     public static final String MARKER = ".kiln-sweep";
@@ -52,6 +53,14 @@ public final class Sweep {
      */
     public interface TrialRunner {
         RunResult run(Trial trial, Path dir, Reporter reporter) throws IOException;
+
+        /**
+         * Runs the trial on {@code device} (one of the sweep's devices; null: wherever the trial's config says). With
+         * several devices this is called from several threads at once. By default the device is ignored.
+         */
+        default RunResult run(Trial trial, Path dir, String device, Reporter reporter) throws IOException {
+            return run(trial, dir, reporter);
+        }
     }
 
     /** A finished sweep: every trial in order, and the best complete one (null when none completed). */
@@ -84,8 +93,10 @@ public final class Sweep {
         if (Files.isRegularFile(saved)) {
             JsonObject a = JsonParser.parseString(Files.readString(saved)).getAsJsonObject().deepCopy();
             JsonObject b = spec.json.deepCopy();
-            a.remove("trials");
-            b.remove("trials");
+            for (String free : List.of("trials", "devices")) { // devices change where trials run, not which
+                a.remove(free);
+                b.remove(free);
+            }
             if (!a.equals(b)) {
                 String key = null;
                 for (String k : new java.util.TreeSet<>(union(a.keySet(), b.keySet()))) {
@@ -110,8 +121,19 @@ public final class Sweep {
         return u;
     }
 
-    /** Runs (or resumes) the sweep. */
+    /** Runs (or resumes) the sweep, one trial at a time in this process. */
     public Result run(TrialRunner runner) throws IOException {
+        return run(runner, java.util.Collections.singletonList(null));
+    }
+
+    /**
+     * Runs (or resumes) the sweep with one trial at a time on each of {@code devices} (a null entry: the trial's
+     * config decides). Trial n is sampled, and pruned, from trials 0 … n−max_parallel only (all finished before it
+     * starts, so it waits for trial n−max_parallel), with trials n−max_parallel+1 … n−1 pending: the sequence is then
+     * a function of the sweep file alone, the same however long trials take, whatever the number of devices, and
+     * after a resume. With max_parallel 1 that is every earlier trial.
+     */
+    public Result run(TrialRunner runner, List<String> devices) throws IOException {
         check();
         Files.createDirectories(out);
         if (!Files.exists(out.resolve(MARKER))) {
@@ -121,41 +143,82 @@ public final class Sweep {
         removeTemps();
         AtomicFiles.writeJson(out.resolve("sweep.json"), spec.json);
         Map<Integer, Trial> done = readResults();
-        Trial resumed = readRunning();
+        Map<Integer, Trial> resumed = readRunning();
+        resumed.keySet().removeAll(done.keySet());
         Sampler sampler = Sampler.of(spec);
         Pruner pruner = Pruner.of(spec);
-        if (!done.isEmpty()) console.printf(Locale.ROOT, "sweep: resuming %s: %d of %d trials finished%s%n", out, done.size(), spec.trials,
-                resumed != null ? ", trial " + resumed.folder() + " continues" : "");
-        for (int n = 0; n < spec.trials; n++) {
-            if (done.containsKey(n)) continue;
-            List<Trial> finished = new ArrayList<>(done.values());
-            Trial t = resumed != null && resumed.number == n ? resumed : new Trial(n, sampler.suggest(n, finished));
-            writeRunning(t);
-            long start = System.nanoTime();
-            try {
-                RunResult r = runner.run(t, out.resolve("trials").resolve(t.folder()), (step, value) -> {
-                    t.record(step, value);
-                    // the decision is saved with the curve: a sweep killed before the trial stopped stops it on resume
-                    if (t.state != Trial.State.PRUNED && pruner.prune(t, finished)) t.state = Trial.State.PRUNED;
-                    writeRunning(t);
-                    return t.state == Trial.State.PRUNED;
-                });
-                t.steps = r.steps();
-                t.seconds = r.seconds() >= 0 ? r.seconds() : (System.nanoTime() - start) / 1e9;
-                t.metric = t.best(spec.maximize);
-                if (t.state != Trial.State.PRUNED) t.state = t.metric != null ? Trial.State.COMPLETE : Trial.State.FAILED;
-                if (t.state == Trial.State.FAILED) t.error = "no evaluation reported \"" + spec.metric + "\"";
-            } catch (IOException | RuntimeException e) {
-                // a trial that cannot run (diverged, out of memory, a value the task refuses) does not end the sweep
-                t.state = Trial.State.FAILED;
-                t.seconds = (System.nanoTime() - start) / 1e9;
-                t.metric = t.best(spec.maximize);
-                t.error = oneLine(e);
+        if (!done.isEmpty() || !resumed.isEmpty()) {
+            console.printf(Locale.ROOT, "sweep: resuming %s: %d of %d trials finished%s%n", out, done.size(), spec.trials,
+                    resumed.isEmpty() ? "" : ", trial(s) " + String.join(", ", resumed.values().stream().map(Trial::folder).toList()) + " continue");
+        }
+        java.util.Deque<String> free = new java.util.ArrayDeque<>();
+        for (String d : devices) free.add(d == null ? "" : d); // ArrayDeque takes no null
+        // one device: the trial runs on this thread (libtorch's grad mode is per thread, and DJL sets it on the
+        // thread that loaded the engine); several: one thread each, waiting on a trial process
+        java.util.concurrent.ExecutorService pool = devices.size() == 1 ? null : java.util.concurrent.Executors.newFixedThreadPool(devices.size(), r -> {
+            Thread th = new Thread(r, "kiln-sweep-trial");
+            th.setDaemon(true);
+            return th;
+        });
+        java.util.concurrent.CompletionService<Trial> finishing = new java.util.concurrent.ExecutorCompletionService<>(
+                pool != null ? pool : Runnable::run);
+        Map<Integer, Trial> active = new TreeMap<>();
+        Map<Integer, String> slots = new java.util.HashMap<>(); // running trial -> the entry of free it holds
+        int next = 0;
+        try {
+            while (true) {
+                while (!free.isEmpty()) {
+                    while (next < spec.trials && (done.containsKey(next) || active.containsKey(next))) next++;
+                    if (next >= spec.trials) break;
+                    int n = next;
+                    Trial t = resumed.remove(n);
+                    if (t == null) {
+                        if (!windowFinished(n, done)) break; // trial n - max_parallel still runs: its result is needed
+                        t = new Trial(n, sampler.suggest(n, window(n, done), pending(n, done, active)));
+                    }
+                    String device = take(free, t.device);
+                    t.device = device.isEmpty() ? null : device;
+                    slots.put(n, device);
+                    synchronized (this) { // workers write running.json from active too
+                        active.put(n, t);
+                        writeRunning(active.values());
+                    }
+                    Trial trial = t;
+                    List<Trial> finished = window(n, done);
+                    finishing.submit(() -> runOne(runner, trial, finished, pruner, device.isEmpty() ? null : device, active));
+                }
+                if (active.isEmpty()) break;
+                Trial t;
+                try {
+                    t = finishing.take().get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("sweep interrupted");
+                } catch (java.util.concurrent.ExecutionException e) {
+                    // not a trial's failure (those are recorded): an Error, or the sweep's own files; stop everything
+                    if (e.getCause() instanceof Error err) throw err;
+                    if (e.getCause() instanceof IOException io) throw io;
+                    throw new IllegalStateException(e.getCause());
+                }
+                free.add(slots.remove(t.number));
+                done.put(t.number, t);
+                synchronized (this) {
+                    active.remove(t.number);
+                    writeOutputs(new ArrayList<>(done.values()));
+                    if (active.isEmpty()) Files.deleteIfExists(out.resolve("running.json"));
+                    else writeRunning(active.values());
+                }
+                console.println(line(t, best(done.values())));
             }
-            done.put(n, t);
-            writeOutputs(new ArrayList<>(done.values()));
-            Files.deleteIfExists(out.resolve("running.json"));
-            console.println(line(t, best(done.values())));
+        } finally {
+            if (pool != null) pool.shutdownNow();
+            if (!active.isEmpty() && runner instanceof AutoCloseable c) {
+                try {
+                    c.close(); // trials still running in other processes stop with the sweep, as on a kill
+                } catch (Exception e) {
+                    console.println("sweep: " + oneLine(e));
+                }
+            }
         }
         List<Trial> all = new ArrayList<>(done.values());
         Trial best = best(all);
@@ -166,6 +229,63 @@ public final class Sweep {
             console.println("sweep: no trial completed; see " + out.resolve("results.md"));
         }
         return new Result(out, all, best);
+    }
+
+    /** Runs trial {@code t} to its end on a worker thread; a trial that throws is recorded as failed. */
+    private Trial runOne(TrialRunner runner, Trial t, List<Trial> finished, Pruner pruner, String device, Map<Integer, Trial> active)
+            throws IOException {
+        long start = System.nanoTime();
+        try {
+            RunResult r = runner.run(t, out.resolve("trials").resolve(t.folder()), device, (step, value) -> {
+                synchronized (this) {
+                    t.record(step, value);
+                    // the decision is saved with the curve: a sweep killed before the trial stopped stops it on resume
+                    if (t.state != Trial.State.PRUNED && pruner.prune(t, finished)) t.state = Trial.State.PRUNED;
+                    writeRunning(active.values());
+                    return t.state == Trial.State.PRUNED;
+                }
+            });
+            t.steps = r.steps();
+            t.seconds = r.seconds() >= 0 ? r.seconds() : (System.nanoTime() - start) / 1e9;
+            t.metric = t.best(spec.maximize);
+            if (t.state != Trial.State.PRUNED) t.state = t.metric != null ? Trial.State.COMPLETE : Trial.State.FAILED;
+            if (t.state == Trial.State.FAILED) t.error = "no evaluation reported \"" + spec.metric + "\"";
+        } catch (IOException | RuntimeException e) {
+            // a trial that cannot run (diverged, out of memory, a value the task refuses) does not end the sweep
+            t.state = Trial.State.FAILED;
+            t.seconds = (System.nanoTime() - start) / 1e9;
+            t.metric = t.best(spec.maximize);
+            t.error = oneLine(e);
+        }
+        return t;
+    }
+
+    /** Trials 0 … n−max_parallel: what trial n is sampled and pruned from. */
+    private List<Trial> window(int n, Map<Integer, Trial> done) {
+        List<Trial> w = new ArrayList<>();
+        for (Trial t : done.values()) if (t.number <= n - spec.maxParallel) w.add(t);
+        return w;
+    }
+
+    private boolean windowFinished(int n, Map<Integer, Trial> done) {
+        for (int k = 0; k <= n - spec.maxParallel; k++) if (!done.containsKey(k)) return false;
+        return true;
+    }
+
+    /** Trials n−max_parallel+1 … n−1, finished or not: their parameters only (TPE's constant liar). */
+    private List<Trial> pending(int n, Map<Integer, Trial> done, Map<Integer, Trial> active) {
+        List<Trial> p = new ArrayList<>();
+        for (int k = Math.max(0, n - spec.maxParallel + 1); k < n; k++) {
+            Trial t = done.containsKey(k) ? done.get(k) : active.get(k);
+            if (t != null) p.add(new Trial(k, t.params));
+        }
+        return p;
+    }
+
+    /** A free device, the trial's own when it resumes (its run's config names it) and that one is free. */
+    private static String take(java.util.Deque<String> free, String preferred) {
+        if (preferred != null && free.remove(preferred)) return preferred;
+        return free.poll();
     }
 
     /** The best complete trial, or null. */
@@ -302,14 +422,23 @@ public final class Sweep {
         return done;
     }
 
-    private Trial readRunning() throws IOException {
+    /** The trials in progress when the sweep stopped: running.json holds one per line. */
+    private Map<Integer, Trial> readRunning() throws IOException {
+        Map<Integer, Trial> running = new TreeMap<>();
         Path f = out.resolve("running.json");
-        if (!Files.isRegularFile(f)) return null;
-        return Trial.fromJson(JsonParser.parseString(Files.readString(f)).getAsJsonObject());
+        if (!Files.isRegularFile(f)) return running;
+        for (String l : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+            if (l.isBlank()) continue;
+            Trial t = Trial.fromJson(JsonParser.parseString(l).getAsJsonObject());
+            running.put(t.number, t);
+        }
+        return running;
     }
 
-    private void writeRunning(Trial t) throws IOException {
-        AtomicFiles.write(out.resolve("running.json"), (t.toJson() + "\n").getBytes(StandardCharsets.UTF_8));
+    private void writeRunning(Iterable<Trial> running) throws IOException {
+        StringBuilder b = new StringBuilder();
+        for (Trial t : running) b.append(t.toJson()).append('\n');
+        AtomicFiles.write(out.resolve("running.json"), b.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     private void removeTemps() throws IOException {

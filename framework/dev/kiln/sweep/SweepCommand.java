@@ -51,9 +51,43 @@ public final class SweepCommand {
             return 0;
         }
         if (output == null) throw new IllegalArgumentException("sweep: --output DIR is required (where trials/, results.md and best go)");
-        Sweep.Result r = new Sweep(spec, output, console).run(new RunTrials(spec));
+        Sweep.Result r = sweep(spec, output, console);
         out.println(r.dir().resolve("summary.json"));
         return r.best() != null ? 0 : 1;
+    }
+
+    /** Runs (or resumes) the sweep on the devices {@link #devices} gives: in this process, or one child JVM per device. */
+    public static Sweep.Result sweep(SweepSpec spec, Path output, PrintStream console) throws IOException {
+        List<String> devices = devices(spec, console);
+        if (devices.size() == 1) return new Sweep(spec, output, console).run(new RunTrials(spec), devices);
+        try (ProcessTrials runner = new ProcessTrials(spec)) {
+            return new Sweep(spec, output, console).run(runner, devices);
+        }
+    }
+
+    /**
+     * The devices trials run on, one trial per entry at a time: the file's {@code devices} (its first
+     * {@code max_parallel}), else with max_parallel &gt; 1 one GPU each while there are GPUs, else one in-process slot
+     * (null: the base config's device). The trial sequence depends on max_parallel only, not on what this returns.
+     */
+    static List<String> devices(SweepSpec spec, PrintStream console) {
+        if (!spec.devices.isEmpty()) return List.copyOf(spec.devices.subList(0, spec.maxParallel));
+        if (spec.maxParallel == 1) return java.util.Collections.singletonList(null);
+        int gpus = ai.djl.engine.Engine.getInstance().getGpuCount();
+        if (gpus >= 2) {
+            int n = Math.min(gpus, spec.maxParallel);
+            if (n < spec.maxParallel) {
+                console.printf(Locale.ROOT, "sweep: \"max_parallel\": %d, but %d GPUs are visible: %d trials at a time%n", spec.maxParallel, gpus, n);
+            }
+            List<String> d = new java.util.ArrayList<>();
+            for (int i = 0; i < n; i++) d.add("gpu:" + i);
+            return d;
+        }
+        console.printf(Locale.ROOT, "sweep: \"max_parallel\": %d needs one device per trial, and %s: trials run one at a time"
+                        + " (in the order max_parallel %d gives). To run CPU trials side by side, each in its own process, list them:"
+                        + " \"devices\": [\"cpu\", \"cpu\"]%n", spec.maxParallel,
+                gpus == 0 ? "no GPU is visible" : "one GPU is visible", spec.maxParallel);
+        return java.util.Collections.singletonList(null);
     }
 
     /** The planned trials (all of a grid or random search; TPE's random start-up ones) and the time a trial's steps take. */
@@ -71,12 +105,18 @@ public final class SweepCommand {
             out.println("  trial " + t.folder() + "  " + Sweep.params(t));
         }
         if (shown < spec.trials) {
-            out.printf(Locale.ROOT, "  trials %03d-%03d: chosen by TPE from the results of the trials before them%n", shown, spec.trials - 1);
+            out.printf(Locale.ROOT, "  trials %03d-%03d: chosen by TPE from the results of the trials before them%s%n", shown, spec.trials - 1,
+                    spec.maxParallel > 1 ? " (trial n from trials 0 to n-" + spec.maxParallel + ", the others still running)" : "");
         }
-        DryRun d = DryRun.run(new RunTrials(spec).config(first, null));
-        out.printf(Locale.ROOT, "estimate: %d steps a trial at %.3fs a step (trial 000's config, measured): about %s a trial, "
-                        + "%s for %d trials without pruning (evaluation and saving excluded)%n",
-                d.totalSteps(), d.stepSeconds(), duration(d.estimatedSeconds()), duration(d.estimatedSeconds() * spec.trials), spec.trials);
+        List<String> devices = devices(spec, out);
+        String device = devices.get(0);
+        DryRun d = DryRun.run(spec.config(new RunTrials(spec).sets(first, null, device)));
+        int at = devices.size();
+        out.printf(Locale.ROOT, "estimate: %d steps a trial at %.3fs a step (trial 000's config%s, measured): about %s a trial, "
+                        + "%s for %d trials without pruning%s (evaluation and saving excluded)%n",
+                d.totalSteps(), d.stepSeconds(), device == null ? "" : " on " + device, duration(d.estimatedSeconds()),
+                duration(d.estimatedSeconds() * Math.ceil(spec.trials / (double) at)), spec.trials,
+                at > 1 ? ", " + at + " at a time on " + String.join(", ", devices) + " (each in its own process)" : "");
     }
 
     static String duration(double s) {

@@ -55,6 +55,8 @@ public final class SweepSpec {
     public long seed = 0;
     public final PrunerSpec pruner = new PrunerSpec();
     public int maxParallel = 1;
+    /** Devices to run trials on, one trial per entry at a time ({@code "devices"}); empty: the GPUs, or in-process. */
+    public final List<String> devices = new ArrayList<>();
     /** TPE: random trials before the model is used, and candidates scored per suggestion (Optuna: 10 and 24). */
     public int startupTrials = 10;
     public int eiCandidates = 24;
@@ -100,7 +102,7 @@ public final class SweepSpec {
     // ---- the file's own keys ----
 
     private static final List<String> TOP = List.of("base", "config", "set", "parameters", "method", "metric", "direction",
-            "trials", "seed", "pruner", "max_parallel", "tpe");
+            "trials", "seed", "pruner", "max_parallel", "devices", "tpe");
     private static final List<String> PARAM = List.of("type", "low", "high", "step", "log", "values", "points");
     private static final List<String> PRUNER = List.of("type", "startup_trials", "warmup_steps", "min_resource", "reduction_factor");
 
@@ -134,10 +136,7 @@ public final class SweepSpec {
         }
         seed = integer(o, "seed", 0, Long.MIN_VALUE, Long.MAX_VALUE);
         maxParallel = (int) integer(o, "max_parallel", 1, 1, 64);
-        if (maxParallel > 1) {
-            // one GradientCollector per JVM (DJL): parallel trials would need one process per device
-            fail("\"max_parallel\": " + maxParallel + " is not supported yet; trials run one at a time (use 1)");
-        }
+        readDevices(o.get("devices"));
         readPruner(o.get("pruner"));
         JsonElement tpe = o.get("tpe");
         if (tpe != null) {
@@ -170,6 +169,29 @@ public final class SweepSpec {
             String d = isString(o.get("direction")) ? o.get("direction").getAsString() : "";
             if (!d.equals("max") && !d.equals("min")) fail("\"direction\" must be \"max\" or \"min\", got " + o.get("direction"));
             else maximize = d.equals("max");
+        }
+    }
+
+    private static final java.util.regex.Pattern DEVICE = java.util.regex.Pattern.compile("cpu|(gpu|cuda)(:\\d+)?");
+
+    private void readDevices(JsonElement e) {
+        if (e == null) return;
+        String example = "e.g. [\"gpu:0\", \"gpu:1\"], or [\"cpu\", \"cpu\"] for CPU trials side by side";
+        if (!e.isJsonArray() || e.getAsJsonArray().isEmpty()) {
+            fail("\"devices\" must be a non-empty array of devices, one per parallel trial, " + example + "; got " + e);
+            return;
+        }
+        for (JsonElement d : e.getAsJsonArray()) {
+            String v = isString(d) ? d.getAsString().trim().toLowerCase(Locale.ROOT) : null;
+            if (v == null || !DEVICE.matcher(v).matches()) {
+                fail("\"devices\": " + d + " is not a device; use cpu, gpu or gpu:N");
+                return;
+            }
+            devices.add(v);
+        }
+        if (devices.size() < maxParallel) {
+            fail("\"devices\" lists " + devices.size() + " device(s) for \"max_parallel\": " + maxParallel
+                    + "; list one per parallel trial, " + example);
         }
     }
 

@@ -20,6 +20,10 @@ import java.util.SplittableRandom;
  * choice gets one extra count over a prior spread evenly). Log-scaled ranges are modelled in log space; integers
  * as a continuous range widened by half a step each side, rounded after sampling. Pruned trials rank after all
  * complete ones, deeper first; failed trials are left out.
+ *
+ * <p>Pending trials (running in parallel, see {@link Sweep}) are Optuna's "constant liar": each joins the "above"
+ * side as if it had the worst value, so parallel proposals keep away from points already being tried; they do not
+ * count towards the start-up trials or the size of the "below" side.
  */
 final class TpeSampler implements Sampler {
     private static final double PRIOR_WEIGHT = 1.0;
@@ -30,7 +34,7 @@ final class TpeSampler implements Sampler {
     }
 
     @Override
-    public Map<String, JsonElement> suggest(int number, List<Trial> finished) {
+    public Map<String, JsonElement> suggest(int number, List<Trial> finished, List<Trial> pending) {
         List<Trial> usable = new ArrayList<>();
         for (Trial t : finished) {
             if (t.state == Trial.State.COMPLETE && t.metric != null || t.state == Trial.State.PRUNED && !t.curve.isEmpty()) usable.add(t);
@@ -41,6 +45,7 @@ final class TpeSampler implements Sampler {
         int nBelow = Math.min((int) Math.ceil(0.1 * ranked.size()), 25);
         List<Trial> below = new ArrayList<>(ranked.subList(0, nBelow));
         List<Trial> above = new ArrayList<>(ranked.subList(nBelow, ranked.size()));
+        above.addAll(pending);
         // weights follow trial age, so each side is kept in trial order
         below.sort(Comparator.comparingInt(t -> t.number));
         above.sort(Comparator.comparingInt(t -> t.number));

@@ -27,6 +27,8 @@ public final class Trial {
     public double seconds;
     public final List<Point> curve = new ArrayList<>();
     public String error;
+    /** The device the trial ran on when the sweep gave it one ({@code "devices"}, or GPUs for max_parallel &gt; 1). */
+    public String device;
 
     public Trial(int number, Map<String, JsonElement> params) {
         this.number = number;
@@ -75,6 +77,7 @@ public final class Trial {
         }
         o.add("curve", c);
         if (error != null) o.addProperty("error", error);
+        if (device != null) o.addProperty("device", device);
         return o;
     }
 
@@ -90,6 +93,7 @@ public final class Trial {
             t.curve.add(new Point(e.getAsJsonArray().get(0).getAsLong(), e.getAsJsonArray().get(1).getAsDouble()));
         }
         if (o.has("error")) t.error = o.get("error").getAsString();
+        if (o.has("device")) t.device = o.get("device").getAsString();
         return t;
     }
 }

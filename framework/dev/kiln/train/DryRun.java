@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import dev.kiln.config.RunConfig;
 import dev.kiln.log.SystemStats;
-import dev.kiln.util.Devices;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -41,12 +40,14 @@ public record DryRun(String task, String model, String device, int trainExamples
     public static DryRun run(RunConfig cfg, int steps) throws IOException {
         if (steps < 1) throw new IllegalArgumentException("dry run: steps must be at least 1, got " + steps);
         TaskProvider provider = Tasks.get(cfg.task.type);
-        Device device = Devices.parse(cfg.model.device);
-        Runs.checkPrecision(cfg, device);
+        List<Device> devices = Replicas.devices(cfg);
+        Device device = devices.get(0);
+        for (Device d : devices) Runs.checkPrecision(cfg, d);
         TrainerOptions planned = Runs.options(cfg);
         if (cfg.training.threads != null) dev.kiln.util.Threads.set(cfg.training.threads);
         try (NDManager manager = NDManager.newBaseManager(device);
-             TrainableTask task = dev.kiln.peft.PeftTask.wrap(cfg, provider.create(cfg, manager))) {
+             TrainableTask task = dev.kiln.peft.PeftTask.wrap(cfg, provider.create(cfg, manager));
+             Replicas replicas = Replicas.build(cfg, provider, devices)) {
             Trainer plan = new Trainer(task, planned);
             long total = plan.totalSteps();
             long spe = plan.stepsPerEpoch();
@@ -69,7 +70,7 @@ public record DryRun(String task, String model, String device, int trainExamples
             o.earlyStoppingMetric = null;
             o.progress = dev.kiln.log.Progress.Mode.QUIET;
             List<Trainer.StepStats> stats = new ArrayList<>();
-            Trainer t = new Trainer(task, o);
+            Trainer t = new Trainer(task, o).replicas(replicas.tasks());
             t.addListener(new Trainer.Listener() {
                 @Override
                 public void onStep(long step, int epoch, Trainer.StepStats s) {
@@ -84,7 +85,7 @@ public record DryRun(String task, String model, String device, int trainExamples
             double mem = device.isGpu() ? SystemStats.deviceMemoryMb(device) : SystemStats.peakRssMb();
             long warmup = LrSchedule.warmupSteps(planned.schedule.warmupSteps, planned.schedule.warmupRatio, total);
             return new DryRun(cfg.task.type, cfg.model.name != null ? cfg.model.name : "(new from model.config)",
-                    device.toString(), task.trainSize(), all, train, planned.freeze,
+                    Replicas.describe(devices), task.trainSize(), all, train, planned.freeze,
                     planned.maxTokensPerBatch > 0 ? (task.trainSize() + spe - 1) / spe // a token budget: the mean
                             : (long) planned.batchSize * planned.gradientAccumulationSteps, spe, total, warmup, stats.size(),
                     median, tokens, stats.get(0).loss(), mem, total * median);

@@ -8,7 +8,6 @@ import dev.kiln.config.RunConfig;
 import dev.kiln.log.Progress;
 import dev.kiln.log.SystemStats;
 import dev.kiln.util.AtomicFiles;
-import dev.kiln.util.Devices;
 import dev.kiln.util.Versions;
 
 import java.io.IOException;
@@ -86,8 +85,9 @@ public final class Runs {
     public static Outcome train(RunConfig cfg, PrintStream console, boolean quiet, java.util.List<Trainer.Listener> listeners,
                                 java.util.List<EvalMetric> metrics) throws IOException {
         TaskProvider provider = Tasks.get(cfg.task.type);
-        Device device = Devices.parse(cfg.model.device);
-        checkPrecision(cfg, device);
+        java.util.List<Device> devices = Replicas.devices(cfg);
+        Device device = devices.get(0);
+        for (Device d : devices) checkPrecision(cfg, d);
         Path runDir = cfg.output.dir;
         String resolved = cfg.toJson();
         RunFolder.check(runDir);
@@ -96,14 +96,16 @@ public final class Runs {
         if (quiet) o.progress = Progress.Mode.QUIET;
         if (cfg.training.threads != null) dev.kiln.util.Threads.set(cfg.training.threads);
         try (NDManager manager = NDManager.newBaseManager(device);
-             TrainableTask task = WithMetrics.wrap(dev.kiln.peft.PeftTask.wrap(cfg, provider.create(cfg, manager)), metrics)) {
-            Trainer trainer = new Trainer(task, o);
+             TrainableTask task = WithMetrics.wrap(dev.kiln.peft.PeftTask.wrap(cfg, provider.create(cfg, manager)), metrics);
+             Replicas replicas = Replicas.build(cfg, provider, devices)) {
+            Trainer trainer = new Trainer(task, o).replicas(replicas.tasks());
             trainer.preflight(); // model-dependent config errors (freeze) before the first write
             requireSpace(runDir, task.parameters().count(), o);
             RunFolder.claim(runDir);
             AtomicFiles.write(runDir.resolve("config.json"), (resolved + "\n").getBytes(StandardCharsets.UTF_8));
-            AtomicFiles.write(runDir.resolve("manifest.json"), manifest(cfg, device, task).getBytes(StandardCharsets.UTF_8));
-            double peak = SystemStats.MatmulPeak.measure(device);
+            AtomicFiles.write(runDir.resolve("manifest.json"), manifest(cfg, devices, task).getBytes(StandardCharsets.UTF_8));
+            // MFU against the peak of every distinct device (replicas sharing one device share its peak)
+            double peak = SystemStats.MatmulPeak.measure(device) * new java.util.HashSet<>(devices).size();
             try (RunLogger log = new RunLogger(runDir, o, task.backbone(), task.flopParameters(), peak, console)) {
                 log.stepsPerEpoch(trainer.stepsPerEpoch());
                 trainer.addListener(log);
@@ -113,7 +115,7 @@ public final class Runs {
                 ModelCard.writeForRun(runDir, resolved, r);
                 JsonObject extra = new JsonObject();
                 extra.addProperty("peak_matmul_gflops", peak / 1e9);
-                extra.addProperty("device", device.toString());
+                extra.addProperty("device", Replicas.describe(devices));
                 if (!device.isGpu()) extra.addProperty("threads", dev.kiln.util.Threads.current());
                 log.writeSummary(r, extra);
                 if (!quiet) {
@@ -183,34 +185,40 @@ public final class Runs {
         if (!Files.isRegularFile(saved) || new Checkpoints(runDir, 1).list().isEmpty()) return;
         JsonObject a = JsonParser.parseString(Files.readString(saved)).getAsJsonObject();
         JsonObject b = JsonParser.parseString(resolved).getAsJsonObject();
-        // threads change speed, not the run: a resumed run may use another count
+        // threads and data-parallel replicas change speed, not the run (replicas: up to fp32 rounding), so a resumed
+        // run may use other counts, e.g. continue a two-GPU run on one
         for (JsonObject c : new JsonObject[] {a, b}) {
             if (c.get("training") instanceof JsonObject t) t.remove("threads");
+            if (c.get("model") instanceof JsonObject m) m.remove("devices");
         }
-        if (!a.equals(b)) {
-            String field = firstDifference("", a, b);
+        String field = firstDifference("", a, b);
+        if (field != null) {
             throw new IllegalArgumentException(runDir + " holds checkpoints of a run with a different config (first difference: "
                     + field + "); use another --output, or delete the folder to start over");
         }
     }
 
-    private static String firstDifference(String path, JsonObject a, JsonObject b) {
+    /**
+     * The first key whose values differ, or null. A key absent on one side and null on the other is no difference:
+     * a key added to Kiln since the run started (null by default, e.g. model.devices) does not block its resume.
+     */
+    static String firstDifference(String path, JsonObject a, JsonObject b) {
         java.util.Set<String> keys = new java.util.TreeSet<>(a.keySet());
         keys.addAll(b.keySet());
         for (String k : keys) {
-            var x = a.get(k);
-            var y = b.get(k);
-            if (x == null || y == null) return path + k;
+            var x = a.has(k) ? a.get(k) : com.google.gson.JsonNull.INSTANCE;
+            var y = b.has(k) ? b.get(k) : com.google.gson.JsonNull.INSTANCE;
             if (x.isJsonObject() && y.isJsonObject()) {
-                if (!x.equals(y)) return firstDifference(path + k + ".", x.getAsJsonObject(), y.getAsJsonObject());
+                String d = firstDifference(path + k + ".", x.getAsJsonObject(), y.getAsJsonObject());
+                if (d != null) return d;
             } else if (!x.equals(y)) {
                 return path + k;
             }
         }
-        return path.isEmpty() ? "?" : path;
+        return null;
     }
 
-    static String manifest(RunConfig cfg, Device device, TrainableTask task) throws IOException {
+    static String manifest(RunConfig cfg, java.util.List<Device> devices, TrainableTask task) throws IOException {
         JsonObject m = new JsonObject();
         m.addProperty("seed", cfg.seed);
         m.addProperty("git_commit", gitCommit());
@@ -218,7 +226,7 @@ public final class Runs {
         m.addProperty("djl_version", Versions.djl());
         m.addProperty("pytorch_version", Versions.pytorch());
         m.addProperty("java_version", System.getProperty("java.version"));
-        m.addProperty("device", device.toString());
+        m.addProperty("device", Replicas.describe(devices));
         m.addProperty("model", cfg.model.name);
         m.addProperty("parameters", task.parameters().count());
         m.addProperty("started", java.time.Instant.now().toString());

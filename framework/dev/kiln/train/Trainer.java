@@ -1,12 +1,8 @@
 package dev.kiln.train;
 
 import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.training.GradientCollector;
 import com.google.gson.JsonObject;
 import dev.kiln.config.RunConfig;
-import dev.kiln.nn.Functional;
 import dev.kiln.nn.Parameters;
 
 import java.io.IOException;
@@ -103,6 +99,18 @@ public final class Trainer {
         this.o = options;
     }
 
+    private List<TrainableTask> replicas = List.of();
+
+    /**
+     * Data parallelism: {@code others} are further replicas of this trainer's task (built from the same config on
+     * other devices; see {@link DataParallel}). The trainer's own task stays replica 0: it is evaluated, saved and
+     * checkpointed, and its optimizer takes the steps. The caller owns and closes the replicas.
+     */
+    public Trainer replicas(List<TrainableTask> others) {
+        this.replicas = List.copyOf(others);
+        return this;
+    }
+
     public Trainer addListener(Listener l) {
         listeners.add(l);
         return this;
@@ -178,6 +186,8 @@ public final class Trainer {
             Checkpoints.Restored r = ckpt.restoreLatest(task, updater);
             if (r != null) state = r.state();
         }
+        DataParallel dp = new DataParallel(task, replicas);
+        dp.prepare(trainable); // after the restore: the other replicas start from replica 0's weights
         state.maxSteps = total;
         state.stepsPerEpoch = stepsPerEpoch();
         state.trainBatchSize = o.batchSize * o.gradientAccumulationSteps;
@@ -218,32 +228,18 @@ public final class Trainer {
                 epochBatches = plan().epoch(epoch);
                 orderEpoch = epoch;
             }
-            List<TrainableTask.Batch> micro = new ArrayList<>();
-            for (int[] idx : plan().step(epochBatches, s % spe)) micro.add(task.collate(idx, epoch));
-            long targets = 0, tokens = 0, padded = 0, examples = 0;
-            for (TrainableTask.Batch b : micro) {
-                targets += b.targets();
-                tokens += b.tokens();
-                padded += b.paddedTokens();
-                examples += b.size();
-            }
+            DataParallel.Work work = dp.collate(plan().step(epochBatches, s % spe), epoch);
+            long tokens = work.tokens(), padded = work.paddedTokens(), examples = work.examples();
+            long targets = work.targets();
             long st = System.nanoTime();
             Engine.getInstance().setRandomSeed((int) (o.seed * 7919 + s));
-            double lossValue = 0;
-            try (NDManager sm = params.manager().newSubManager()) {
-                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    for (TrainableTask.Batch b : micro) {
-                        NDArray sum = task.loss(b, sm, true).sum();
-                        lossValue += sum.getFloat();
-                        // normalised by the targets of the whole accumulated step: k micro-batches == one big batch
-                        // (divisor as an array in the step's scope, not a Number: see Functional.scalar)
-                        gc.backward(updater.scaleLoss(sum.div(Functional.scalar(sum, Math.max(1, targets)))));
-                    }
-                }
-            }
+            // normalised by the targets of the whole step: k micro-batches on N replicas == one big batch
+            double lossValue = dp.forwardBackward(work, updater);
+            dp.reduce(work);
             // after the collector is closed: in-place updates of leaves are refused inside it
             Updater.Result up = updater.step(Double.isFinite(lossValue));
             boolean applied = up.applied;
+            if (applied) dp.broadcast();
             double gradNorm = up.gradNorm;
             float lr = up.lr;
             double loss = lossValue / Math.max(1, targets);

@@ -51,4 +51,26 @@ class LossesTest {
                     Losses.crossEntropySum(logits, labels, 0f, all).getFloat(), 1e-5);
         }
     }
+
+    /** fp16-mixed: fp16 logits must carry gradients through the loss's widening to fp32 (toType would cut the graph). */
+    @Test
+    void fp16LogitsGetTheGradientsOfFp32Ones() {
+        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
+            float[] x = {0.5f, -1.25f, 2f, 0.75f, 0f, -0.5f};
+            NDArray labels = m.create(new long[] {2, 0});
+            float[][] grads = new float[2][];
+            ai.djl.ndarray.types.DataType[] types = {ai.djl.ndarray.types.DataType.FLOAT32, ai.djl.ndarray.types.DataType.FLOAT16};
+            for (int t = 0; t < 2; t++) {
+                NDArray logits = m.create(x, new ai.djl.ndarray.types.Shape(2, 3)).toType(types[t], false);
+                logits.setRequiresGradient(true);
+                try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                    NDArray loss = Losses.crossEntropySum(logits, labels, 0f);
+                    assertEquals(ai.djl.ndarray.types.DataType.FLOAT32, loss.getDataType());
+                    gc.backward(loss);
+                }
+                grads[t] = logits.getGradient().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+            }
+            assertArrayEquals(grads[0], grads[1], 1e-3f); // softmax - one-hot, in fp16 precision
+        }
+    }
 }

@@ -33,6 +33,11 @@ class SweepRunTest {
     Path dir;
 
     private Path setUp() throws IOException {
+        return setUp(dir);
+    }
+
+    /** The tiny sentiment set, base.json (the classic MLP, 12 steps, an evaluation every 4) and a 3-trial sweep.json in {@code dir}. */
+    static Path setUp(Path dir) throws IOException {
         SplittableRandom r = new SplittableRandom(5);
         String[] pos = {"great", "lovely", "superb", "warm", "fine", "moving"}, neg = {"dull", "awful", "flat", "tired", "weak", "bland"};
         String[] filler = {"a", "film", "the", "story", "was", "very", "and", "plot"};
@@ -115,6 +120,17 @@ class SweepRunTest {
     }
 
     @Test
+    void withoutADeviceListMaxParallelOnCpuRunsOneAtATimeAndSaysSo() throws IOException {
+        setUp();
+        SweepSpec spec = SweepSpec.parse(Files.readString(dir.resolve("sweep.json")).replace("\"seed\": 4,", "\"seed\": 4, \"max_parallel\": 2,"), "sweep.json", dir);
+        org.junit.jupiter.api.Assumptions.assumeTrue(ai.djl.engine.Engine.getInstance().getGpuCount() == 0, "a machine without GPUs");
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        assertEquals(java.util.Collections.singletonList(null), SweepCommand.devices(spec, new PrintStream(b, true, StandardCharsets.UTF_8)));
+        assertTrue(b.toString(StandardCharsets.UTF_8).contains("trials run one at a time")
+                && b.toString(StandardCharsets.UTF_8).contains("\"devices\": [\"cpu\", \"cpu\"]"), b.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void aPrunedTrialStopsItsRunEarlyAndLeavesAFinishedRunFolder() throws IOException {
         Path file = setUp();
         String json = Files.readString(file).replace("\"seed\": 4,", "\"seed\": 4, \"pruner\": {\"type\": \"asha\", \"reduction_factor\": 2},");
@@ -149,13 +165,13 @@ class SweepRunTest {
         assertFalse(Files.exists(out));
     }
 
-    private static List<JsonObject> lines(Path f) throws IOException {
+    static List<JsonObject> lines(Path f) throws IOException {
         List<JsonObject> out = new ArrayList<>();
         for (String l : Files.readAllLines(f)) out.add(JsonParser.parseString(l).getAsJsonObject());
         return out;
     }
 
-    private static List<JsonObject> strip(List<JsonObject> xs) {
+    static List<JsonObject> strip(List<JsonObject> xs) {
         List<JsonObject> out = new ArrayList<>();
         for (JsonObject o : xs) {
             JsonObject c = o.deepCopy();
@@ -165,7 +181,7 @@ class SweepRunTest {
         return out;
     }
 
-    private static PrintStream quiet() {
+    static PrintStream quiet() {
         return new PrintStream(java.io.OutputStream.nullOutputStream());
     }
 }

@@ -308,6 +308,108 @@ class SweepTest {
         assertFalse(Files.exists(killed.resolve("running.json")));
     }
 
+    // ---- parallel trials ----
+
+    /** {@link #stub}, each evaluation taking a random few milliseconds (seeded by {@code timing}); counts trials at once. */
+    private static Sweep.TrialRunner slowStub(long timing, int[] atOnce) {
+        Sweep.TrialRunner s = stub(SweepTest::objective, 4);
+        return (trial, d, reporter) -> {
+            synchronized (atOnce) {
+                atOnce[1] = Math.max(atOnce[1], ++atOnce[0]);
+            }
+            try {
+                return s.run(trial, d, (step, v) -> {
+                    try {
+                        Thread.sleep(new java.util.SplittableRandom(timing * 100_000 + trial.number * 100L + step).nextInt(1, 12));
+                    } catch (InterruptedException e) {
+                        throw new java.io.InterruptedIOException();
+                    }
+                    return reporter.report(step, v);
+                });
+            } finally {
+                synchronized (atOnce) {
+                    atOnce[0]--;
+                }
+            }
+        };
+    }
+
+    private static List<JsonObject> withoutDevice(List<JsonObject> rs) {
+        rs.forEach(o -> o.remove("device"));
+        return rs;
+    }
+
+    @Test
+    void parallelTrialsFollowOneSequenceWhateverTheirTimingTheDevicesOrAKill() throws IOException {
+        String json = "{\"base\": \"base.json\", \"method\": \"tpe\", \"trials\": 14, \"seed\": 3, \"tpe\": {\"startup_trials\": 4},"
+                + " \"pruner\": {\"type\": \"median\", \"startup_trials\": 2}, \"metric\": \"accuracy\", \"max_parallel\": 3, " + SPACE + "}";
+        List<String> three = List.of("d0", "d1", "d2");
+        int[] atOnce = {0, 0};
+        Sweep.Result a = new Sweep(spec(json), dir.resolve("a"), quiet()).run(slowStub(1, atOnce), three);
+        assertEquals(3, atOnce[1], "three trials ran at once");
+        assertTrue(a.trials().stream().anyMatch(t -> t.state == Trial.State.PRUNED), "the pruner took part");
+        assertEquals(Set.of("d0", "d1", "d2"), new HashSet<>(a.trials().stream().map(t -> t.device).toList()));
+        // other timings, and one device (trials one at a time, in max_parallel 3's order): the same trials
+        new Sweep(spec(json), dir.resolve("b"), quiet()).run(slowStub(2, new int[2]), three);
+        new Sweep(spec(json), dir.resolve("one"), quiet()).run(stub(SweepTest::objective, 4));
+        assertEquals(withoutDevice(results(dir.resolve("a"))), withoutDevice(results(dir.resolve("b"))));
+        assertEquals(withoutDevice(results(dir.resolve("a"))), withoutDevice(results(dir.resolve("one"))));
+        // trial n was chosen from trials 0 … n-3, with n-2 and n-1 pending
+        SweepSpec spec = spec(json);
+        Sampler sampler = Sampler.of(spec);
+        int differ = 0;
+        for (Trial t : a.trials()) {
+            int n = t.number;
+            List<Trial> window = a.trials().subList(0, Math.max(0, n - 2));
+            List<Trial> pending = a.trials().subList(Math.max(0, n - 2), n);
+            assertEquals(sampler.suggest(n, window, pending), t.params, "trial " + n);
+            if (!sampler.suggest(n, window, List.of()).equals(t.params)) differ++;
+        }
+        assertTrue(differ > 0, "pending trials changed TPE's proposals");
+
+        // killed mid-trial with three running, then the same command to the end
+        Path killed = dir.resolve("killed");
+        int[] reports = {0};
+        Sweep.TrialRunner slow = slowStub(3, new int[2]);
+        Sweep.TrialRunner dying = (trial, d, reporter) -> slow.run(trial, d, (step, v) -> {
+            boolean stop = reporter.report(step, v);
+            synchronized (reports) {
+                if (++reports[0] == 30) throw new Killed();
+            }
+            return stop;
+        });
+        assertThrows(Killed.class, () -> new Sweep(spec(json), killed, quiet()).run(dying, three));
+        List<String> running = Files.readAllLines(killed.resolve("running.json"));
+        assertTrue(running.size() >= 2, "the trials in progress are on disk: " + running);
+        new Sweep(spec(json), killed, quiet()).run(slowStub(4, new int[2]), three);
+        assertEquals(withoutDevice(results(dir.resolve("a"))), withoutDevice(results(killed)));
+        assertFalse(Files.exists(killed.resolve("running.json")));
+    }
+
+    @Test
+    void tpeKeepsAwayFromPendingTrials() {
+        // 30 finished trials of dropout on a grid, best at 0.3; TPE proposes near 0.3, less so with trials pending there
+        SweepSpec s = spec("{\"base\": \"base.json\", \"method\": \"tpe\", \"trials\": 100,"
+                + " \"parameters\": {\"model.dropout\": {\"type\": \"uniform\", \"low\": 0, \"high\": 0.6}}}");
+        List<Trial> finished = new ArrayList<>();
+        for (int n = 0; n < 30; n++) {
+            double x = 0.6 * n / 29;
+            Trial t = new Trial(n, Map.of("model.dropout", new com.google.gson.JsonPrimitive(x)));
+            t.state = Trial.State.COMPLETE;
+            t.metric = -(x - 0.3) * (x - 0.3);
+            finished.add(t);
+        }
+        List<Trial> pending = new ArrayList<>();
+        for (int k = 0; k < 3; k++) pending.add(new Trial(30 + k, Map.of("model.dropout", new com.google.gson.JsonPrimitive(0.3))));
+        Sampler tpe = Sampler.of(s);
+        double[] alone = new double[60], liar = new double[60];
+        for (int i = 0; i < 60; i++) {
+            alone[i] = Math.abs(tpe.suggest(33 + i, finished).get("model.dropout").getAsDouble() - 0.3);
+            liar[i] = Math.abs(tpe.suggest(33 + i, finished, pending).get("model.dropout").getAsDouble() - 0.3);
+        }
+        assertTrue(median(liar) > 1.5 * median(alone), "median distance from the pending point: " + median(liar) + " vs " + median(alone));
+    }
+
     @Test
     void theFolderHoldsResultsBestFirstABestLinkASummaryAndAPlot() throws IOException {
         String json = "{\"base\": \"base.json\", \"method\": \"random\", \"trials\": 6, \"seed\": 2, " + SPACE + "}";
@@ -353,6 +455,30 @@ class SweepTest {
         assertFalse(e.getMessage().contains("\n"), e.getMessage());
         assertTrue(e.getMessage().startsWith("sweep.json: "), e.getMessage());
         return e.getMessage();
+    }
+
+    @Test
+    void peftKeysAreSearchableAndReachTheTrialsConfig() {
+        // the "peft.r": LoRA's rank is peft.lora.r; a PEFT method needs a pretrained model name
+        SweepSpec s = spec("{\"base\": \"base.json\", \"method\": \"random\", \"trials\": 6, \"seed\": 1,"
+                + " \"set\": {\"model.name\": \"all-MiniLM-L6-v2\", \"peft.method\": \"lora\"},"
+                + " \"parameters\": {\"peft.lora.r\": {\"type\": \"int\", \"low\": 2, \"high\": 32, \"log\": true},"
+                + " \"peft.lora.alpha\": {\"type\": \"choice\", \"values\": [8, 16]}}}");
+        Sampler sampler = Sampler.of(s);
+        Set<Integer> ranks = new HashSet<>();
+        for (int n = 0; n < 6; n++) {
+            Map<String, JsonElement> p = sampler.suggest(n, List.of());
+            dev.kiln.config.RunConfig cfg = new RunTrials(s).config(p, null);
+            assertEquals(p.get("peft.lora.r").getAsInt(), cfg.peft.lora.r);
+            assertEquals(p.get("peft.lora.alpha").getAsDouble(), cfg.peft.lora.alpha, 0);
+            assertEquals(dev.kiln.config.RunConfig.PeftMethod.LORA, cfg.peft.method);
+            assertTrue(cfg.peft.lora.r >= 2 && cfg.peft.lora.r <= 32);
+            ranks.add(cfg.peft.lora.r);
+        }
+        assertTrue(ranks.size() > 1, "ranks vary: " + ranks);
+        assertTrue(bad("{\"base\": \"base.json\", \"trials\": 3, \"set\": {\"model.name\": \"all-MiniLM-L6-v2\"},"
+                + " \"parameters\": {\"peft.lora.rank\": {\"type\": \"int\", \"low\": 2, \"high\": 32}}}")
+                .contains("\"parameters.peft.lora.rank\": unknown key"), "a PEFT key the schema lacks");
     }
 
     @Test

@@ -30,7 +30,8 @@ final class RunCommands {
             footerHeading = "%nExamples:%n", footer = {
                 "  kiln train configs/quickstart.json",
                 "  kiln train configs/sst2-minilm.json --set optimizer.lr=3e-5 --set training.epochs=1 --output runs/try",
-                "  kiln train configs/sst2-minilm.json --dry-run"})
+                "  kiln train configs/sst2-minilm.json --dry-run",
+                "  kiln train configs/sst2-minilm.json --devices gpu:0,gpu:1"})
     static final class Train extends KilnCli.KilnCommand {
         @Parameters(paramLabel = "CONFIG", description = "a JSON config file")
         Path config;
@@ -53,10 +54,15 @@ final class RunCommands {
         @Option(names = "--dry-run", description = "check config and data, time a few steps, estimate the run; writes nothing")
         boolean dryRun;
 
+        @Option(names = "--devices", split = ",", paramLabel = "DEVICE[,DEVICE...]", description = "model.devices: train data-parallel, "
+                + "one model replica per device and each batch split across them, e.g. gpu:0,gpu:1")
+        List<String> devices;
+
         @Override
         protected int run(PrintStream out) throws IOException {
             if (!Files.isRegularFile(config)) throw usage("config file not found: " + config);
             if (threads != null) sets.add("training.threads=" + threads);
+            if (devices != null) sets.add("model.devices=" + new Gson().toJson(devices));
             Kiln.Training t = Kiln.training(config).set(sets.toArray(String[]::new)).console(System.err);
             if (output != null) t.output(output);
             if (quiet) t.quiet();

@@ -51,14 +51,14 @@ final class BertPairs {
         return new Instance(table.get(at), table.get(at + 1), table.get(at + 2), table.get(at + 3), table.get(at + 4) == 1);
     }
 
-    /** The instances of documents [d0, d1), built into the store's folder on first use. */
+    /** The instances of documents [d0, d1), built into the store's work folder on first use. */
     static BertPairs open(TokenStore store, long d0, long d1, int maxLength, double shortSeqProb, boolean nsp, long seed)
             throws IOException {
         String key = Corpus.sha256("pairs v" + Corpus.VERSION + " " + d0 + " " + d1 + " " + maxLength + " " + shortSeqProb
                 + " " + nsp + " " + seed).substring(0, 16);
-        Path file = store.dir().resolve("pairs-" + key + ".i64");
+        Path file = store.workDir().resolve("pairs-" + key + ".i64");
         if (!Files.isRegularFile(file)) {
-            Path tmp = Files.createTempFile(store.dir(), ".pairs", ".tmp");
+            Path tmp = Files.createTempFile(store.workDir(), ".pairs", ".tmp");
             try {
                 long n = build(store, d0, d1, maxLength, shortSeqProb, nsp, seed, tmp);
                 if (n == 0) {

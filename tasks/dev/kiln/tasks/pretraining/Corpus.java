@@ -129,6 +129,18 @@ final class Corpus {
         for (Path f : files) bytes += Files.size(f);
         System.err.printf("tokenising %d file(s), %.1f MB, into %s%n", files.size(), bytes / 1e6, dir);
         long t0 = System.nanoTime();
+        TokenStore store = write(kind, files, s, tok, tokHash, dir);
+        System.err.printf("tokenised: %,d tokens, %,d documents in %.1f s%n", store.tokens(), store.documents(),
+                (System.nanoTime() - t0) / 1e9);
+        return store;
+    }
+
+    /**
+     * Tokenises {@code files} into a new store at {@code dir}: the cache's stores and the shards of a prepared corpus
+     * ({@link Shards}) alike. Documents never span files, and neither sink carries anything from one document to the
+     * next, so the stores of consecutive groups of files, put end to end, are the store of all of them.
+     */
+    static TokenStore write(String kind, List<Path> files, Settings s, Tokenizer tok, String tokHash, Path dir) throws IOException {
         JsonObject meta = new JsonObject();
         meta.addProperty("kind", kind);
         meta.addProperty("version", VERSION);
@@ -139,17 +151,13 @@ final class Corpus {
         JsonArray fl = new JsonArray();
         files.forEach(f -> fl.add(f.toAbsolutePath().toString()));
         meta.add("files", fl);
-        TokenStore store;
         try (TokenStore.Writer w = new TokenStore.Writer(dir)) {
             TextSource.Sink sink = kind.equals("gpt") ? new GptSink(w, TextEncoder.of(tok), tok.eosId()) : new BertSink(w, tok);
             TextSource.Stats st = source(files, s).read(sink);
             meta.addProperty("bytes", st.bytes());
             meta.addProperty("lines", st.lines());
-            store = w.finish(meta);
+            return w.finish(meta);
         }
-        System.err.printf("tokenised: %,d tokens, %,d documents in %.1f s%n", store.tokens(), store.documents(),
-                (System.nanoTime() - t0) / 1e9);
-        return store;
     }
 
     /**

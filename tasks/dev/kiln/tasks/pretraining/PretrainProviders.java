@@ -31,7 +31,11 @@ public final class PretrainProviders {
     private PretrainProviders() {}
 
     /** Data settings saved with the model, so {@code kiln evaluate} reads held-out text the same way. */
-    static JsonObject dataMeta(RunConfig cfg, PretrainData d) {
+    static JsonObject dataMeta(RunConfig cfg, PretrainSetup setup) {
+        // a prepared corpus (Shards) says how its text was read: evaluate reads raw text the same way
+        JsonObject m = setup.train.meta();
+        if (m.has("reading")) return m.getAsJsonObject("reading");
+        PretrainData d = setup.data;
         JsonObject o = new JsonObject();
         o.addProperty("documents", d.documents);
         if (d.documentMarker != null) o.addProperty("document_marker", d.documentMarker);
@@ -134,7 +138,7 @@ public final class PretrainProviders {
                         dev == null ? ", no held-out data" : ", " + dev.size() + " held-out");
                 GptPretrainTask t = new GptPretrainTask(gpt, train, dev, cfg.taskOptions(PretrainOptions.class), s.tokDir,
                         s.tokenizerName, (float) cfg.training.labelSmoothing, s);
-                t.dataMeta = dataMeta(cfg, s.data);
+                t.dataMeta = dataMeta(cfg, s);
                 return t;
             });
         }
@@ -218,7 +222,7 @@ public final class PretrainProviders {
                         dev == null ? ", no held-out data" : ", " + dev.size() + " held-out");
                 BertPretrainTask t = new BertPretrainTask(bert, s.tok, train, dev, masker(s.tok, o, len), o, cfg.seed, s.tokDir,
                         s.tokenizerName, len, (float) cfg.training.labelSmoothing, s);
-                t.dataMeta = dataMeta(cfg, s.data);
+                t.dataMeta = dataMeta(cfg, s);
                 return t;
             });
         }

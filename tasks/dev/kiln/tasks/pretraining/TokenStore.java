@@ -1,5 +1,6 @@
 package dev.kiln.tasks.pretraining;
 
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.util.AtomicFiles;
@@ -13,6 +14,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A tokenised corpus on disk, memory-mapped for reading, so a corpus is tokenised once and then read
@@ -25,25 +28,59 @@ import java.nio.file.StandardOpenOption;
  * meta.json    counts and whatever the writer describes the store with; written last, so a store with it is complete
  * </pre>
  * A store is built in a temporary folder beside its final name and renamed into place.
+ *
+ * <p>A store may also be a folder of such stores, its shards (what a Spark job writes, {@link Shards}): then its
+ * meta.json lists them in order under "shards", and the store reads as their concatenation — tokens, units and
+ * documents numbered across shards — so the tasks see one store either way.
  */
 public final class TokenStore {
     public static final String META = "meta.json";
 
     private final Path dir;
     private final JsonObject meta;
-    private final MappedInts tokens;
-    private final MappedLongs units;
-    private final MappedLongs docs;
+    // one entry per shard (one for a plain store); *Base[s]: the global number of shard s's first token / unit / document
+    private final MappedInts[] tokens;
+    private final MappedLongs[] units;
+    private final MappedLongs[] docs;
+    private final long[] tokBase;
+    private final long[] unitBase;
+    private final long[] docBase;
 
     private TokenStore(Path dir) throws IOException {
         this.dir = dir;
         this.meta = JsonParser.parseString(Files.readString(dir.resolve(META))).getAsJsonObject();
-        this.tokens = new MappedInts(dir.resolve("tokens.i32"));
-        this.units = new MappedLongs(dir.resolve("units.i64"));
-        this.docs = new MappedLongs(dir.resolve("docs.i64"));
-        if (units.size() < 1 || docs.size() < 1 || units.get(units.size() - 1) != tokens.size()
-                || docs.get(docs.size() - 1) != units.size() - 1) {
-            throw new IOException(dir + ": token store index does not match its tokens; delete the folder to rebuild it");
+        List<Path> parts = new ArrayList<>();
+        if (meta.has("shards")) {
+            for (JsonElement e : meta.getAsJsonArray("shards")) {
+                Path p = dir.resolve(e.getAsString()).normalize();
+                if (!p.startsWith(dir.normalize()) || !Files.isRegularFile(p.resolve(META))) {
+                    throw new IOException(dir + ": shard " + e.getAsString() + " listed in " + META + " is missing; prepare the corpus again");
+                }
+                parts.add(p);
+            }
+            if (parts.isEmpty()) throw new IOException(dir + ": " + META + " lists no shards");
+        } else {
+            parts.add(dir);
+        }
+        int n = parts.size();
+        tokens = new MappedInts[n];
+        units = new MappedLongs[n];
+        docs = new MappedLongs[n];
+        tokBase = new long[n + 1];
+        unitBase = new long[n + 1];
+        docBase = new long[n + 1];
+        for (int s = 0; s < n; s++) {
+            Path p = parts.get(s);
+            tokens[s] = new MappedInts(p.resolve("tokens.i32"));
+            units[s] = new MappedLongs(p.resolve("units.i64"));
+            docs[s] = new MappedLongs(p.resolve("docs.i64"));
+            MappedLongs u = units[s], d = docs[s];
+            if (u.size() < 1 || d.size() < 1 || u.get(u.size() - 1) != tokens[s].size() || d.get(d.size() - 1) != u.size() - 1) {
+                throw new IOException(p + ": token store index does not match its tokens; delete the folder to rebuild it");
+            }
+            tokBase[s + 1] = tokBase[s] + tokens[s].size();
+            unitBase[s + 1] = unitBase[s] + u.size() - 1;
+            docBase[s + 1] = docBase[s] + d.size() - 1;
         }
     }
 
@@ -59,15 +96,53 @@ public final class TokenStore {
 
     public Path dir() { return dir; }
 
+    private Path workDir;
+
+    /** Where files derived from this store (BERT's pair tables) go: its folder, unless {@link #workIn} moved them. */
+    public Path workDir() { return workDir != null ? workDir : dir; }
+
+    /** Derived files go to {@code dir} (a prepared corpus may sit on storage the trainer should not write to). */
+    TokenStore workIn(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        workDir = dir;
+        return this;
+    }
+
     public JsonObject meta() { return meta.deepCopy(); }
 
-    public long tokens() { return tokens.size(); }
+    /** Shards in this store (1 for a plain store). */
+    public int shards() { return tokens.length; }
 
-    public int token(long i) { return tokens.get(i); }
+    public long tokens() { return tokBase[tokens.length]; }
+
+    /** The shard holding global number {@code i} of a series whose shard starts are {@code base}: the last start at or before it. */
+    private static int shard(long[] base, long i) {
+        int lo = 0, hi = base.length - 2; // empty shards share their start with the next one; the last such start wins
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (base[mid] <= i) lo = mid;
+            else hi = mid - 1;
+        }
+        return lo;
+    }
+
+    public int token(long i) {
+        int s = shard(tokBase, i);
+        return tokens[s].get(i - tokBase[s]);
+    }
 
     /** Copies tokens [from, from + n) into {@code dst[off..]}. */
     public void read(long from, int[] dst, int off, int n) {
-        for (int i = 0; i < n; i++) dst[off + i] = tokens.get(from + i);
+        int done = 0;
+        while (done < n) {
+            long at = from + done;
+            int s = shard(tokBase, at);
+            int k = (int) Math.min(n - done, tokBase[s + 1] - at);
+            MappedInts t = tokens[s];
+            long local = at - tokBase[s];
+            for (int i = 0; i < k; i++) dst[off + done + i] = t.get(local + i);
+            done += k;
+        }
     }
 
     public int[] slice(long from, long to) {
@@ -76,18 +151,26 @@ public final class TokenStore {
         return out;
     }
 
-    public long units() { return units.size() - 1; }
+    public long units() { return unitBase[tokens.length]; }
 
     /** Token offset where unit {@code u} starts; {@code unitStart(units())} is the token count. */
-    public long unitStart(long u) { return units.get(u); }
+    public long unitStart(long u) {
+        if (u == units()) return tokens();
+        int s = shard(unitBase, u);
+        return tokBase[s] + units[s].get(u - unitBase[s]);
+    }
 
-    public long documents() { return docs.size() - 1; }
+    public long documents() { return docBase[tokens.length]; }
 
     /** First unit of document {@code d}; {@code docUnit(documents())} is the unit count. */
-    public long docUnit(long d) { return docs.get(d); }
+    public long docUnit(long d) {
+        if (d == documents()) return units();
+        int s = shard(docBase, d);
+        return unitBase[s] + docs[s].get(d - docBase[s]);
+    }
 
     /** Token offset where document {@code d} starts; {@code docStart(documents())} is the token count. */
-    public long docStart(long d) { return units.get(docs.get(d)); }
+    public long docStart(long d) { return unitStart(docUnit(d)); }
 
     /** Appends tokens, units and documents through fixed-size buffers; {@link #finish} makes it a store. */
     public static final class Writer implements AutoCloseable {
