@@ -168,9 +168,7 @@ class EncoderDecoderModelTest {
     /** Compares our forward with encdec_reference.py (numpy, float64), when python3 with numpy is there. */
     @Test
     void forwardMatchesAnIndependentNumpyImplementation(@TempDir Path tmp) throws Exception {
-        Path script = Path.of("src-test/dev/kiln/models/encdec_reference.py");
-        Assumptions.assumeTrue(Files.isRegularFile(script), "skipped: " + script + " not found (run from the project root)");
-        Assumptions.assumeTrue(run(List.of("python3", "-c", "import numpy"), tmp) == 0, "skipped: python3 with numpy unavailable");
+        Path script = pythonScript("encdec_reference.py", "numpy", tmp);
         Path bert = tinyBert(tmp.resolve("bert"));
         for (boolean share : new boolean[] {false, true}) {
             try (NDManager m = NDManager.newBaseManager()) {
@@ -202,6 +200,53 @@ class EncoderDecoderModelTest {
                 assertTrue(spread > 1f, "reference logits too flat to test anything: " + spread);
             }
         }
+    }
+
+    /**
+     * HF's EncoderDecoderModel.from_pretrained on our folder, by its rules re-implemented without transformers
+     * (hf_encdec_load_check.py): every stored key is one HF expects, with HF's shape; nothing is missing but BertModel's
+     * pooler (never read by EncoderDecoderModel; HF initialises it and warns); tied keys are HF's.
+     */
+    @Test
+    void hfFromPretrainedFindsEveryKeyItExpects(@TempDir Path tmp) throws Exception {
+        Path script = pythonScript("hf_encdec_load_check.py", "json", tmp);
+        Path bert = tinyBert(tmp.resolve("bert"));
+        for (boolean share : new boolean[] {false, true}) {
+            Path dir = tmp.resolve("saved-" + share);
+            try (NDManager m = NDManager.newBaseManager()) {
+                EncoderDecoderArchitecture.save(warm(bert, m, share), dir, null);
+            }
+            JsonObject r = hfCheck(script, dir, tmp);
+            assertEquals(0, r.getAsJsonArray("config_errors").size(), r.toString());
+            assertEquals(0, r.getAsJsonArray("unexpected").size(), r.toString());
+            assertEquals(0, r.getAsJsonArray("mismatched").size(), r.toString());
+            assertEquals("[\"encoder.pooler.dense.bias\",\"encoder.pooler.dense.weight\"]", r.getAsJsonArray("missing").toString());
+            assertFalse(r.get("enc_to_dec_proj").getAsBoolean());
+            // shared: the decoder's BERT is tied to the encoder's, so far fewer tensors are stored
+            assertTrue(share ? r.get("tied").getAsInt() > 30 : r.get("tied").getAsInt() == 2, r.toString());
+        }
+        // the check can fail: a decoder without add_cross_attention, or a key HF does not know
+        Path dir = tmp.resolve("saved-false");
+        JsonObject c = JsonParser.parseString(Files.readString(dir.resolve("config.json"))).getAsJsonObject();
+        c.getAsJsonObject("decoder").remove("add_cross_attention");
+        Files.writeString(dir.resolve("config.json"), c.toString());
+        JsonObject r = hfCheck(script, dir, tmp);
+        assertTrue(r.getAsJsonArray("config_errors").toString().contains("add_cross_attention"), r.toString());
+        assertTrue(r.getAsJsonArray("unexpected").toString().contains("crossattention"), r.toString());
+    }
+
+    static JsonObject hfCheck(Path script, Path dir, Path tmp) throws Exception {
+        assertEquals(0, run(List.of("python3", script.toString(), dir.toString()), tmp), "hf_encdec_load_check.py failed");
+        List<String> lines = Files.readAllLines(tmp.resolve("python.log"));
+        return JsonParser.parseString(lines.get(lines.size() - 1)).getAsJsonObject();
+    }
+
+    /** A script beside this test, skipping the test without it or without python3 and {@code module}. */
+    static Path pythonScript(String name, String module, Path tmp) throws Exception {
+        Path script = Path.of("src-test/dev/kiln/models", name);
+        Assumptions.assumeTrue(Files.isRegularFile(script), "skipped: " + script + " not found (run from the project root)");
+        Assumptions.assumeTrue(run(List.of("python3", "-c", "import " + module), tmp) == 0, "skipped: python3 with " + module + " unavailable");
+        return script;
     }
 
     static JsonArray json(long[][] a) {

@@ -11,6 +11,7 @@ import dev.kiln.models.bert.BertArchitecture;
 import dev.kiln.models.bert.BertConfig;
 import dev.kiln.models.bert.BertModel;
 import dev.kiln.nn.HostTensor;
+import dev.kiln.nn.Module;
 import dev.kiln.nn.Parameters;
 import dev.kiln.text.InputTemplate;
 import dev.kiln.text.Tokenizer;
@@ -75,6 +76,18 @@ public final class EncoderDecoderArchitecture implements Architecture {
      */
     public static EncoderDecoderModel warmStart(Path bertDir, NDManager manager, boolean share, Float dropout,
                                                 int decoderStartTokenId, int padTokenId, int eosTokenId) throws IOException {
+        return warmStart(bertDir, manager, share, dropout, decoderStartTokenId, padTokenId, eosTokenId, false);
+    }
+
+    /**
+     * As above; with {@code crossFromSelf} each layer's cross-attention starts as a copy of that layer's pretrained
+     * self-attention (query, key, value, output dense and LayerNorm) instead of random weights. Rothe et al. start it
+     * randomly and train for hundreds of thousands of steps; a copy attends from the first step with projections that
+     * already match tokens by content and position, so a short (CPU) run learns to read the article.
+     */
+    public static EncoderDecoderModel warmStart(Path bertDir, NDManager manager, boolean share, Float dropout,
+                                                int decoderStartTokenId, int padTokenId, int eosTokenId,
+                                                boolean crossFromSelf) throws IOException {
         JsonObject raw;
         BertConfig enc;
         BertConfig dec;
@@ -117,16 +130,34 @@ public final class EncoderDecoderArchitecture implements Architecture {
                     + (missing.size() == 1 ? "" : "s") + " the warm start needs: " + Parameters.LoadReport.summary(missing)
                     + "; it is incomplete or config.json describes another model");
         }
+        if (crossFromSelf) {
+            for (EncoderDecoderModel.DecoderLayer l : model.decoderLayers) copyInto(l.base.attention, l.cross);
+        }
         boolean headFresh = fresh.stream().anyMatch(k -> k.startsWith("decoder.cls."));
         System.err.println("note: " + bertDir + ": warm start" + (share ? " (encoder and decoder share weights)" : "")
-                + "; new and randomly initialised: decoder.bert.encoder.layer.*.crossattention.*"
-                + (headFresh ? ", decoder.cls.predictions.{transform.*,bias} (the checkpoint has no MLM head)" : ""));
+                + "; new: decoder.bert.encoder.layer.*.crossattention.* ("
+                + (crossFromSelf ? "copied from each layer's self-attention" : "randomly initialised") + ")"
+                + (headFresh ? ", decoder.cls.predictions.{transform.*,bias} (random: the checkpoint has no MLM head)" : ""));
         List<String> loaded = new ArrayList<>(toEncoder.loaded);
         loaded.addAll(toDecoder.loaded);
         model.loadReport = new Parameters.LoadReport();
         model.loadReport.loaded.addAll(loaded);
         model.loadReport.missing.addAll(fresh);
         return model;
+    }
+
+    /** Copies every parameter of {@code from} into the same-shaped, same-structured {@code to}, in place. */
+    private static void copyInto(Module from, Module to) {
+        List<String> src = from.parameterKeys();
+        List<String> dst = to.parameterKeys();
+        if (src.size() != dst.size()) throw new IllegalStateException(from.path() + " and " + to.path() + " differ in structure");
+        Parameters p = from.store();
+        for (int i = 0; i < src.size(); i++) {
+            String a = src.get(i).substring(from.path().length());
+            String b = dst.get(i).substring(to.path().length());
+            if (!a.equals(b)) throw new IllegalStateException(src.get(i) + " does not match " + dst.get(i));
+            p.get(src.get(i)).copyTo(p.get(dst.get(i)));
+        }
     }
 
     /** Writes an HF {@code EncoderDecoderModel} folder (config.json, model.safetensors, tokenizer files). */

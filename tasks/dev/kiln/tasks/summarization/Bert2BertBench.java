@@ -6,6 +6,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 
 import dev.kiln.generate.GenerationOptions;
+import dev.kiln.models.encdec.EncoderDecoderModel;
 import dev.kiln.metrics.Rouge;
 import dev.kiln.text.SentenceSplitter;
 import dev.kiln.util.AtomicFiles;
@@ -52,16 +53,16 @@ public final class Bert2BertBench {
             List<ArticleSummary> rows = ds.evaluationExamples(Paths.get(a.get("data")), part);
             int nb = Math.min(rows.size(), Integer.parseInt(a.get("beam_examples")));
             results.addProperty("examples", part[0] + ": " + rows.size());
-            List<String> refs = GptSummarizationTask.references(rows);
+            List<String> refs = AbstractiveTask.references(rows);
 
             GenerationOptions beam = s.defaults();
             GenerationOptions greedy = beam.copy();
             greedy.numBeams = 1;
             long t0 = System.nanoTime();
-            GptSummarizationTask.Generated g = Bert2BertTask.generate(s.model(), s.tokenizer(), rows, s.maxLength(), greedy, 16);
+            AbstractiveTask.Generated g = Bert2BertTask.generate(s.model(), s.tokenizer(), rows, s.maxLength(), greedy, 16);
             double greedyS = (System.nanoTime() - t0) / 1e9;
             t0 = System.nanoTime();
-            GptSummarizationTask.Generated b = Bert2BertTask.generate(s.model(), s.tokenizer(), rows.subList(0, nb), s.maxLength(), beam, 1);
+            AbstractiveTask.Generated b = Bert2BertTask.generate(s.model(), s.tokenizer(), rows.subList(0, nb), s.maxLength(), beam, 1);
             double beamS = (System.nanoTime() - t0) / 1e9;
             List<String> lead = new ArrayList<>();
             for (ArticleSummary r : rows) {
@@ -70,6 +71,8 @@ public final class Bert2BertBench {
             }
             JsonObject all = new JsonObject();
             all.add("greedy", rouge(SummaryScores.score(g.lines(), refs, stem), g.meanTokens(), greedyS));
+            // an article-independent model writes one text for all: the count of different summaries shows it
+            all.getAsJsonObject("greedy").addProperty("distinct", new java.util.HashSet<>(g.texts()).size());
             all.add("lead3", rouge(SummaryScores.score(lead, refs, stem), Double.NaN, Double.NaN));
             results.add("all_test", all);
             JsonObject first = new JsonObject();
@@ -77,6 +80,7 @@ public final class Bert2BertBench {
             first.add("greedy", rouge(SummaryScores.score(g.lines().subList(0, nb), refs.subList(0, nb), stem), Double.NaN, Double.NaN));
             first.add("lead3", rouge(SummaryScores.score(lead.subList(0, nb), refs.subList(0, nb), stem), Double.NaN, Double.NaN));
             results.add("first_test", first);
+            results.add("article_dependence", articleDependence(s, rows));
             results.addProperty("generation", "beam: " + beam.numBeams + " beams, no_repeat_ngram_size " + beam.noRepeatNgramSize
                     + ", length_penalty " + beam.lengthPenalty + ", " + beam.minNewTokens + "-" + beam.maxNewTokens
                     + " new tokens; greedy: the same with 1 beam");
@@ -98,6 +102,39 @@ public final class Bert2BertBench {
         if (out.getParent() != null) Files.createDirectories(out.getParent());
         AtomicFiles.write(out, json.getBytes(StandardCharsets.UTF_8));
         System.out.print(json);
+    }
+
+    /**
+     * Teacher-forced loss per summary token on the test pairs with each summary's own article, and with another
+     * article (the next one in the list): a model that ignores its input scores both alike.
+     */
+    static JsonObject articleDependence(Bert2BertSummarizer s, List<ArticleSummary> rows) {
+        EncoderDecoderModel model = s.model();
+        int maxSummary = s.meta().get("max_summary_tokens").getAsInt();
+        double[] sum = new double[2];
+        long targets = 0;
+        for (int i = 0; i < rows.size(); i += 16) {
+            List<Bert2BertTask.Pair> own = new ArrayList<>();
+            List<Bert2BertTask.Pair> other = new ArrayList<>();
+            for (int j = i; j < Math.min(rows.size(), i + 16); j++) {
+                long[] target = Bert2BertTask.target(model, s.tokenizer(), rows.get(j).summary(), maxSummary);
+                own.add(new Bert2BertTask.Pair(Bert2BertTask.source(model, s.tokenizer(), rows.get(j).article(), s.maxLength()), target));
+                String wrong = rows.get((j + 1) % rows.size()).article();
+                other.add(new Bert2BertTask.Pair(Bert2BertTask.source(model, s.tokenizer(), wrong, s.maxLength()), target));
+            }
+            int k = 0;
+            for (List<Bert2BertTask.Pair> pairs : List.of(own, other)) {
+                Bert2BertTask.HostBatch b = Bert2BertTask.collate(pairs, model.config.padTokenId);
+                try (ai.djl.ndarray.NDManager m = model.params.manager().newSubManager()) {
+                    sum[k++] += Bert2BertTask.lossSum(model, b, m, false, 0f).getFloat();
+                }
+                if (k == 1) targets += b.targets();
+            }
+        }
+        JsonObject o = new JsonObject();
+        o.addProperty("own_article_loss", sum[0] / targets);
+        o.addProperty("other_article_loss", sum[1] / targets);
+        return o;
     }
 
     /** The run folder holding metrics.jsonl (the argument may be the run or its model folder). */

@@ -17,7 +17,7 @@ import java.util.List;
  * {@code dir} is a run directory (its best/ or final/ model) or a model folder, which HF's
  * {@code EncoderDecoderModel.from_pretrained} also loads.
  */
-public final class Bert2BertSummarizer implements AutoCloseable {
+public final class Bert2BertSummarizer implements SummaryModel {
     private final TaskFolder.Opened opened;
     private final EncoderDecoderModel model;
     private final int maxLength;
@@ -48,6 +48,7 @@ public final class Bert2BertSummarizer implements AutoCloseable {
     }
 
     /** The model folder in use. */
+    @Override
     public Path modelDir() {
         return opened.dir;
     }
@@ -57,6 +58,7 @@ public final class Bert2BertSummarizer implements AutoCloseable {
         return generation.toOptions(model.config.eosTokenId);
     }
 
+    @Override
     public String summarize(String article) {
         return summarize(article, defaults());
     }
@@ -86,8 +88,15 @@ public final class Bert2BertSummarizer implements AutoCloseable {
         return maxLength;
     }
 
-    JsonObject meta() {
+    @Override
+    public JsonObject meta() {
         return opened.meta;
+    }
+
+    /** Greedy decoding runs 8 articles as a batch, beam search one at a time. */
+    @Override
+    public AbstractiveTask.Generated generate(List<ArticleSummary> data) {
+        return Bert2BertTask.generate(model, opened.tokenizer, data, maxLength, defaults(), 8);
     }
 
     @Override

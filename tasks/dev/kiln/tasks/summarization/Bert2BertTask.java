@@ -2,7 +2,6 @@ package dev.kiln.tasks.summarization;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import com.google.gson.JsonObject;
 
 import dev.kiln.models.encdec.EncoderDecoderLm;
 import dev.kiln.generate.GenerationOptions;
@@ -13,15 +12,12 @@ import dev.kiln.nn.Parameters;
 import dev.kiln.nn.Pooling;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
-import dev.kiln.train.TrainableTask;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Abstractive summarization with a BERT encoder-decoder warm-started from a BERT checkpoint (Rothe, Narayan and
@@ -29,50 +25,42 @@ import java.util.Map;
  * {@code [CLS] summary} into {@code summary [SEP]} (cross-entropy on every summary token and the end). Evaluation
  * generates summaries for the dev set (beam search by default) and scores ROUGE; the folder is HF's EncoderDecoderModel.
  */
-public final class Bert2BertTask implements TrainableTask {
+public final class Bert2BertTask extends AbstractiveTask<Bert2BertOptions, Bert2BertTask.Pair> {
     public static final String TYPE = "summarize-bert2bert";
-
-    static final class Settings {
-        Bert2BertOptions options;
-        int maxLength;
-        float labelSmoothing;
-        SummaryDataSet data;
-    }
 
     /** An encoded pair: the encoder's input and the target {@code [CLS] summary [SEP]}. */
     record Pair(long[] source, long[] target) {}
 
     final EncoderDecoderModel model;
-    final Tokenizer tok;
     final Path tokenizerDir;
-    final Settings s;
-    final List<Pair> train;
-    final List<Pair> dev;
-    final List<ArticleSummary> devRaw;
 
     Bert2BertTask(EncoderDecoderModel model, Tokenizer tok, Path tokenizerDir, List<ArticleSummary> trainData,
-                  List<ArticleSummary> devData, Settings s) {
+                  List<ArticleSummary> devData, Settings<Bert2BertOptions> s) {
+        super(tok, s);
         this.model = model;
-        this.tok = tok;
         this.tokenizerDir = tokenizerDir;
-        this.s = s;
-        this.train = encode(trainData);
-        this.dev = encode(devData);
-        this.devRaw = devData;
+        examples(trainData, devData);
     }
 
-    private List<Pair> encode(List<ArticleSummary> data) {
-        List<Pair> out = new ArrayList<>(data.size());
-        for (ArticleSummary a : data) {
-            long[] sum = tok.encode(a.summary(), false).ids();
-            sum = Arrays.copyOf(sum, Math.min(sum.length, s.options.maxSummaryTokens));
-            long[] t = new long[sum.length + 2];
-            t[0] = model.config.decoderStartTokenId;
-            System.arraycopy(sum, 0, t, 1, sum.length);
-            t[t.length - 1] = model.config.eosTokenId;
-            out.add(new Pair(source(model, tok, a.article(), s.maxLength), t));
-        }
-        return out;
+    @Override
+    Pair encode(ArticleSummary a) {
+        return new Pair(source(model, tok, a.article(), s.maxLength), target(model, tok, a.summary(), s.options.maxSummaryTokens));
+    }
+
+    /** {@code [CLS] summary [SEP]} with the summary cut to {@code maxSummaryTokens}. */
+    static long[] target(EncoderDecoderModel model, Tokenizer tok, String summary, int maxSummaryTokens) {
+        long[] sum = tok.encode(summary, false).ids();
+        sum = Arrays.copyOf(sum, Math.min(sum.length, maxSummaryTokens));
+        long[] t = new long[sum.length + 2];
+        t[0] = model.config.decoderStartTokenId;
+        System.arraycopy(sum, 0, t, 1, sum.length);
+        t[t.length - 1] = model.config.eosTokenId;
+        return t;
+    }
+
+    @Override
+    int eosId() {
+        return model.config.eosTokenId;
     }
 
     /** {@code [CLS] article [SEP]} with the article cut to fit {@code maxLength} tokens. */
@@ -137,23 +125,19 @@ public final class Bert2BertTask implements TrainableTask {
 
     @Override public Parameters parameters() { return model.params; }
     @Override public Backbone backbone() { return model; }
-    @Override public int trainSize() { return train.size(); }
-    @Override public String mainMetric() { return "rougeL"; }
-    @Override public boolean higherIsBetter(String metric) { return !metric.contains("loss"); }
 
     @Override
-    public Batch collate(int[] indexes) {
-        List<Pair> b = new ArrayList<>(indexes.length);
-        for (int i : indexes) b.add(train.get(i));
-        return collate(b, model.config.padTokenId);
+    Batch collate(List<Pair> pairs) {
+        return collate(pairs, model.config.padTokenId);
     }
 
     @Override
-    public Loss loss(Batch batch, NDManager m, boolean training) {
-        return new Loss(lossSum((HostBatch) batch, m, training, s.labelSmoothing));
+    NDArray lossSum(Batch batch, NDManager m, boolean training, float smoothing) {
+        return lossSum(model, (HostBatch) batch, m, training, smoothing);
     }
 
-    private NDArray lossSum(HostBatch b, NDManager m, boolean training, float smoothing) {
+    /** Summed cross-entropy of {@code b}'s targets under teacher forcing. */
+    static NDArray lossSum(EncoderDecoderModel model, HostBatch b, NDManager m, boolean training, float smoothing) {
         EncoderDecoderModel.Encoded enc = model.encode(m.create(b.src()), m.create(b.srcMask()), training);
         NDArray hidden = model.decode(m.create(b.tgt()), m.create(b.tgtMask()), enc, null, training);
         NDArray logits = model.logits(Pooling.at(m, hidden, b.rows(), b.cols()));
@@ -161,66 +145,26 @@ public final class Bert2BertTask implements TrainableTask {
     }
 
     @Override
-    public Map<String, Double> evaluate(NDManager parent) {
-        if (dev.isEmpty()) return Map.of();
-        double lossSum = 0;
-        long targets = 0;
-        int bs = s.options.evalBatchSize;
-        for (int i = 0; i < dev.size(); i += bs) {
-            HostBatch b = collate(dev.subList(i, Math.min(dev.size(), i + bs)), model.config.padTokenId);
-            try (NDManager m = parent.newSubManager()) {
-                lossSum += lossSum(b, m, false, 0f).getFloat();
-            }
-            targets += b.targets();
-        }
-        int n = s.options.evalMaxExamples == null ? devRaw.size() : Math.min(devRaw.size(), s.options.evalMaxExamples);
-        GptSummarizationTask.Generated g = generate(model, tok, devRaw.subList(0, n), s.maxLength,
-                s.options.generation.toOptions(model.config.eosTokenId), s.options.evalBatchSize);
-        Map<String, Double> out = new LinkedHashMap<>(SummaryScores.metrics(
-                SummaryScores.score(g.lines(), GptSummarizationTask.references(devRaw.subList(0, n)), s.options.rougeStemmer), ""));
-        out.put("gen_len", g.meanTokens());
-        out.put("loss", lossSum / Math.max(1, targets));
-        return out;
+    Generated generate(List<ArticleSummary> data, GenerationOptions o) {
+        return generate(model, tok, data, s.maxLength, o, s.options.evalBatchSize);
     }
 
     /** Summaries of {@code data}: greedy/sampled decoding runs {@code batchSize} articles at a time, beam search one by one. */
-    static GptSummarizationTask.Generated generate(EncoderDecoderModel model, Tokenizer tok, List<ArticleSummary> data,
-                                                   int maxLength, GenerationOptions o, int batchSize) {
-        List<String> texts = new ArrayList<>();
-        List<String> lines = new ArrayList<>();
-        long tokens = 0;
+    static Generated generate(EncoderDecoderModel model, Tokenizer tok, List<ArticleSummary> data, int maxLength,
+                              GenerationOptions o, int batchSize) {
+        Collector c = new Collector(tok);
         for (int i = 0; i < data.size(); i += batchSize) {
             List<long[]> sources = new ArrayList<>();
             for (ArticleSummary a : data.subList(i, Math.min(data.size(), i + batchSize))) {
                 sources.add(source(model, tok, a.article(), maxLength));
             }
-            for (long[] ids : EncoderDecoderLm.generate(model, sources, o, true)) {
-                tokens += ids.length;
-                String t = tok.decode(ids, true).strip();
-                texts.add(t);
-                lines.add(SummaryScores.lines(t));
-            }
+            for (long[] ids : EncoderDecoderLm.generate(model, sources, o, true)) c.add(ids);
         }
-        return new GptSummarizationTask.Generated(texts, lines, tokens / (double) Math.max(1, data.size()));
+        return c.done();
     }
 
     @Override
     public void save(Path dir) throws IOException {
-        TaskFolder.save(dir, TYPE, model.configJson(), model.params.stateDict(), tokenizerDir, meta(s));
-    }
-
-    static JsonObject meta(Settings s) {
-        JsonObject meta = new JsonObject();
-        meta.addProperty("max_length", s.maxLength);
-        meta.addProperty("max_summary_tokens", s.options.maxSummaryTokens);
-        meta.add("generation", s.options.generation.toJson());
-        meta.addProperty("rouge_stemmer", s.options.rougeStemmer);
-        meta.add("data", s.data.toJson());
-        return meta;
-    }
-
-    @Override
-    public void close() {
-        tok.close();
+        TaskFolder.save(dir, TYPE, model.configJson(), model.params.stateDict(), tokenizerDir, meta());
     }
 }

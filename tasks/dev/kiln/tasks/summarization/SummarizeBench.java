@@ -112,7 +112,7 @@ public final class SummarizeBench {
         ExtractiveOptions eopts = ext.taskOptions(ExtractiveOptions.class);
         boolean stem = eopts.rougeStemmer;
         int k = eopts.topK;
-        List<String> refs = GptSummarizationTask.references(test);
+        List<String> refs = AbstractiveTask.references(test);
 
         // ---- lead-3 and the greedy oracle ----
         List<String> lead = new ArrayList<>();
@@ -225,7 +225,7 @@ public final class SummarizeBench {
         JsonObject kv = new JsonObject();
         try (Summarizer s = Summarizer.load(go.runDir(), gpt.model.device)) {
             long ts = System.nanoTime();
-            GptSummarizationTask.Generated g = GptSummarizationTask.generate(s.generator(), s.prompt(), sub, s.maxLength(), s.defaults());
+            AbstractiveTask.Generated g = GptSummarizationTask.generate(s.generator(), s.prompt(), sub, s.maxLength(), s.defaults());
             gr = rouge(SummaryScores.score(g.lines(), refs.subList(0, n), stem));
             gr.addProperty("test_seconds", (System.nanoTime() - ts) / 1e9);
             gr.addProperty("gen_len", g.meanTokens());

@@ -19,8 +19,9 @@ import java.nio.file.Path;
  * is a run directory (its best/ or final/ model) or a model folder (a PEFT run's adapter folder too); a full folder is also a plain GPT-2
  * folder, so {@code kiln generate} and HF's GPT2LMHeadModel load it too.
  */
-public final class Summarizer implements AutoCloseable {
+public final class Summarizer implements SummaryModel {
     private final Path dir;
+    private final JsonObject meta;
     private final Generator gen;
     private final GptPrompt prompt;
     private final int maxLength;
@@ -31,7 +32,7 @@ public final class Summarizer implements AutoCloseable {
     private Summarizer(Path dir, String device) throws IOException {
         TaskFolder.Found f = TaskFolder.find(dir, GptSummarizationTask.TYPE);
         this.dir = f.dir();
-        JsonObject meta = f.meta();
+        meta = f.meta();
         maxLength = meta.get("max_length").getAsInt();
         generation = AbstractiveOptions.Generation.fromJson(meta.getAsJsonObject("generation"));
         if (PeftFolder.is(this.dir)) {
@@ -69,6 +70,7 @@ public final class Summarizer implements AutoCloseable {
     }
 
     /** The model folder in use. */
+    @Override
     public Path modelDir() {
         return dir;
     }
@@ -78,6 +80,7 @@ public final class Summarizer implements AutoCloseable {
         return generation.toOptions(gen.defaults().eosTokenId);
     }
 
+    @Override
     public String summarize(String article) {
         return summarize(article, defaults());
     }
@@ -89,6 +92,16 @@ public final class Summarizer implements AutoCloseable {
     /** The underlying generator (model and tokenizer), e.g. to score or continue text. */
     public Generator generator() {
         return gen;
+    }
+
+    @Override
+    public JsonObject meta() {
+        return meta;
+    }
+
+    @Override
+    public AbstractiveTask.Generated generate(java.util.List<ArticleSummary> data) {
+        return GptSummarizationTask.generate(gen, prompt, data, maxLength, defaults());
     }
 
     GptPrompt prompt() {
