@@ -2,7 +2,6 @@ package dev.kiln.tasks.summarization;
 
 import com.google.gson.JsonObject;
 import dev.kiln.config.ConfigRegistry;
-import dev.kiln.config.RunConfig;
 import dev.kiln.train.PredictLines;
 import dev.kiln.train.TaskProvider;
 
@@ -32,7 +31,7 @@ abstract class AbstractiveProvider implements TaskProvider {
 
     @Override
     public void registerConfig() {
-        ConfigRegistry.registerTask(type, options, SummaryData.class).mainMetric("rougeL", RunConfig.Mode.MAX);
+        ConfigRegistry.registerTask(type, options, SummaryData.class).mainMetric(AbstractiveTask.MAIN_METRIC);
     }
 
     /** The saved model of a run or model folder. */

@@ -32,7 +32,7 @@ public final class ExtractiveProvider implements TaskProvider {
     @Override
     public void registerConfig() {
         ConfigRegistry.registerTask(ExtractiveTask.TYPE, ExtractiveOptions.class, SummaryData.class)
-                .mainMetric("rougeL", RunConfig.Mode.MAX);
+                .mainMetric(ExtractiveTask.MAIN_METRIC);
     }
 
     @Override
