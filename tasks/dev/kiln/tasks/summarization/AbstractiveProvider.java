@@ -34,8 +34,14 @@ abstract class AbstractiveProvider implements TaskProvider {
         ConfigRegistry.registerTask(type, options, SummaryData.class).mainMetric(AbstractiveTask.MAIN_METRIC);
     }
 
+    /** The task's summarizer class and how it opens a run or model folder. */
+    @Override
+    public abstract Typed<? extends SummaryModel> typed();
+
     /** The saved model of a run or model folder. */
-    abstract SummaryModel open(Path modelDir, String device) throws IOException;
+    private SummaryModel open(Path modelDir, String device) throws IOException {
+        return typed().loader().load(modelDir, device);
+    }
 
     /**
      * Input lines: the article as plain text, or {"article": ..., "title": ...} (the model's field names also work);

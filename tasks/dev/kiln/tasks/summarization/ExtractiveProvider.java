@@ -49,6 +49,12 @@ public final class ExtractiveProvider implements TaskProvider {
         return new ExtractiveTask(scorer, pre.dir(), opts, ds, parts.train(), parts.dev());
     }
 
+    /** {@code Kiln.predictor(run, ExtractiveSummarizer.class)}. */
+    @Override
+    public Typed<ExtractiveSummarizer> typed() {
+        return new Typed<>(ExtractiveSummarizer.class, ExtractiveSummarizer::load);
+    }
+
     /**
      * Input lines: the article as plain text, or {"article": ..., "k": 3}; a line with the run's title field
      * (BBC: "title") loses the article's title line as in training and {@code evaluate}, unless "keep_title": true.
