@@ -191,9 +191,14 @@ public final class TextRecords {
     // ---- JSON lines ----
 
     private static List<LabelledText> readJsonl(Path file, String s, Fields fields) {
+        return fromJson(file, jsonLines(file, s), fields);
+    }
+
+    /** Labelled texts from JSON objects (a JSONL file's, or a table's rows as such); errors name {@code file} and each line. */
+    public static List<LabelledText> fromJson(Path file, List<JsonLine> lines, Fields fields) {
         List<LabelledText> out = new ArrayList<>();
         JsonLine firstLabel = null; // a number among string labels would silently become a class of its own
-        for (JsonLine l : jsonLines(file, s)) {
+        for (JsonLine l : lines) {
             int n = l.line();
             JsonObject o = l.object();
             String text = jsonText(file, n, o, fields.text(), "data.text_field");

@@ -77,6 +77,83 @@ public interface TaskProvider {
         }
     }
 
+    /**
+     * {@link #evaluate} in two halves, for a job that runs the model where the rows are (Spark's evaluate): a
+     * {@link Scorer} gives the outputs of any slice of the rows, and {@link Evaluation#metrics} turns the outputs of
+     * all slices, joined ({@link EvalOutputs#concat}), into what {@link #evaluate} reports on the same rows. Null
+     * for a task that evaluates whole files only.
+     */
+    default Evaluation evaluation() {
+        return null;
+    }
+
+    /** See {@link #evaluation()}. */
+    interface Evaluation {
+        /** Opens the model of a run or model folder, the run's data settings with {@code dataOptions} over them. */
+        Scorer open(Path modelDir, String device, Map<String, String> dataOptions) throws IOException;
+
+        /** The task's evaluate metrics over every row's outputs (no model or data keys). */
+        Map<String, Object> metrics(EvalOutputs all);
+
+        /** An evaluation from how its scorer opens and its metric function. */
+        static Evaluation of(Opener open, java.util.function.Function<EvalOutputs, Map<String, Object>> metrics) {
+            return new Evaluation() {
+                @Override
+                public Scorer open(Path modelDir, String device, Map<String, String> dataOptions) throws IOException {
+                    return open.open(modelDir, device, dataOptions);
+                }
+
+                @Override
+                public Map<String, Object> metrics(EvalOutputs all) {
+                    return metrics.apply(all);
+                }
+            };
+        }
+
+        /** {@link #open} as a lambda. */
+        @FunctionalInterface
+        interface Opener {
+            Scorer open(Path modelDir, String device, Map<String, String> dataOptions) throws IOException;
+        }
+    }
+
+    /** A model opened for evaluation in slices. */
+    interface Scorer extends AutoCloseable {
+        /**
+         * The model's outputs beside the gold for these rows: a table's rows as the JSON objects of a JSONL file
+         * (errors name {@code source} and each row's {@code line}).
+         */
+        EvalOutputs outputs(Path source, java.util.List<dev.kiln.data.TextRecords.JsonLine> rows) throws IOException;
+
+        @Override
+        void close();
+
+        /** {@link #outputs} of slices, by a function over an open {@code model}; closing the scorer closes the model. */
+        static Scorer of(AutoCloseable model, Slices outputs) {
+            return new Scorer() {
+                @Override
+                public EvalOutputs outputs(Path source, java.util.List<dev.kiln.data.TextRecords.JsonLine> rows) throws IOException {
+                    return outputs.outputs(source, rows);
+                }
+
+                @Override
+                public void close() {
+                    try {
+                        model.close();
+                    } catch (Exception e) {
+                        throw new IllegalStateException("closing the model: " + e.getMessage(), e);
+                    }
+                }
+            };
+        }
+
+        /** {@link #outputs} as a lambda. */
+        @FunctionalInterface
+        interface Slices {
+            EvalOutputs outputs(Path source, java.util.List<dev.kiln.data.TextRecords.JsonLine> rows) throws IOException;
+        }
+    }
+
     private void refuseDataOptions(Map<String, String> dataOptions) {
         if (!dataOptions.isEmpty()) {
             throw new IllegalArgumentException("the " + type() + " task reads its data one way and takes no data options (got data."

@@ -135,6 +135,55 @@ class AdaLoraTest {
         }
     }
 
+    /** d(penalty)/d(A, B) by autograd against central differences, float64 (the penalty's own gradient, which training follows). */
+    @Test
+    void orthogonalityPenaltyGradientMatchesFiniteDifferences() throws IOException {
+        Path tiny = TinyModels.bert(dir.resolve("tiny"), 2, 64, 1);
+        try (NDManager m = NDManager.newBaseManager()) {
+            Backbone b = HfFolder.loadBackbone(tiny, m, 0f);
+            PeftModel pm = PeftModel.apply(adalora(3, 2, 0, 0, 1, List.of("bert.encoder.layer.0.attention.self.query")), b);
+            AdaLoraLayer l = pm.adaLoras.get(0);
+            randomize(b.params().get(l.aKey), new SplittableRandom(2), 0.2);
+            randomize(b.params().get(l.bKey), new SplittableRandom(3), 0.2);
+            b.params().castAll(DataType.FLOAT64);
+            String[] keys = {l.aKey, l.bKey};
+            for (String k : b.params().all().keySet()) b.params().get(k).setRequiresGradient(List.of(keys).contains(k));
+            double[][] analytic = new double[2][];
+            try (NDManager s = m.newSubManager(); GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                gc.backward(pm.orthPenalty(s));
+                for (int t = 0; t < 2; t++) analytic[t] = b.params().get(keys[t]).getGradient().toDoubleArray();
+            }
+            double worst = 0;
+            for (int t = 0; t < 2; t++) {
+                NDArray p = b.params().get(keys[t]);
+                double[] v = p.toDoubleArray();
+                for (int i : new int[] {0, 1, v.length / 2, v.length - 1}) {
+                    double h = 1e-6;
+                    double[] plus = v.clone();
+                    plus[i] += h;
+                    p.set(plus);
+                    double lp;
+                    try (NDManager s = m.newSubManager()) {
+                        lp = pm.orthPenalty(s).getDouble();
+                    }
+                    double[] minus = v.clone();
+                    minus[i] -= h;
+                    p.set(minus);
+                    double lm;
+                    try (NDManager s = m.newSubManager()) {
+                        lm = pm.orthPenalty(s).getDouble();
+                    }
+                    p.set(v);
+                    double fd = (lp - lm) / (2 * h);
+                    assertTrue(Math.abs(fd) > 1e-6, keys[t] + "[" + i + "] has no effect");
+                    worst = Math.max(worst, Math.abs(fd - analytic[t][i]) / Math.max(1, Math.abs(fd)));
+                }
+            }
+            System.out.println("AdaLoRA penalty gradient vs central differences (float64), worst relative error: " + worst);
+            assertTrue(worst < 1e-6, "worst " + worst);
+        }
+    }
+
     /** The penalty against a direct computation: mean over the 2·L matrices of ‖AAᵀ − I‖_F and ‖BᵀB − I‖_F. */
     @Test
     void orthogonalityPenaltyIsPefts() throws IOException {
@@ -256,6 +305,106 @@ class AdaLoraTest {
             b.params().get(l.aKey).set(a);
             float dk = TestSupport.maxAbsDiff(h0, hidden(b, m, IDS));
             assertTrue(dk > 1e-4, "a kept triplet does contribute: " + dk);
+        }
+    }
+
+    /**
+     * AdaLoRA learns, end to end from PEFT's initialisation (λ = 0, A, B ~ N(0, 0.02²)) with AdamW, the
+     * orthogonality penalty and the rank allocator in the loop: a student (tiny BERT + AdaLoRA init_r 4 on layer 0's
+     * attention value and output projections) fits a teacher (the same BERT with a rank-3 change of the first and a
+     * rank-1 change of the second)
+     * from its hidden states. The error must fall below 10% of the start, the budget end at target_r × 2 = 4 with
+     * more triplets where the teacher's change has more rank, and λ must have grown. What a λ that never grows, a
+     * gradient that does not reach A/E/B, a penalty that swamps the loss or a pruning that removes the useful
+     * triplets would each fail.
+     */
+    @Test
+    void learnsALowRankChangeFromPeftsInitialisation() throws IOException {
+        Path tiny = TinyModels.bert(dir.resolve("tiny"), 2, 64, 1);
+        // two projections on the residual path (a query change barely reaches the outputs of a random BERT)
+        String wide = "bert.encoder.layer.0.attention.self.value", narrow = "bert.encoder.layer.0.attention.output.dense";
+        int total = 300;
+        try (NDManager m = NDManager.newBaseManager()) {
+            Backbone teacher = HfFolder.loadBackbone(tiny, m, 0f);
+            SplittableRandom rng = new SplittableRandom(5);
+            addLowRank(teacher.params().get(wide + ".weight"), 3, 1.0, rng);
+            addLowRank(teacher.params().get(narrow + ".weight"), 1, 1.0, rng);
+            long[][] ids = new long[8][12];
+            long[][] mask = new long[8][12];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i][0] = 101;
+                for (int j = 1; j < 12; j++) ids[i][j] = 1000 + rng.nextInt(20000);
+                for (int j = 0; j < 12; j++) mask[i][j] = 1;
+            }
+            NDArray target = m.create(hidden(teacher, m, ids, mask), new ai.djl.ndarray.types.Shape(8, 12, 64));
+
+            Backbone b = HfFolder.loadBackbone(tiny, m, 0f);
+            PeftSpec spec = adalora(4, 2, 30, 90, 10, List.of(wide, narrow));
+            PeftModel pm = PeftModel.apply(spec, b);
+            RankAllocator ra = new RankAllocator(pm, total);
+            for (String k : b.params().all().keySet()) b.params().get(k).setRequiresGradient(pm.addedParameters().contains(k));
+            dev.kiln.train.AdamW opt = new dev.kiln.train.AdamW(0);
+            double first = 0, at25 = 0, last = 0;
+            for (int t = 0; t < total; t++) {
+                double mse;
+                try (NDManager s = m.newSubManager(); GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                    NDArray h = b.hiddenStates(s.create(ids), null, s.create(mask), false);
+                    NDArray err = h.sub(target).square().mean();
+                    mse = err.getFloat();
+                    if (t == 0) first = mse;
+                    // the error in units of its start, so it weighs against the penalty as a task loss does (~1)
+                    NDArray rel = err.div(dev.kiln.nn.Functional.scalar(err, first));
+                    NDArray pen = pm.orthPenalty(s);
+                    gc.backward(rel.add(pen.mul(dev.kiln.nn.Functional.scalar(pen, spec.orthRegWeight))));
+                }
+                try (NDManager scope = m.newSubManager()) {
+                    Map<String, NDArray> grads = dev.kiln.train.Gradients.collect(b.params(), pm.addedParameters()::contains, scope);
+                    opt.step(b.params(), grads, 5e-3f);
+                    ra.afterStep(t, b.params().all(), grads);
+                    dev.kiln.train.Gradients.zero(grads); // as the trainer does: gradients accumulate until zeroed
+                }
+                if (t == 25) at25 = mse;
+                last = mse;
+            }
+            int kWide = 0, kNarrow = 0;
+            for (boolean k : pm.rankPattern().get(wide + ".lora_E")) kWide += k ? 1 : 0;
+            for (boolean k : pm.rankPattern().get(narrow + ".lora_E")) kNarrow += k ? 1 : 0;
+            float maxE = 0;
+            for (AdaLoraLayer l : pm.adaLoras) for (float e : b.params().get(l.eKey).toFloatArray()) maxE = Math.max(maxE, Math.abs(e));
+            System.out.printf("AdaLoRA student vs teacher, hidden-state MSE: start %.3e, step 25 %.3e, step %d %.3e; kept triplets value %d, attention.output.dense %d; max |λ| %.3f%n",
+                    first, at25, total, last, kWide, kNarrow, maxE);
+            assertTrue(last < 0.1 * first, "AdaLoRA did not learn: MSE " + first + " -> " + last);
+            assertEquals(4, kWide + kNarrow, "final budget target_r × projections");
+            assertTrue(kWide > kNarrow, "the rank-3 change keeps more triplets than the rank-1 change: " + kWide + " vs " + kNarrow);
+            assertTrue(maxE > 0.05, "λ grew: " + maxE);
+        }
+    }
+
+    /** w += Σ_k c·‖w‖_F/√rank · u_k v_kᵀ with random unit u, v: a change of the given rank. */
+    private static void addLowRank(NDArray w, int rank, double c, SplittableRandom rng) {
+        float[] x = w.toFloatArray();
+        int out = (int) w.getShape().get(0), in = (int) w.getShape().get(1);
+        double norm = 0;
+        for (float f : x) norm += f * f;
+        double s = c * Math.sqrt(norm / rank);
+        for (int k = 0; k < rank; k++) {
+            double[] u = unit(rng, out), vv = unit(rng, in);
+            for (int i = 0; i < out; i++) for (int j = 0; j < in; j++) x[i * in + j] += (float) (s * u[i] * vv[j]);
+        }
+        w.set(x);
+    }
+
+    private static double[] unit(SplittableRandom rng, int n) {
+        double[] u = new double[n];
+        double z = 0;
+        for (int i = 0; i < n; i++) z += (u[i] = rng.nextGaussian()) * u[i];
+        for (int i = 0; i < n; i++) u[i] /= Math.sqrt(z);
+        return u;
+    }
+
+    private static float[] hidden(Backbone b, NDManager m, long[][] ids, long[][] mask) {
+        try (NDManager s = m.newSubManager()) {
+            return b.hiddenStates(s.create(ids), null, s.create(mask), false).toFloatArray();
         }
     }
 

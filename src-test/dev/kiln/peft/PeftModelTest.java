@@ -186,6 +186,55 @@ class PeftModelTest {
         }
     }
 
+    /**
+     * d(loss)/d(adapter_down, adapter_up weights and biases) of a Houlsby adapter (both bottlenecks of layer 0, gelu_new
+     * so the check meets no kink) by autograd against central differences, float64, on the GPT-2 fixture.
+     */
+    @Test
+    void adapterGradientsMatchFiniteDifferences() throws IOException {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Backbone b = HfFolder.loadBackbone(gpt2Tiny(), m, 0f);
+            PeftSpec spec = adapter("houlsby");
+            spec.nonLinearity = "gelu_new";
+            spec.globs = List.of("transformer.h.0.attn.c_proj", "transformer.h.0.mlp.c_proj");
+            PeftModel pm = PeftModel.apply(spec, b);
+            randomizeB(pm, 0.1);
+            b.params().castAll(DataType.FLOAT64);
+            List<String> keys = new java.util.ArrayList<>(pm.addedParameters());
+            assertEquals(8, keys.size(), keys.toString());
+            for (String k : b.params().all().keySet()) b.params().get(k).setRequiresGradient(keys.contains(k));
+            long[][] ids = gptIds();
+            double[] weights = new SplittableRandom(3).doubles(2L * 8 * 64).toArray();
+            double[][] analytic = new double[keys.size()][];
+            try (NDManager s = m.newSubManager(); GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                gc.backward(loss(b, s, ids, weights));
+                for (int t = 0; t < keys.size(); t++) analytic[t] = b.params().get(keys.get(t)).getGradient().toDoubleArray();
+            }
+            double worst = 0;
+            for (int t = 0; t < keys.size(); t++) {
+                NDArray p = b.params().get(keys.get(t));
+                double[] v = p.toDoubleArray();
+                for (int i : new int[] {0, 1, v.length / 2, v.length - 1}) {
+                    double h = 1e-6;
+                    double[] plus = v.clone();
+                    plus[i] += h;
+                    double[] minus = v.clone();
+                    minus[i] -= h;
+                    p.set(plus);
+                    double lp = lossValue(b, m, ids, weights);
+                    p.set(minus);
+                    double lm = lossValue(b, m, ids, weights);
+                    p.set(v);
+                    double fd = (lp - lm) / (2 * h);
+                    assertTrue(Math.abs(fd) > 1e-9, keys.get(t) + "[" + i + "] has no effect");
+                    worst = Math.max(worst, Math.abs(fd - analytic[t][i]) / Math.max(1, Math.abs(fd)));
+                }
+            }
+            System.out.println("Houlsby adapter gradient vs central differences (float64), worst relative error: " + worst);
+            assertTrue(worst < 1e-6, "worst " + worst);
+        }
+    }
+
     private static NDArray loss(Backbone b, NDManager s, long[][] ids, double[] w) {
         NDArray mask = s.create(MASK);
         NDArray h = b.hiddenStates(s.create(ids), null, mask, false);

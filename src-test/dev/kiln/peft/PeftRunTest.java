@@ -89,6 +89,40 @@ class PeftRunTest {
         return out;
     }
 
+    /**
+     * HF PEFT's reading of an adapter folder, re-implemented in numpy from PEFT's source (peft_layout_reference.py:
+     * config fields, target selection, key names, shapes, rank-pattern resizing, and merged = base +
+     * get_delta_weight within 1e-5 relative when {@code merged} is given). Without python3 + numpy it says so and
+     * checks nothing (the Java-side layout asserts still ran).
+     */
+    static void assertHfPeftReadsIt(Path adapter, Path merged, Path tmp) throws IOException {
+        Path script = Path.of("src-test/dev/kiln/peft/peft_layout_reference.py");
+        List<String> cmd = new ArrayList<>(List.of("python3", script.toString(), adapter.toString()));
+        if (merged != null) cmd.add(merged.toString());
+        Path log = Files.createTempFile(tmp, "peft-ref", ".log");
+        int rc;
+        try {
+            if (!Files.isRegularFile(script)) throw new IOException(script + " not found (run from the project root)");
+            Process np = new ProcessBuilder("python3", "-c", "import numpy").redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            if (np.waitFor() != 0) throw new IOException("python3 with numpy unavailable");
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            if (!p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)) {
+                p.destroy();
+                throw new IOException("timed out");
+            }
+            rc = p.exitValue();
+        } catch (IOException | InterruptedException e) {
+            System.err.println("HF PEFT layout check skipped: " + e.getMessage());
+            return;
+        }
+        String out = Files.readString(log).strip();
+        System.out.println("HF PEFT layout reference on " + adapter.getFileName() + ": " + out);
+        assertEquals(0, rc, out);
+        JsonObject r = JsonParser.parseString(out.substring(out.lastIndexOf('\n') + 1)).getAsJsonObject();
+        assertTrue(r.get("ok").getAsBoolean(), out);
+        if (merged != null) assertTrue(r.get("merged_worst_rel").getAsDouble() < 1e-5, out);
+    }
+
     @Test
     void onlyAdapterBiasesAndHeadTrain() throws IOException {
         Path tiny = TinyModels.bert(dir.resolve("tiny"), 2, 64, 1);
@@ -102,19 +136,32 @@ class PeftRunTest {
                 PeftModel pm = ((PeftTask) task).peftModel();
                 LinkedHashMap<String, byte[]> before = snapshot(task);
                 TrainerOptions o = Runs.options(cfg);
-                o.outputDir = null;
+                Path out = dir.resolve("run-" + pm.spec.method);
+                o.outputDir = out;
+                o.checkpointEverySteps = 3;
                 o.progress = dev.kiln.log.Progress.Mode.QUIET;
                 new Trainer(task, o).train();
                 LinkedHashMap<String, byte[]> after = snapshot(task);
                 Set<String> body = Set.copyOf(task.backbone().body().parameterKeys());
                 int changed = 0;
+                Set<String> mayTrainKeys = new java.util.TreeSet<>();
                 for (String k : before.keySet()) {
                     boolean same = java.util.Arrays.equals(before.get(k), after.get(k));
                     boolean mayTrain = pm.added.contains(k) || pm.trainedBiases.contains(k) || !body.contains(k);
+                    if (mayTrain) mayTrainKeys.add(k);
+                    // no gradient is even kept for a frozen parameter (autograd skips it)
+                    assertEquals(mayTrain, task.parameters().get(k).hasGradient(), peft + ": gradient of " + k);
                     if (!mayTrain) assertTrue(same, peft + ": frozen " + k + " changed");
                     else if (!same) changed++;
                 }
                 assertTrue(changed > 0, peft + ": nothing trained");
+                // AdamW's two moments exist for exactly the trainable parameters (what the bench's optimizer bytes count)
+                Map<String, HostTensor> opt = SafeTensors.read(out.resolve("checkpoints/step-3/optimizer.safetensors"));
+                for (String slot : List.of("optimizer/exp_avg/", "optimizer/exp_avg_sq/")) {
+                    Set<String> withState = new java.util.TreeSet<>();
+                    for (String k : opt.keySet()) if (k.startsWith(slot)) withState.add(k.substring(slot.length()));
+                    assertEquals(mayTrainKeys, withState, peft + ": " + slot);
+                }
                 if (peft.contains("lora_only")) assertTrue(pm.trainedBiases.contains("bert.encoder.layer.0.attention.self.value.bias"));
                 if (peft.contains("bitfit")) assertTrue(pm.trainedBiases.contains("bert.encoder.layer.1.output.LayerNorm.bias"));
             }
@@ -200,6 +247,7 @@ class PeftRunTest {
         Path copy = Kiln.export(fin, dir.resolve("copy"), false);
         assertTrue(Files.isRegularFile(copy.resolve(PeftFolder.WEIGHTS_FILE)));
         assertThrows(IllegalArgumentException.class, () -> Kiln.export(merged, dir.resolve("again"), true));
+        assertHfPeftReadsIt(fin, merged, dir);
     }
 
     @Test
@@ -270,6 +318,7 @@ class PeftRunTest {
             }
         }
         assertTrue(worst < 1e-5, "merged vs adapter: " + worst);
+        assertHfPeftReadsIt(fin, merged, dir);
     }
 
     @Test

@@ -235,5 +235,6 @@ class PeftTasksTest {
             o.maxNewTokens = 8;
             assertEquals(b.generate("The history of", o), a.generate("The history of", o));
         }
+        PeftRunTest.assertHfPeftReadsIt(folder, merged, dir); // Conv1D: fan_in_fan_out
     }
 }

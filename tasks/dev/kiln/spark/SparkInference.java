@@ -174,7 +174,7 @@ public final class SparkInference {
         return f.equals("text") || f.equals("txt");
     }
 
-    private static Dataset<Row> partitioned(Dataset<Row> in, int partitions) {
+    static Dataset<Row> partitioned(Dataset<Row> in, int partitions) {
         return partitions > 0 ? in.repartition(partitions) : in;
     }
 
@@ -199,7 +199,7 @@ public final class SparkInference {
         void apply(List<Row> chunk) throws Exception;
     }
 
-    private static void forEachChunk(Iterator<Row> rows, ChunkBody body) throws Exception {
+    static void forEachChunk(Iterator<Row> rows, ChunkBody body) throws Exception {
         List<Row> chunk = new ArrayList<>(PredictLines.CHUNK);
         while (rows.hasNext()) {
             chunk.add(rows.next());
@@ -266,9 +266,8 @@ public final class SparkInference {
         return new JsonPrimitive(v.toString());
     }
 
-    /** Runs the job, writing its output, with a progress line every 10 s and the summary on stderr. */
-    private static Summary run(SparkSession spark, Dataset<Row> result, Job job, LongAccumulator done, String resultName) {
-        long t0 = System.nanoTime();
+    /** A progress line on stderr every 10 s until interrupted (when the job ends). */
+    static Thread progress(LongAccumulator done, long t0) {
         Thread progress = new Thread(() -> {
             try {
                 while (true) {
@@ -282,6 +281,13 @@ public final class SparkInference {
         }, "kiln-spark-progress");
         progress.setDaemon(true);
         progress.start();
+        return progress;
+    }
+
+    /** Runs the job, writing its output, with a progress line every 10 s and the summary on stderr. */
+    private static Summary run(SparkSession spark, Dataset<Row> result, Job job, LongAccumulator done, String resultName) {
+        long t0 = System.nanoTime();
+        Thread progress = progress(done, t0);
         try {
             String f = job.outputFormat() == null || job.outputFormat().equals("auto") ? "jsonl" : job.outputFormat();
             switch (f) {

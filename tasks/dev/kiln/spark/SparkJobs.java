@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * The main class for spark-submit: {@code predict}, {@code encode} and {@code prepare} over a cluster's data.
+ * The main class for spark-submit: {@code predict}, {@code evaluate}, {@code encode} and {@code prepare} over a cluster's data.
  * Spark itself is the cluster's (a provided dependency: not in Kiln's jar).
  *
  * <pre>
@@ -21,8 +21,8 @@ import java.util.concurrent.Callable;
  * </pre>
  */
 @Command(name = "dev.kiln.spark.SparkJobs", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Kiln's Spark jobs: batch prediction and sentence embeddings over a table, pretraining corpus preparation.",
-        subcommands = {SparkJobs.Predict.class, SparkJobs.Encode.class, SparkJobs.Prepare.class})
+        description = "Kiln's Spark jobs: batch prediction, evaluation and sentence embeddings over a table, pretraining corpus preparation.",
+        subcommands = {SparkJobs.Predict.class, SparkJobs.Evaluate.class, SparkJobs.Encode.class, SparkJobs.Prepare.class})
 public final class SparkJobs {
     public static void main(String[] args) {
         CommandLine cl = new CommandLine(new SparkJobs());
@@ -61,13 +61,33 @@ public final class SparkJobs {
         String master;
     }
 
-    abstract static class TableJob extends SparkCommand {
+    /** A job over the rows of a table, run by a model on each executor. */
+    abstract static class InputJob extends SparkCommand {
         @Option(names = "--input", required = true, paramLabel = "PATH", description = "a file, folder or glob Spark can read (any Hadoop file system)")
         String input;
 
         @Option(names = "--input-format", defaultValue = "auto", paramLabel = "FORMAT", description = "jsonl, csv, tsv (with a header), parquet or text (one input per line); auto: by extension")
         String inputFormat;
 
+        @Option(names = "--device", defaultValue = "auto", paramLabel = "DEVICE", description = "cpu, gpu, gpu:N; auto: the GPU Spark assigned the task, else the first GPU, else the CPU")
+        String device;
+
+        @Option(names = "--partitions", defaultValue = "0", paramLabel = "N", description = "repartition the input into N partitions first (0: as read)")
+        int partitions;
+    }
+
+    /** kiln predict's and kiln evaluate's --set data.KEY=VALUE options, keys without "data.". */
+    static Map<String, String> dataOptions(List<String> sets) {
+        Map<String, String> o = new LinkedHashMap<>();
+        for (String s : sets) {
+            int eq = s.indexOf('=');
+            if (!s.startsWith("data.") || eq < 0) throw new IllegalArgumentException("--set takes data.KEY=VALUE, got '" + s + "'");
+            o.put(s.substring("data.".length(), eq), s.substring(eq + 1));
+        }
+        return o;
+    }
+
+    abstract static class TableJob extends InputJob {
         @Option(names = "--output", required = true, paramLabel = "DIR", description = "the output folder (must not exist)")
         String output;
 
@@ -76,12 +96,6 @@ public final class SparkJobs {
 
         @Option(names = "--keep", split = ",", paramLabel = "COL", description = "input columns copied to each output row (default: id if present, else all)")
         List<String> keep = new ArrayList<>();
-
-        @Option(names = "--device", defaultValue = "auto", paramLabel = "DEVICE", description = "cpu, gpu, gpu:N; auto: the GPU Spark assigned the task, else the first GPU, else the CPU")
-        String device;
-
-        @Option(names = "--partitions", defaultValue = "0", paramLabel = "N", description = "repartition the input into N partitions first (0: as read)")
-        int partitions;
 
         SparkInference.Job job(String model) {
             return new SparkInference.Job(input, inputFormat, output, outputFormat, model, device, keep, partitions);
@@ -98,14 +112,29 @@ public final class SparkJobs {
 
         @Override
         public Integer call() throws Exception {
-            Map<String, String> o = new LinkedHashMap<>();
-            for (String s : sets) {
-                int eq = s.indexOf('=');
-                if (!s.startsWith("data.") || eq < 0) throw new IllegalArgumentException("--set takes data.KEY=VALUE, got '" + s + "'");
-                o.put(s.substring("data.".length(), eq), s.substring(eq + 1));
-            }
             try (SparkSession spark = session(master)) {
-                SparkInference.predict(spark, job(run), o);
+                SparkInference.predict(spark, job(run), dataOptions(sets));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "evaluate", mixinStandardHelpOptions = true, description = "A run's metrics (kiln evaluate's JSON object, on "
+            + "stdout) on a labelled table: the forward passes on the executors, the metrics over all rows on the driver. "
+            + "Classification, NER and QA runs.")
+    static final class Evaluate extends InputJob {
+        @Parameters(paramLabel = "RUN", description = "a run directory or model folder every executor can read")
+        String run;
+
+        @Option(names = "--set", paramLabel = "data.KEY=VALUE", description = "a data option of kiln evaluate naming the columns, "
+                + "e.g. data.text_field=body, data.label_field=stars (classification), data.tokens_field=words (NER); repeatable")
+        List<String> sets = new ArrayList<>();
+
+        @Override
+        public Integer call() throws Exception {
+            try (SparkSession spark = session(master)) {
+                Map<String, Object> m = SparkEvaluate.evaluate(spark, input, inputFormat, run, device, partitions, dataOptions(sets));
+                System.out.println(new com.google.gson.Gson().toJson(m));
             }
             return 0;
         }

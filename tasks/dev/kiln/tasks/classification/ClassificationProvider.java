@@ -12,6 +12,7 @@ import dev.kiln.data.Splits;
 import dev.kiln.data.TextRecords;
 import dev.kiln.metrics.ClassificationMetrics;
 import dev.kiln.train.DataOptions;
+import dev.kiln.train.EvalOutputs;
 import dev.kiln.train.PredictLines;
 import dev.kiln.train.Pretrained;
 import dev.kiln.train.TaskFolder;
@@ -232,36 +233,58 @@ public final class ClassificationProvider implements TaskProvider {
         DataSettings ds = settings(dir, options);
         List<LabelledText> rows = ds.read(data);
         try (TextClassifier c = TextClassifier.load(dir, device)) {
-            LabelSet labels = LabelSet.of(c.labels());
-            int[] gold = new int[rows.size()];
-            int[] pred = new int[rows.size()];
-            // chunks, each batched by length inside predictBatch, so progress can be shown
-            int bs = PredictLines.CHUNK;
             Activity act = Activity.start("evaluating", rows.size());
             long t0 = System.nanoTime();
-            for (int s = 0; s < rows.size(); s += bs) {
-                List<LabelledText> chunk = rows.subList(s, Math.min(rows.size(), s + bs));
-                List<String> texts = new ArrayList<>();
-                List<String> pairs = new ArrayList<>();
-                for (LabelledText t : chunk) {
-                    texts.add(t.text());
-                    pairs.add(t.textPair());
-                }
-                List<TextClassifier.Prediction> ps = c.predictBatch(texts, pairs);
-                act.advance(chunk.size());
-                for (int i = 0; i < chunk.size(); i++) {
-                    gold[s + i] = labels.index(chunk.get(i));
-                    pred[s + i] = labels.index(ps.get(i).label());
-                }
-            }
+            EvalOutputs.Classes got = outputs(c, rows, act);
             double secs = (System.nanoTime() - t0) / 1e9;
             act.close();
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("model", dir.toString());
             out.put("data", data.toString());
-            out.putAll(ClassificationMetrics.of(gold, pred, c.labels()).toJson());
+            out.putAll(metrics(got));
             out.put("examples_per_s", rows.size() / Math.max(1e-9, secs));
             return out;
         }
+    }
+
+    /** Gold and predicted class of each row, in chunks that the classifier batches by length; {@code act} may be null. */
+    private static EvalOutputs.Classes outputs(TextClassifier c, List<LabelledText> rows, Activity act) throws IOException {
+        LabelSet labels = LabelSet.of(c.labels());
+        int[] gold = new int[rows.size()];
+        int[] pred = new int[rows.size()];
+        int bs = PredictLines.CHUNK;
+        for (int s = 0; s < rows.size(); s += bs) {
+            List<LabelledText> chunk = rows.subList(s, Math.min(rows.size(), s + bs));
+            List<String> texts = new ArrayList<>();
+            List<String> pairs = new ArrayList<>();
+            for (LabelledText t : chunk) {
+                texts.add(t.text());
+                pairs.add(t.textPair());
+            }
+            List<TextClassifier.Prediction> ps = c.predictBatch(texts, pairs);
+            if (act != null) act.advance(chunk.size());
+            for (int i = 0; i < chunk.size(); i++) {
+                gold[s + i] = labels.index(chunk.get(i));
+                pred[s + i] = labels.index(ps.get(i).label());
+            }
+        }
+        return new EvalOutputs.Classes(c.labels(), gold, pred, null);
+    }
+
+    private static Map<String, Object> metrics(EvalOutputs all) {
+        EvalOutputs.Classes c = (EvalOutputs.Classes) all;
+        return ClassificationMetrics.of(c.gold(), c.predicted(), c.labels()).toJson();
+    }
+
+    /** Rows of a table read as JSONL records (data.text_field, data.text_pair_field, data.label_field), in slices. */
+    @Override
+    public Evaluation evaluation() {
+        return Evaluation.of((modelDir, device, options) -> {
+            Path dir = TaskFolder.resolve(modelDir);
+            DataSettings ds = settings(dir, options);
+            TextRecords.Fields fields = TextRecords.Fields.pair(ds.textField(), ds.textPairField(), ds.labelField());
+            TextClassifier c = TextClassifier.load(dir, device);
+            return Scorer.of(c, (source, rows) -> outputs(c, ds.rename(TextRecords.fromJson(source, rows, fields)), null));
+        }, ClassificationProvider::metrics);
     }
 }

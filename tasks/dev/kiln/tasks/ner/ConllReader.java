@@ -137,20 +137,32 @@ public final class ConllReader {
     public static Result readJsonl(Path file, Options o) throws IOException {
         String text = TextRecords.decode(file, TextRecords.readFile(file), o.charset);
         List<String> lines = TextRecords.lines(text);
-        List<Sentence> out = new ArrayList<>();
+        List<TextRecords.JsonLine> objects = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i);
             int no = i + 1;
             if (line.isBlank()) continue;
-            JsonObject obj;
             try {
                 JsonElement e = JsonParser.parseString(line);
                 if (!e.isJsonObject()) throw new IllegalStateException();
-                obj = e.getAsJsonObject();
+                objects.add(new TextRecords.JsonLine(e.getAsJsonObject(), no));
             } catch (RuntimeException e) {
                 throw new DataException(file, no, "not a JSON object; each line must be {\"" + o.tokensField + "\": [...], \""
                         + o.tagsField + "\": [...]}");
             }
+        }
+        return fromJson(file, objects, o);
+    }
+
+    /**
+     * Sentences from JSON objects (a JSONL file's, or a table's rows as such); errors name {@code file} and each line.
+     * IOB1 is converted sentence by sentence, so slices of a file read as the whole file does.
+     */
+    public static Result fromJson(Path file, List<TextRecords.JsonLine> objects, Options o) {
+        List<Sentence> out = new ArrayList<>();
+        for (TextRecords.JsonLine l : objects) {
+            JsonObject obj = l.object();
+            int no = l.line();
             List<String> tokens = strings(obj, o.tokensField, file, no, "data.tokens_field");
             List<String> tags = strings(obj, o.tagsField, file, no, "data.tags_field");
             if (tokens.size() != tags.size()) {

@@ -11,6 +11,8 @@ import dev.kiln.data.DataException;
 import dev.kiln.data.Splits;
 import dev.kiln.metrics.SeqevalMetrics;
 import dev.kiln.text.Sequences;
+import dev.kiln.data.TextRecords;
+import dev.kiln.train.EvalOutputs;
 import dev.kiln.train.PredictLines;
 import dev.kiln.train.Pretrained;
 import dev.kiln.train.TaskFolder;
@@ -51,7 +53,7 @@ public final class NerProvider implements TaskProvider {
             return new DataSettings(d.format, d.encoding, n.tokenColumn, n.tagColumn, n.tagScheme, n.tokensField, n.tagsField);
         }
 
-        ConllReader.Result read(Path file) throws IOException {
+        ConllReader.Options options() {
             ConllReader.Options o = new ConllReader.Options();
             o.tokenColumn = tokenColumn;
             o.tagColumn = tagColumn;
@@ -59,6 +61,11 @@ public final class NerProvider implements TaskProvider {
             o.charset = Charset.forName(charset);
             o.tokensField = tokensField;
             o.tagsField = tagsField;
+            return o;
+        }
+
+        ConllReader.Result read(Path file) throws IOException {
+            ConllReader.Options o = options();
             String f = switch (format) {
                 case "txt", "tsv" -> "conll"; // CoNLL files often come as .txt or tab-separated
                 case "auto", "conll", "jsonl" -> format;
@@ -161,31 +168,58 @@ public final class NerProvider implements TaskProvider {
     @Override
     public Map<String, Object> evaluate(Path modelDir, String device, Path data, Map<String, String> options) throws IOException {
         Path dir = TaskFolder.resolve(modelDir);
+        DataSettings ds = settings(dir, options);
+        List<ConllReader.Sentence> rows = ds.read(data).sentences();
+        try (NerTagger t = NerTagger.load(dir, device)) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("model", dir.toString());
+            out.put("data", data.toString());
+            out.putAll(metrics(outputs(t, rows)));
+            return out;
+        }
+    }
+
+    /** The run's data settings (kiln_task.json) with command-line data options over them. */
+    private static DataSettings settings(Path dir, Map<String, String> options) throws IOException {
         JsonObject meta = TaskFolder.requireTask(dir, NerTask.TYPE);
-        DataSettings ds;
         try {
-            ds = SettingsJson.fromJson(dev.kiln.train.DataOptions.merge(meta.getAsJsonObject("data"), options, DataSettings.OPTIONS, NerTask.TYPE),
+            return SettingsJson.fromJson(dev.kiln.train.DataOptions.merge(meta.getAsJsonObject("data"), options, DataSettings.OPTIONS, NerTask.TYPE),
                     DataSettings.class);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("data.token_column and data.tag_column take column indexes (0 is the first), got "
                     + options.getOrDefault("token_column", "-") + " and " + options.getOrDefault("tag_column", "-"));
         }
-        List<ConllReader.Sentence> rows = ds.read(data).sentences();
-        try (NerTagger t = NerTagger.load(dir, device)) {
-            List<List<String>> gold = new ArrayList<>(rows.size());
-            List<List<String>> words = new ArrayList<>(rows.size());
-            for (ConllReader.Sentence s : rows) {
+    }
+
+    /** Gold and predicted tags of each sentence. */
+    private static EvalOutputs.Tags outputs(NerTagger t, List<ConllReader.Sentence> rows) {
+        List<List<String>> gold = new ArrayList<>(rows.size());
+        List<List<String>> words = new ArrayList<>(rows.size());
+        for (ConllReader.Sentence s : rows) {
             gold.add(s.tags());
             words.add(s.tokens());
-            }
-            List<List<String>> pred = new ArrayList<>(rows.size());
-            for (NerTagger.Tagged x : t.tagWordsBatch(words)) pred.add(x.tags());
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("model", dir.toString());
-            out.put("data", data.toString());
-            out.put("sentences", rows.size());
-            out.putAll(SeqevalMetrics.of(gold, pred).toJson());
-            return out;
         }
+        List<List<String>> pred = new ArrayList<>(rows.size());
+        for (NerTagger.Tagged x : t.tagWordsBatch(words)) pred.add(x.tags());
+        return new EvalOutputs.Tags(gold, pred);
+    }
+
+    private static Map<String, Object> metrics(EvalOutputs all) {
+        EvalOutputs.Tags t = (EvalOutputs.Tags) all;
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("sentences", t.gold().size());
+        out.putAll(SeqevalMetrics.of(t.gold(), t.predicted()).toJson());
+        return out;
+    }
+
+    /** Rows of a table in the JSONL layout (data.tokens_field, data.tags_field), in slices. */
+    @Override
+    public Evaluation evaluation() {
+        return Evaluation.of((modelDir, device, options) -> {
+            Path dir = TaskFolder.resolve(modelDir);
+            ConllReader.Options o = settings(dir, options).options();
+            NerTagger t = NerTagger.load(dir, device);
+            return Scorer.of(t, (source, rows) -> outputs(t, ConllReader.fromJson(source, rows, o).sentences()));
+        }, NerProvider::metrics);
     }
 }

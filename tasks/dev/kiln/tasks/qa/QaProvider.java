@@ -7,6 +7,9 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.config.ConfigRegistry;
 import dev.kiln.config.RunConfig;
+import dev.kiln.data.DataException;
+import dev.kiln.data.TextRecords;
+import dev.kiln.train.EvalOutputs;
 import dev.kiln.data.Splits;
 import dev.kiln.metrics.SquadMetrics;
 import dev.kiln.models.Backbone;
@@ -165,8 +168,74 @@ public final class QaProvider implements TaskProvider {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("model", dir.toString());
         out.put("data", data.toString());
+        out.putAll(metrics(m));
+        return out;
+    }
+
+    private static Map<String, Object> metrics(SquadMetrics m) {
+        Map<String, Object> out = new LinkedHashMap<>();
         out.put("questions", m.count());
         out.putAll(m.toMap());
+        return out;
+    }
+
+    /**
+     * Rows of a table with {@code question}, {@code context} and {@code answers} columns, in slices: answers as in
+     * HF's squad dataset ({"text": [...], "answer_start": [...]}) or as in SQuAD JSON ([{"text": ..}, ...]).
+     */
+    @Override
+    public Evaluation evaluation() {
+        return Evaluation.of((modelDir, device, options) -> {
+            if (!options.isEmpty()) {
+                throw new IllegalArgumentException("the qa task reads question, context and answers columns and takes no data options (got data."
+                        + String.join(", data.", options.keySet()) + ")");
+            }
+            Path dir = TaskFolder.resolve(modelDir);
+            TaskFolder.requireTask(dir, QaTask.TYPE);
+            QuestionAnswerer qa = QuestionAnswerer.load(dir, device);
+            return Scorer.of(qa, (source, rows) -> {
+                List<String> questions = new ArrayList<>(rows.size()), contexts = new ArrayList<>(rows.size());
+                List<List<String>> golds = new ArrayList<>(rows.size());
+                for (TextRecords.JsonLine r : rows) {
+                    questions.add(string(r, source, "question"));
+                    contexts.add(string(r, source, "context"));
+                    golds.add(golds(r, source));
+                }
+                List<String> predicted = new ArrayList<>(rows.size());
+                for (QuestionAnswerer.Answer a : qa.answerAll(questions, contexts)) predicted.add(a.text());
+                return new EvalOutputs.Texts(predicted, golds);
+            });
+        }, all -> {
+            EvalOutputs.Texts t = (EvalOutputs.Texts) all;
+            SquadMetrics m = new SquadMetrics();
+            for (int i = 0; i < t.predicted().size(); i++) m.add(t.predicted().get(i), t.references().get(i));
+            return metrics(m);
+        });
+    }
+
+    private static String string(TextRecords.JsonLine r, Path source, String key) {
+        JsonElement e = r.object().get(key);
+        if (e == null || !e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
+            throw new DataException(source, r.line(), "no string \"" + key + "\" (fields: " + String.join(", ", r.object().keySet()) + ")");
+        }
+        return e.getAsString();
+    }
+
+    private static List<String> golds(TextRecords.JsonLine r, Path source) {
+        JsonElement a = r.object().get("answers");
+        List<String> out = new ArrayList<>();
+        if (a != null && a.isJsonObject() && a.getAsJsonObject().get("text") instanceof com.google.gson.JsonArray texts) {
+            for (JsonElement t : texts) if (t.isJsonPrimitive()) out.add(t.getAsString());
+        } else if (a != null && a.isJsonArray()) {
+            for (JsonElement x : a.getAsJsonArray()) {
+                JsonElement t = x.isJsonObject() ? x.getAsJsonObject().get("text") : null;
+                if (t != null && t.isJsonPrimitive()) out.add(t.getAsString());
+            }
+        }
+        if (out.isEmpty()) {
+            throw new DataException(source, r.line(), "no gold answer: \"answers\" must be {\"text\": [...], \"answer_start\": [...]} "
+                    + "or [{\"text\": ..., \"answer_start\": ...}] with at least one answer");
+        }
         return out;
     }
 }
