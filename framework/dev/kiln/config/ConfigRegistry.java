@@ -63,6 +63,24 @@ public final class ConfigRegistry {
         }
     }
 
+    private static volatile List<NameRegistry> nameRegistries;
+
+    /**
+     * The names the {@link NameRegistry} services of {@code kind} publish now (read at each call, so a later
+     * registration counts), in their order; empty when none is on the class path.
+     */
+    public static List<String> names(String kind) {
+        List<NameRegistry> all = nameRegistries;
+        if (all == null) {
+            List<NameRegistry> found = new ArrayList<>();
+            for (NameRegistry r : java.util.ServiceLoader.load(NameRegistry.class)) found.add(r);
+            nameRegistries = all = List.copyOf(found);
+        }
+        List<String> out = new ArrayList<>();
+        for (NameRegistry r : all) if (r.kind().equals(kind)) out.addAll(r.names());
+        return out;
+    }
+
     public static synchronized void unregisterTask(String type) {
         TASKS.remove(type);
     }

@@ -68,4 +68,14 @@ public final class Rules {
     @Retention(RetentionPolicy.RUNTIME)
     @Target(ElementType.FIELD)
     public @interface NameOrPath {}
+
+    /**
+     * A string that must be one of the names a {@link NameRegistry} of this kind publishes (optimizer.type: the
+     * optimizers registered in the trainer), so the choices live with what they build.
+     */
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target(ElementType.FIELD)
+    public @interface Registered {
+        String value();
+    }
 }

@@ -11,6 +11,7 @@ import dev.kiln.config.Rules.Matches;
 import dev.kiln.config.Rules.NameOrPath;
 import dev.kiln.config.Rules.OutputPath;
 import dev.kiln.config.Rules.Range;
+import dev.kiln.config.Rules.Registered;
 import dev.kiln.config.Rules.Required;
 import dev.kiln.config.Rules.Size;
 import dev.kiln.util.AtomicFiles;
@@ -342,7 +343,9 @@ public final class RunConfig implements Validated {
     }
 
     public static final class Optimizer implements Validated {
-        public OptimizerType type = OptimizerType.ADAMW;
+        /** An optimizer registered in {@code dev.kiln.train.Optimizers}. */
+        @Registered("optimizer")
+        public String type = "adamw";
         @Range(min = 0, minExclusive = true)
         public double lr = 5e-5;
         @Range(min = 0)
@@ -358,7 +361,7 @@ public final class RunConfig implements Validated {
 
         @Override
         public void validate(Checks c) {
-            if (type == OptimizerType.SGD && nesterov && momentum == 0) {
+            if (type.equals("sgd") && nesterov && momentum == 0) {
                 c.error("nesterov", "needs " + c.at("momentum") + " greater than 0");
             }
         }
@@ -411,11 +414,6 @@ public final class RunConfig implements Validated {
         /** null: runs/&lt;config file name without .json&gt; under the working directory (resolved at load). */
         @OutputPath
         public Path dir;
-    }
-
-    public enum OptimizerType {
-        @SerializedName("adamw") ADAMW,
-        @SerializedName("sgd") SGD
     }
 
     public enum ScheduleType {

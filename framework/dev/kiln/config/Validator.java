@@ -337,6 +337,11 @@ final class Validator {
             fail(path, quote(path) + " must be one of " + Suggest.quotedList(List.of(m.allowed()), " or ") + ", got " + show(v) + hint);
             return null;
         }
+        Rules.Registered reg = p.rule(Rules.Registered.class);
+        if (reg != null) {
+            List<String> names = ConfigRegistry.names(reg.value());
+            return names.contains(s) ? v : oneOf(path, names, v);
+        }
         if (p.rule(Rules.NameOrPath.class) != null) return nameOrPath(s, path, v);
         return v;
     }

@@ -37,32 +37,46 @@ public record Pretrained(Path dir, Backbone backbone, Tokenizer tokenizer) {
 
     /**
      * What a task needs of its pretrained model: an architecture ({@code architecture} null: any; a classic
-     * model only when {@code classic}), described for the error as {@code needs}, and how its backbone is
-     * built ({@code loader} null: the architecture's backbone for fine-tuning).
+     * model only when {@code classic}), described for the error as {@code needs}, how its backbone is
+     * built ({@code loader} null: the architecture's backbone for fine-tuning, strict), and whether the
+     * folder's tokenizer is loaded ({@code ownTokenizer}: the task brings its own, as pretraining does, and
+     * {@link Pretrained#tokenizer} is null).
      */
     public record Need(String task, Class<? extends Architecture> architecture, boolean classic, String needs,
-                       BackboneLoader loader) {
+                       BackboneLoader loader, boolean ownTokenizer) {
         /** Any pretrained or classic model, loaded for fine-tuning. */
-        public static final Need ANY = new Need(null, null, true, null, null);
+        public static final Need ANY = new Need(null, null, true, null, null, false);
 
         /** A pretrained checkpoint (no classic model) of any architecture. */
         public static Need checkpoint(String task, String needs) {
-            return new Need(task, null, false, needs, null);
+            return new Need(task, null, false, needs, null, false);
         }
 
         /** A pretrained checkpoint of {@code architecture}. */
         public static Need of(String task, Class<? extends Architecture> architecture, String needs) {
-            return new Need(task, architecture, false, needs, null);
+            return new Need(task, architecture, false, needs, null, false);
         }
 
-        /** The same need with the backbone built by {@code loader}. */
+        /** The same need with the backbone built by {@code loader} (its heads and strictness the task's). */
         public Need loadedBy(BackboneLoader loader) {
-            return new Need(task, architecture, classic, needs, loader);
+            return new Need(task, architecture, classic, needs, loader, ownTokenizer);
+        }
+
+        /** The same need without the folder's tokenizer: the task has its own. */
+        public Need withOwnTokenizer() {
+            return new Need(task, architecture, classic, needs, loader, true);
         }
 
         private void check(RunConfig cfg, Architecture arch) {
             if (architecture != null && !architecture.isInstance(arch)) {
                 throw cfg.error("model.name", "is a " + arch.displayName() + " model; " + task + " needs " + needs);
+            }
+        }
+
+        private void checkNotClassic(RunConfig cfg) {
+            if (cfg.model.isClassic() && !classic) {
+                throw cfg.error("model.name", "is \"" + cfg.model.name + "\", a classic model (built from the data); "
+                        + task + " needs " + needs);
             }
         }
     }
@@ -84,22 +98,13 @@ public record Pretrained(Path dir, Backbone backbone, Tokenizer tokenizer) {
 
     private static Pretrained load(RunConfig cfg, NDManager manager, Need need,
                                    Supplier<? extends Iterable<String>> trainingText) throws IOException {
+        need.checkNotClassic(cfg);
         if (cfg.model.isClassic()) {
-            if (!need.classic()) {
-                throw cfg.error("model.name", "is \"" + cfg.model.name + "\", a classic model (built from the data); "
-                        + need.task() + " needs " + need.needs());
-            }
             ClassicModels.Built b = ClassicModels.create(cfg.model.name, cfg.model.classic, cfg.model.tokenizer,
                     cfg.model.dropout, cfg.seed, trainingText == null ? null : trainingText.get(), manager);
             return new Pretrained(b.tokenizerDir(), b.backbone(), b.tokenizer());
         }
-        Path dir;
-        try {
-            dir = ModelZoo.resolve(cfg.model.name);
-        } catch (IllegalArgumentException e) {
-            if (String.valueOf(e.getMessage()).startsWith("unknown model")) throw unknownModel(cfg);
-            throw e;
-        }
+        Path dir = resolve(cfg);
         Architecture arch = Architectures.of(dir);
         need.check(cfg, arch);
         Backbone backbone = need.loader() != null ? need.loader().load(arch, dir, manager, cfg.model.dropout)
@@ -109,7 +114,28 @@ public record Pretrained(Path dir, Backbone backbone, Tokenizer tokenizer) {
             throw cfg.error("data.max_length", "is " + cfg.data.maxLength + " but " + cfg.model.name
                     + " has only " + backbone.maxPositions() + " positions");
         }
-        return new Pretrained(dir, backbone, backbone.architecture().loadTokenizer(dir));
+        return new Pretrained(dir, backbone, need.ownTokenizer() ? null : backbone.architecture().loadTokenizer(dir));
+    }
+
+    /**
+     * The checkpoint folder {@code model.name} names, for a task that reads it before loading the model
+     * (pretraining takes its tokenizer from it first); an unfit or unknown name is the same error as in
+     * {@link #load(RunConfig, NDManager, Need)}.
+     */
+    public static Path folder(RunConfig cfg, Need need) throws IOException {
+        need.checkNotClassic(cfg);
+        Path dir = resolve(cfg);
+        need.check(cfg, Architectures.of(dir));
+        return dir;
+    }
+
+    private static Path resolve(RunConfig cfg) throws IOException {
+        try {
+            return ModelZoo.resolve(cfg.model.name);
+        } catch (IllegalArgumentException e) {
+            if (String.valueOf(e.getMessage()).startsWith("unknown model")) throw unknownModel(cfg);
+            throw e;
+        }
     }
 
     /** One line naming every model a run can start from. */

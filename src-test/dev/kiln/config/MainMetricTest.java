@@ -5,6 +5,9 @@ import dev.kiln.tasks.ner.NerTask;
 import dev.kiln.tasks.pretraining.BertPretrainTask;
 import dev.kiln.tasks.pretraining.GptPretrainTask;
 import dev.kiln.tasks.qa.QaTask;
+import dev.kiln.tasks.summarization.Bert2BertTask;
+import dev.kiln.tasks.summarization.ExtractiveTask;
+import dev.kiln.tasks.summarization.GptSummarizationTask;
 import dev.kiln.train.Tasks;
 import org.junit.jupiter.api.Test;
 
@@ -30,6 +33,11 @@ class MainMetricTest {
         assertSame(QaTask.MAIN_METRIC, ConfigRegistry.task(QaTask.TYPE).main());
         assertSame(GptPretrainTask.MAIN_METRIC, ConfigRegistry.task(GptPretrainTask.TYPE).main());
         assertSame(BertPretrainTask.MAIN_METRIC, ConfigRegistry.task(BertPretrainTask.TYPE).main());
+        assertSame(ExtractiveTask.MAIN_METRIC, ConfigRegistry.task(ExtractiveTask.TYPE).main());
+        assertSame(GptSummarizationTask.MAIN_METRIC, ConfigRegistry.task(GptSummarizationTask.TYPE).main());
+        assertSame(Bert2BertTask.MAIN_METRIC, ConfigRegistry.task(Bert2BertTask.TYPE).main());
+        assertEquals(RunConfig.Mode.MAX, GptSummarizationTask.MAIN_METRIC.direction("rougeL"));
+        assertEquals(RunConfig.Mode.MIN, ExtractiveTask.MAIN_METRIC.direction("loss"));
         assertEquals("accuracy", ClassificationTask.MAIN_METRIC.name());
         assertEquals(RunConfig.Mode.MIN, BertPretrainTask.MAIN_METRIC.direction("nsp_loss"));
         assertEquals(RunConfig.Mode.MAX, BertPretrainTask.MAIN_METRIC.direction("mlm_accuracy"));

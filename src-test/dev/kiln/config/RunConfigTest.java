@@ -115,7 +115,7 @@ class RunConfigTest {
         assertEquals("none", c.training.freeze);
         assertNull(c.training.earlyStopping);
         assertEquals(0.0, c.training.labelSmoothing);
-        assertEquals(RunConfig.OptimizerType.ADAMW, c.optimizer.type);
+        assertEquals("adamw", c.optimizer.type);
         assertEquals(5e-5, c.optimizer.lr);
         assertEquals(0.01, c.optimizer.weightDecay);
         assertArrayEquals(new double[] {0.9, 0.999}, c.optimizer.betas);

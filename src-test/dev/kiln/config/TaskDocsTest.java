@@ -260,6 +260,8 @@ class TaskDocsTest {
         Rules.Matches mt = p.rule(Rules.Matches.class);
         if (mt != null) choices.addAll(List.of(mt.allowed()));
         if (p.kind == Schema.Kind.ENUM) choices.addAll(Schema.enumNames(p.raw));
+        Rules.Registered reg = p.rule(Rules.Registered.class);
+        if (reg != null) choices.addAll(ConfigRegistry.names(reg.value()));
         for (String c : choices) {
             if (!r.allowed.contains("\"" + c + "\"")) problems.add(r.where() + ": allowed values miss \"" + c + "\"");
         }

@@ -39,7 +39,7 @@ class DataParallelTest {
         TrainerOptions o = new TrainerOptions();
         o.maxSteps = 6;
         o.batchSize = 8;
-        o.optimizer.type = RunConfig.OptimizerType.SGD;
+        o.optimizer.type = "sgd";
         o.optimizer.lr = 0.1;
         o.optimizer.weightDecay = 0.01;
         o.schedule.type = RunConfig.ScheduleType.CONSTANT;
@@ -75,7 +75,7 @@ class DataParallelTest {
     }
 
     private static TrainerOptions adamW(TrainerOptions o) {
-        o.optimizer.type = RunConfig.OptimizerType.ADAMW;
+        o.optimizer.type = "adamw";
         o.optimizer.lr = 1e-2;
         return o;
     }

@@ -176,10 +176,10 @@ class TrainerTest {
         // SGD: Adam would scale the rounding noise of gradients that are zero in exact arithmetic (the key
         // bias: softmax ignores it) up to lr-sized steps, hiding what is compared here
         TrainerOptions big = options();
-        big.optimizer.type = RunConfig.OptimizerType.SGD;
+        big.optimizer.type = "sgd";
         big.optimizer.lr = 0.1;
         TrainerOptions acc = options();
-        acc.optimizer.type = RunConfig.OptimizerType.SGD;
+        acc.optimizer.type = "sgd";
         acc.optimizer.lr = 0.1;
         acc.batchSize = 2;
         acc.gradientAccumulationSteps = 4;
@@ -199,7 +199,7 @@ class TrainerTest {
     @Test
     void clippingBoundsTheGlobalNormOfTheUpdate() throws IOException {
         TrainerOptions o = options();
-        o.optimizer.type = RunConfig.OptimizerType.SGD;
+        o.optimizer.type = "sgd";
         o.optimizer.momentum = 0;
         o.optimizer.weightDecay = 0;
         o.optimizer.lr = 1;

@@ -188,4 +188,21 @@ class PretrainEndToEndTest {
                 + " \"task\": {\"type\": \"classification\"}, \"data\": {\"train\": \"t.txt\"}}"));
         assertTrue(cls.getMessage().contains("\"model.config\" is for tasks that build a new model"), cls.getMessage());
     }
+
+    /** Continued pretraining names its checkpoint through Pretrained.load: the architecture and the name are checked as for every task. */
+    @Test
+    void aNamedCheckpointIsCheckedAsInEveryTask() throws IOException {
+        Path f = dir.resolve("t.txt");
+        Files.writeString(f, "some text\n");
+        String rest = ", \"data\": {\"train\": \"t.txt\", \"cache_dir\": " + q(dir.resolve("cache")) + "}, \"output\": {\"dir\": " + q(dir.resolve("r")) + "}}";
+        RunConfig unknown = config("{\"model\": {\"name\": \"all-MiniLM-L6\"}, \"task\": {\"type\": \"pretrain-bert\"}" + rest);
+        ConfigException e = assertThrows(ConfigException.class, () -> Runs.train(unknown, System.err, true));
+        assertTrue(e.getMessage().startsWith("test.json: \"model.name\" is \"all-MiniLM-L6\": not a folder with config.json, a zoo model or a classic model"
+                + " (did you mean \"all-MiniLM-L6-v2\"?)"), e.getMessage());
+        String bert = dev.kiln.TinyModels.miniLmFolder().toString().replace("\\", "\\\\");
+        RunConfig wrong = config("{\"model\": {\"name\": \"" + bert + "\"}, \"task\": {\"type\": \"pretrain-gpt\"}" + rest);
+        ConfigException w = assertThrows(ConfigException.class, () -> Runs.train(wrong, System.err, true));
+        assertEquals("test.json: \"model.name\" is a BERT model; pretrain-gpt needs a GPT-2 checkpoint (or model.config for a new model)",
+                w.getMessage());
+    }
 }

@@ -83,6 +83,11 @@ class AbstractiveSummarizationTest {
             assertEquals(2, s.defaults().numBeams, "saved generation settings: the run's config");
             String summary = s.summarize(article);
             assertFalse(summary.isBlank(), "a summary");
+            // the facade's typed lookup opens the same folder through the provider's typed()
+            try (Summarizer t = dev.kiln.Kiln.predictor(o.runDir(), Summarizer.class, "cpu")) {
+                assertEquals(s.modelDir(), t.modelDir());
+                assertEquals(summary, t.summarize(article));
+            }
             var greedy = s.defaults();
             greedy.numBeams = 1;
             greedy.maxNewTokens = 5;

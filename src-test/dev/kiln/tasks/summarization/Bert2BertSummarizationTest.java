@@ -96,7 +96,7 @@ class Bert2BertSummarizationTest {
 
         List<ArticleSummary> pairs = SummaryRecords.read(data, StandardCharsets.UTF_8,
                 new SummaryRecords.Fields("article", "summary", "title", "id"));
-        try (Bert2BertSummarizer s = Kiln.bert2bertSummarizer(o.runDir(), "cpu")) {
+        try (Bert2BertSummarizer s = Kiln.predictor(o.runDir(), Bert2BertSummarizer.class, "cpu")) { // through the provider's typed()
             EncoderDecoderModel m = s.model();
             GenerationOptions greedy = s.defaults();
             for (ArticleSummary p : pairs) {

@@ -127,6 +127,11 @@ class ExtractiveSummarizationTest {
             assertTrue(e.selected()[0] < e.selected()[1], "document order");
             assertEquals(String.join(" ", e.summarySentences()), s.summarize(test.get(0).article(), 2));
             assertTrue(e.scores().length > 2 && e.scores().length <= e.sentences().size());
+            // the facade's typed lookup opens the same folder through the provider's typed()
+            try (ExtractiveSummarizer t = dev.kiln.Kiln.predictor(o.runDir(), ExtractiveSummarizer.class, "cpu")) {
+                assertEquals(s.modelDir(), t.modelDir());
+                assertEquals(s.summarize(test.get(0).article(), 2), t.summarize(test.get(0).article(), 2));
+            }
         }
         JsonObject one = new JsonObject();
         one.addProperty("article", "Shares rose. Profits fell sharply. The chief executive resigned. Analysts were surprised.");

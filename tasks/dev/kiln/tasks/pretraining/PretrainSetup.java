@@ -19,6 +19,7 @@ import dev.kiln.models.gpt2.Gpt2Config;
 import dev.kiln.models.gpt2.Gpt2Model;
 import dev.kiln.nn.Parameters;
 import dev.kiln.text.Tokenizer;
+import dev.kiln.train.Pretrained;
 import dev.kiln.util.KilnHome;
 
 import java.io.IOException;
@@ -141,7 +142,7 @@ final class PretrainSetup implements AutoCloseable {
 
     private Tokenizer loadTokenizer(Corpus.Settings s, List<Path> trainFiles, List<Path> devFiles) throws IOException {
         String spec = cfg.model.tokenizer;
-        if (spec == null) return Tokenizer.load(ModelZoo.resolve(cfg.model.name));
+        if (spec == null) return Tokenizer.load(Pretrained.folder(cfg, need()));
         if (spec.equals(CHAR)) {
             List<Path> all = new java.util.ArrayList<>(trainFiles);
             if (devFiles != null) all.addAll(devFiles); // like nanoGPT: the vocabulary of all the text
@@ -163,14 +164,24 @@ final class PretrainSetup implements AutoCloseable {
 
     // ---- models ----
 
+    /**
+     * What continued pretraining ({@code model.name}) needs of its checkpoint; the tokenizer is the setup's
+     * own (model.tokenizer, or the checkpoint's materialised with the corpus), so Pretrained loads none.
+     */
+    Pretrained.Need need() {
+        return cfg.task.type.equals(GptPretrainTask.TYPE)
+                ? Pretrained.Need.of(GptPretrainTask.TYPE, Gpt2Architecture.class, "a GPT-2 checkpoint (or model.config for a new model)").withOwnTokenizer()
+                : Pretrained.Need.of(BertPretrainTask.TYPE, BertArchitecture.class, "a BERT checkpoint (or model.config for a new model)").withOwnTokenizer();
+    }
+
     /** A GPT-2: loaded from model.name or new from model.config (vocab from the tokenizer, n_positions = max_length). */
     Gpt2Model gpt(NDManager manager) throws IOException {
         Gpt2Architecture arch = Gpt2Architecture.INSTANCE;
         JsonObject drop = cfg.model.dropout == null ? new JsonObject() : arch.dropoutOverride(cfg.model.dropout);
         Gpt2Model g;
         if (cfg.model.name != null) {
-            Path dir = ModelZoo.resolve(cfg.model.name);
-            g = Gpt2Architecture.load(dir, manager, drop, HfFolder.Strictness.STRICT);
+            g = (Gpt2Model) Pretrained.load(cfg, manager, need().loadedBy((a, dir, m, dropout) ->
+                    Gpt2Architecture.load(dir, m, drop, HfFolder.Strictness.STRICT))).backbone();
         } else {
             JsonObject base = new JsonObject();
             base.addProperty("vocab_size", tok.vocabSize());
@@ -209,10 +220,10 @@ final class PretrainSetup implements AutoCloseable {
         heads.nsp = nsp;
         BertModel b;
         if (cfg.model.name != null) {
-            Path dir = ModelZoo.resolve(cfg.model.name);
             heads.poolerIfPresent = !nsp; // keep a pretrained pooler for later fine-tuning even without NSP
             // an encoder-only checkpoint (e.g. sentence-transformers) gets new MLM/NSP heads: one notice line
-            b = BertArchitecture.load(dir, manager, heads, drop, HfFolder.Strictness.NEW_HEADS);
+            b = (BertModel) Pretrained.load(cfg, manager, need().loadedBy((a, dir, m, dropout) ->
+                    BertArchitecture.load(dir, m, heads, drop, HfFolder.Strictness.NEW_HEADS))).backbone();
         } else {
             heads.pooler = nsp;
             JsonObject base = new JsonObject();

@@ -2,7 +2,6 @@ package dev.kiln.tasks.summarization;
 
 import com.google.gson.JsonObject;
 import dev.kiln.config.ConfigRegistry;
-import dev.kiln.config.RunConfig;
 import dev.kiln.train.PredictLines;
 import dev.kiln.train.TaskProvider;
 
@@ -32,11 +31,17 @@ abstract class AbstractiveProvider implements TaskProvider {
 
     @Override
     public void registerConfig() {
-        ConfigRegistry.registerTask(type, options, SummaryData.class).mainMetric("rougeL", RunConfig.Mode.MAX);
+        ConfigRegistry.registerTask(type, options, SummaryData.class).mainMetric(AbstractiveTask.MAIN_METRIC);
     }
 
+    /** The task's summarizer class and how it opens a run or model folder. */
+    @Override
+    public abstract Typed<? extends SummaryModel> typed();
+
     /** The saved model of a run or model folder. */
-    abstract SummaryModel open(Path modelDir, String device) throws IOException;
+    private SummaryModel open(Path modelDir, String device) throws IOException {
+        return typed().loader().load(modelDir, device);
+    }
 
     /**
      * Input lines: the article as plain text, or {"article": ..., "title": ...} (the model's field names also work);

@@ -3,6 +3,7 @@ package dev.kiln.tasks.summarization;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
+import dev.kiln.config.MainMetric;
 import dev.kiln.config.RunConfig;
 import dev.kiln.generate.GenerationOptions;
 import dev.kiln.text.Tokenizer;
@@ -23,6 +24,8 @@ import java.util.Map;
  * @param <P> one encoded article/summary pair
  */
 abstract class AbstractiveTask<O extends AbstractiveOptions, P> implements TrainableTask {
+    /** Both abstractive tasks keep the best ROUGE-L (F1 of the longest common subsequence) against the references. */
+    public static final MainMetric MAIN_METRIC = MainMetric.max("rougeL");
 
     /** The task section plus what the provider resolved. */
     static final class Settings<O extends AbstractiveOptions> {
@@ -96,8 +99,7 @@ abstract class AbstractiveTask<O extends AbstractiveOptions, P> implements Train
     }
 
     @Override public int trainSize() { return train.size(); }
-    @Override public String mainMetric() { return "rougeL"; }
-    @Override public boolean higherIsBetter(String metric) { return !metric.contains("loss"); }
+    @Override public MainMetric declaredMainMetric() { return MAIN_METRIC; }
 
     @Override
     public Batch collate(int[] indexes) {

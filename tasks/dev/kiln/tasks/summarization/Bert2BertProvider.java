@@ -77,8 +77,9 @@ public final class Bert2BertProvider extends AbstractiveProvider {
                 + " starts from a BERT folder (e.g. all-MiniLM-L6-v2, bert-base-uncased) or an encoder-decoder one");
     }
 
+    /** {@code Kiln.predictor(run, Bert2BertSummarizer.class)}; predict and evaluate open the folder through it too. */
     @Override
-    SummaryModel open(Path modelDir, String device) throws IOException {
-        return Bert2BertSummarizer.load(modelDir, device);
+    public Typed<Bert2BertSummarizer> typed() {
+        return new Typed<>(Bert2BertSummarizer.class, Bert2BertSummarizer::load);
     }
 }

@@ -6,6 +6,7 @@ import dev.kiln.generate.GenerationOptions;
 import dev.kiln.models.encdec.EncoderDecoderModel;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
+import dev.kiln.train.TaskPredictor;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -17,40 +18,28 @@ import java.util.List;
  * {@code dir} is a run directory (its best/ or final/ model) or a model folder, which HF's
  * {@code EncoderDecoderModel.from_pretrained} also loads.
  */
-public final class Bert2BertSummarizer implements SummaryModel {
-    private final TaskFolder.Opened opened;
+public final class Bert2BertSummarizer extends TaskPredictor implements SummaryModel {
     private final EncoderDecoderModel model;
     private final int maxLength;
     private final AbstractiveOptions.Generation generation;
 
-    private Bert2BertSummarizer(Path dir, String device) throws IOException {
-        opened = TaskFolder.open(dir, Bert2BertTask.TYPE, device);
-        try {
-            if (!(opened.backbone instanceof EncoderDecoderModel m)) {
-                throw new IOException(opened.dir + ": a " + Bert2BertTask.TYPE + " folder must hold an encoder-decoder, not "
-                        + opened.backbone.architecture().displayName());
-            }
-            model = m;
-            maxLength = opened.meta.get("max_length").getAsInt();
-            generation = AbstractiveOptions.Generation.fromJson(opened.meta.getAsJsonObject("generation"));
-        } catch (IOException | RuntimeException e) {
-            opened.close();
-            throw e;
+    private Bert2BertSummarizer(TaskFolder.Opened folder) throws IOException {
+        super(folder);
+        if (!(folder.backbone instanceof EncoderDecoderModel m)) {
+            throw new IOException(folder.dir + ": a " + Bert2BertTask.TYPE + " folder must hold an encoder-decoder, not "
+                    + folder.backbone.architecture().displayName());
         }
+        model = m;
+        maxLength = folder.meta.get("max_length").getAsInt();
+        generation = AbstractiveOptions.Generation.fromJson(folder.meta.getAsJsonObject("generation"));
     }
 
     public static Bert2BertSummarizer load(Path dir) throws IOException {
-        return new Bert2BertSummarizer(dir, "auto");
+        return load(dir, "auto");
     }
 
     public static Bert2BertSummarizer load(Path dir, String device) throws IOException {
-        return new Bert2BertSummarizer(dir, device);
-    }
-
-    /** The model folder in use. */
-    @Override
-    public Path modelDir() {
-        return opened.dir;
+        return open(dir, Bert2BertTask.TYPE, device, Bert2BertSummarizer::new);
     }
 
     /** The generation settings the model was trained and evaluated with (beam search by default); a fresh copy. */
@@ -70,9 +59,9 @@ public final class Bert2BertSummarizer implements SummaryModel {
     /** Summaries of several articles (greedy decoding runs them as one batch). */
     public List<String> summarize(List<String> articles, GenerationOptions o) {
         List<long[]> sources = new ArrayList<>();
-        for (String a : articles) sources.add(Bert2BertTask.source(model, opened.tokenizer, a, maxLength));
+        for (String a : articles) sources.add(Bert2BertTask.source(model, folder.tokenizer, a, maxLength));
         List<String> out = new ArrayList<>();
-        for (long[] ids : EncoderDecoderLm.generate(model, sources, o, true)) out.add(opened.tokenizer.decode(ids, true).strip());
+        for (long[] ids : EncoderDecoderLm.generate(model, sources, o, true)) out.add(folder.tokenizer.decode(ids, true).strip());
         return out;
     }
 
@@ -81,7 +70,7 @@ public final class Bert2BertSummarizer implements SummaryModel {
     }
 
     public Tokenizer tokenizer() {
-        return opened.tokenizer;
+        return folder.tokenizer;
     }
 
     int maxLength() {
@@ -90,17 +79,12 @@ public final class Bert2BertSummarizer implements SummaryModel {
 
     @Override
     public JsonObject meta() {
-        return opened.meta;
+        return folder.meta;
     }
 
     /** Greedy decoding runs 8 articles as a batch, beam search one at a time. */
     @Override
     public AbstractiveTask.Generated generate(List<ArticleSummary> data) {
-        return Bert2BertTask.generate(model, opened.tokenizer, data, maxLength, defaults(), 8);
-    }
-
-    @Override
-    public void close() {
-        opened.close();
+        return Bert2BertTask.generate(model, folder.tokenizer, data, maxLength, defaults(), 8);
     }
 }

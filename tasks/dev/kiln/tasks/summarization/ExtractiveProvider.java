@@ -32,7 +32,7 @@ public final class ExtractiveProvider implements TaskProvider {
     @Override
     public void registerConfig() {
         ConfigRegistry.registerTask(ExtractiveTask.TYPE, ExtractiveOptions.class, SummaryData.class)
-                .mainMetric("rougeL", RunConfig.Mode.MAX);
+                .mainMetric(ExtractiveTask.MAIN_METRIC);
     }
 
     @Override
@@ -47,6 +47,12 @@ public final class ExtractiveProvider implements TaskProvider {
                         dropout == null ? new JsonObject() : arch.dropoutOverride(dropout))));
         SentenceScorer scorer = new SentenceScorer((BertModel) pre.backbone(), pre.tokenizer(), cfg.data.maxLength, opts.sentenceVector);
         return new ExtractiveTask(scorer, pre.dir(), opts, ds, parts.train(), parts.dev());
+    }
+
+    /** {@code Kiln.predictor(run, ExtractiveSummarizer.class)}. */
+    @Override
+    public Typed<ExtractiveSummarizer> typed() {
+        return new Typed<>(ExtractiveSummarizer.class, ExtractiveSummarizer::load);
     }
 
     /**

@@ -8,6 +8,7 @@ import dev.kiln.peft.PeftFolder;
 import dev.kiln.models.bert.BertModel;
 import dev.kiln.text.SentenceSplitter;
 import dev.kiln.train.TaskFolder;
+import dev.kiln.train.TaskPredictor;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -18,7 +19,7 @@ import java.util.List;
  * Predictor for a {@code summarize-extractive} model: {@code ExtractiveSummarizer.load(dir).summarize(article, 3)}.
  * {@code dir} is a run directory (its best/ or final/ model) or a model folder, a PEFT run's adapter folder included.
  */
-public final class ExtractiveSummarizer implements AutoCloseable {
+public final class ExtractiveSummarizer extends TaskPredictor {
 
     /**
      * The article's sentences, the score (logit) of each sentence the model saw (the first
@@ -37,28 +38,17 @@ public final class ExtractiveSummarizer implements AutoCloseable {
         }
     }
 
-    private final TaskFolder.Opened folder;
-    private final Path dir;
-    private final NDManager manager;
     private final SentenceScorer scorer;
     private final int topK;
     private final boolean trigramBlocking;
 
-    private ExtractiveSummarizer(Path dir, String device) throws IOException {
-        // no pooler, as in training; a PEFT run's folder opens as its base model with the adapter applied
-        folder = TaskFolder.open(dir, ExtractiveTask.TYPE, device, (d, meta, m) -> loadBert(d, m));
-        try {
-            this.dir = folder.dir;
-            manager = folder.manager;
-            topK = folder.meta.get("top_k").getAsInt();
-            trigramBlocking = folder.meta.get("trigram_blocking").getAsBoolean();
-            scorer = new SentenceScorer((BertModel) folder.backbone, folder.tokenizer, folder.meta.get("max_length").getAsInt(),
-                    folder.meta.has("sentence_vector") ? folder.meta.get("sentence_vector").getAsString() : "cls");
-            folder.loadHead(SentenceScorer.HEAD + ".");
-        } catch (IOException | RuntimeException e) {
-            folder.close();
-            throw e;
-        }
+    private ExtractiveSummarizer(TaskFolder.Opened folder) throws IOException {
+        super(folder);
+        topK = folder.meta.get("top_k").getAsInt();
+        trigramBlocking = folder.meta.get("trigram_blocking").getAsBoolean();
+        scorer = new SentenceScorer((BertModel) folder.backbone, folder.tokenizer, folder.meta.get("max_length").getAsInt(),
+                folder.meta.has("sentence_vector") ? folder.meta.get("sentence_vector").getAsString() : "cls");
+        folder.loadHead(SentenceScorer.HEAD + ".");
     }
 
     /**
@@ -80,15 +70,12 @@ public final class ExtractiveSummarizer implements AutoCloseable {
     }
 
     public static ExtractiveSummarizer load(Path dir) throws IOException {
-        return new ExtractiveSummarizer(dir, "auto");
+        return load(dir, "auto");
     }
 
     public static ExtractiveSummarizer load(Path dir, String device) throws IOException {
-        return new ExtractiveSummarizer(dir, device);
-    }
-
-    public Path modelDir() {
-        return dir;
+        // no pooler, as in training; a PEFT run's folder opens as its base model with the adapter applied
+        return open(dir, ExtractiveTask.TYPE, device, (d, meta, m) -> loadBert(d, m), ExtractiveSummarizer::new);
     }
 
     /** The k the model was trained and evaluated with. */
@@ -122,7 +109,7 @@ public final class ExtractiveSummarizer implements AutoCloseable {
         List<float[]> scores = new ArrayList<>();
         List<SentenceInputs.Encoded> nonEmpty = new ArrayList<>();
         for (SentenceInputs.Encoded e : encs) if (e.covered() > 0) nonEmpty.add(e);
-        List<float[]> got = scorer.scores(nonEmpty, manager, batchSize);
+        List<float[]> got = scorer.scores(nonEmpty, folder.manager, batchSize);
         int g = 0;
         for (SentenceInputs.Encoded e : encs) scores.add(e.covered() > 0 ? got.get(g++) : new float[0]);
         List<Extract> out = new ArrayList<>();
@@ -131,10 +118,5 @@ public final class ExtractiveSummarizer implements AutoCloseable {
                     Extraction.select(scores.get(i), sents.get(i), k, trigramBlocking)));
         }
         return out;
-    }
-
-    @Override
-    public void close() {
-        folder.close();
     }
 }

@@ -3,6 +3,7 @@ package dev.kiln.tasks.summarization;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
+import dev.kiln.config.MainMetric;
 import dev.kiln.metrics.Rouge;
 import dev.kiln.models.Backbone;
 import dev.kiln.nn.Losses;
@@ -25,6 +26,9 @@ import java.util.Map;
  * document order with trigram blocking.
  */
 public final class ExtractiveTask implements TrainableTask {
+    /** The extracted summary's ROUGE-L against the reference, the best/ checkpoint's criterion. */
+    public static final MainMetric MAIN_METRIC = MainMetric.max("rougeL");
+
     public static final String TYPE = "summarize-extractive";
 
     /** One article: its sentences, the encoded input and a label per covered sentence. */
@@ -94,8 +98,7 @@ public final class ExtractiveTask implements TrainableTask {
     @Override public Parameters parameters() { return scorer.bert.params; }
     @Override public Backbone backbone() { return scorer.bert; }
     @Override public int trainSize() { return train.size(); }
-    @Override public String mainMetric() { return "rougeL"; }
-    @Override public boolean higherIsBetter(String metric) { return !metric.contains("loss"); }
+    @Override public MainMetric declaredMainMetric() { return MAIN_METRIC; }
 
     @Override
     public Batch collate(int[] indexes) {

@@ -9,7 +9,6 @@ import dev.kiln.train.Pretrained;
 import dev.kiln.train.TrainableTask;
 
 import java.io.IOException;
-import java.nio.file.Path;
 
 /** Registers {@code summarize-gpt} (abstractive summarization with GPT-2) with the config system and the CLI. */
 public final class GptSummarizationProvider extends AbstractiveProvider {
@@ -48,8 +47,9 @@ public final class GptSummarizationProvider extends AbstractiveProvider {
                 AbstractiveTask.Settings.of(cfg, opts, ds));
     }
 
+    /** {@code Kiln.predictor(run, Summarizer.class)}; predict and evaluate open the folder through it too. */
     @Override
-    SummaryModel open(Path modelDir, String device) throws IOException {
-        return Summarizer.load(modelDir, device);
+    public Typed<Summarizer> typed() {
+        return new Typed<>(Summarizer.class, Summarizer::load);
     }
 }

@@ -4,12 +4,10 @@ import com.google.gson.JsonObject;
 import dev.kiln.generate.GenerationOptions;
 import dev.kiln.generate.Generator;
 import dev.kiln.train.TaskFolder;
+import dev.kiln.train.TaskPredictor;
 import ai.djl.ndarray.NDManager;
 import dev.kiln.models.Backbone;
 import dev.kiln.models.gpt2.Gpt2Model;
-import dev.kiln.peft.PeftFolder;
-import dev.kiln.text.Tokenizer;
-import dev.kiln.util.Devices;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -19,60 +17,35 @@ import java.nio.file.Path;
  * is a run directory (its best/ or final/ model) or a model folder (a PEFT run's adapter folder too); a full folder is also a plain GPT-2
  * folder, so {@code kiln generate} and HF's GPT2LMHeadModel load it too.
  */
-public final class Summarizer implements SummaryModel {
-    private final Path dir;
-    private final JsonObject meta;
+public final class Summarizer extends TaskPredictor implements SummaryModel {
     private final Generator gen;
     private final GptPrompt prompt;
     private final int maxLength;
     private final GptSummaryOptions.Generation generation;
-    /** Set when this predictor loaded a PEFT folder itself (the generator then owns nothing). */
-    private final NDManager peftManager;
 
-    private Summarizer(Path dir, String device) throws IOException {
-        TaskFolder.Found f = TaskFolder.find(dir, GptSummarizationTask.TYPE);
-        this.dir = f.dir();
-        meta = f.meta();
-        maxLength = meta.get("max_length").getAsInt();
-        generation = AbstractiveOptions.Generation.fromJson(meta.getAsJsonObject("generation"));
-        if (PeftFolder.is(this.dir)) {
-            // a PEFT run's folder: base GPT-2 + adapter (TaskFolder.loadBackbone), as the other predictors load it
-            NDManager m = NDManager.newBaseManager(Devices.parse(device));
-            try {
-                Backbone b = TaskFolder.loadBackbone(this.dir, m);
-                if (!(b instanceof Gpt2Model g)) {
-                    throw new IOException(this.dir + ": the adapter's base model is " + b.modelType() + ", but " + GptSummarizationTask.TYPE + " needs GPT-2");
-                }
-                gen = Generator.of(g, Tokenizer.load(this.dir));
-            } catch (IOException | RuntimeException e) {
-                m.close();
-                throw e;
-            }
-            peftManager = m;
-        } else {
-            gen = Generator.load(this.dir.toString(), device);
-            peftManager = null;
-        }
-        try {
-            prompt = new GptPrompt(gen.tokenizer(), meta.get("prompt_template").getAsString());
-        } catch (RuntimeException e) {
-            close();
-            throw e;
-        }
+    private Summarizer(TaskFolder.Opened folder) {
+        super(folder);
+        maxLength = folder.meta.get("max_length").getAsInt();
+        generation = AbstractiveOptions.Generation.fromJson(folder.meta.getAsJsonObject("generation"));
+        gen = Generator.of((Gpt2Model) folder.backbone, folder.tokenizer); // the folder owns model and tokenizer
+        prompt = new GptPrompt(folder.tokenizer, folder.meta.get("prompt_template").getAsString());
     }
 
     public static Summarizer load(Path dir) throws IOException {
-        return new Summarizer(dir, "auto");
+        return load(dir, "auto");
     }
 
     public static Summarizer load(Path dir, String device) throws IOException {
-        return new Summarizer(dir, device);
+        return open(dir, GptSummarizationTask.TYPE, device, Summarizer::loadGpt, Summarizer::new);
     }
 
-    /** The model folder in use. */
-    @Override
-    public Path modelDir() {
-        return dir;
+    /** The GPT-2, dropout off: the folder's own, or a PEFT run's base model with the adapter applied. */
+    private static Gpt2Model loadGpt(Path dir, JsonObject meta, NDManager manager) throws IOException {
+        Backbone b = TaskFolder.loadBackbone(dir, manager);
+        if (!(b instanceof Gpt2Model g)) {
+            throw new IOException(dir + ": the model is " + b.modelType() + ", but " + GptSummarizationTask.TYPE + " needs GPT-2");
+        }
+        return g;
     }
 
     /** The generation settings the model was trained and evaluated with (beam search by default); a fresh copy. */
@@ -96,7 +69,7 @@ public final class Summarizer implements SummaryModel {
 
     @Override
     public JsonObject meta() {
-        return meta;
+        return folder.meta;
     }
 
     @Override
@@ -110,14 +83,5 @@ public final class Summarizer implements SummaryModel {
 
     int maxLength() {
         return maxLength;
-    }
-
-    @Override
-    public void close() {
-        gen.close();
-        if (peftManager != null) {
-            gen.tokenizer().close();
-            peftManager.close();
-        }
     }
 }
