@@ -110,66 +110,26 @@ public final class EncoderDecoderModel extends Module implements Backbone {
      * Keys and values for incremental decoding: the self-attention's grow by a token per step, the
      * cross-attention's are computed once from the encoder's states. Rows can be reordered (beam search).
      */
-    public static final class Cache implements AutoCloseable {
-        private final NDManager manager;
-        private final NDArray[] keys;
-        private final NDArray[] values;
+    public static final class Cache extends dev.kiln.nn.KvCache {
         private final NDArray[] crossKeys;
         private final NDArray[] crossValues;
         private NDArray encoderMask;
 
         Cache(NDManager parent, int layers) {
-            manager = parent.newSubManager();
-            keys = new NDArray[layers];
-            values = new NDArray[layers];
+            super(parent, layers);
             crossKeys = new NDArray[layers];
             crossValues = new NDArray[layers];
         }
 
-        /** Decoder tokens already in the cache. */
-        public long length() {
-            return keys[0] == null ? 0 : keys[0].getShape().get(2);
-        }
-
-        private NDArray keep(NDArray a) {
-            NDArray d = a.duplicate();
-            d.attach(manager);
-            return d;
-        }
-
-        NDArray[] append(int layer, NDArray k, NDArray v) {
-            if (keys[layer] == null) {
-                keys[layer] = keep(k);
-                values[layer] = keep(v);
-            } else {
-                NDArray nk = keys[layer].concat(k, 2);
-                NDArray nv = values[layer].concat(v, 2);
-                keys[layer].close();
-                values[layer].close();
-                keys[layer] = nk;
-                values[layer] = nv;
-            }
-            return new NDArray[] {keys[layer], values[layer]};
-        }
-
         /** Keeps batch rows {@code index} of everything cached, in that order. */
+        @Override
         public void select(NDArray index) {
-            for (NDArray[] group : new NDArray[][] {keys, values, crossKeys, crossValues}) {
-                for (int i = 0; i < group.length; i++) {
-                    if (group[i] == null) continue;
-                    NDArray n = group[i].get(index);
-                    group[i].close();
-                    group[i] = n;
-                }
-            }
+            super.select(index);
+            selectRows(index, crossKeys);
+            selectRows(index, crossValues);
             NDArray m = encoderMask.get(index);
             encoderMask.close();
             encoderMask = m;
-        }
-
-        @Override
-        public void close() {
-            manager.close();
         }
     }
 

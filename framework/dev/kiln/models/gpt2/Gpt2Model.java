@@ -48,56 +48,10 @@ public final class Gpt2Model extends Module implements Backbone {
         lnF = new LayerNorm(transformer, "ln_f", config.nEmbd, config.layerNormEpsilon);
     }
 
-    /** Keys and values of every layer seen so far, [B, heads, T_past, d] each. */
-    public static final class KvCache implements AutoCloseable {
-        private final NDManager manager;
-        private final NDArray[] keys;
-        private final NDArray[] values;
-
+    /** The self-attention cache of incremental decoding ({@link dev.kiln.nn.KvCache}), one slot per layer. */
+    public static final class KvCache extends dev.kiln.nn.KvCache {
         public KvCache(NDManager parent, int layers) {
-            manager = parent.newSubManager();
-            keys = new NDArray[layers];
-            values = new NDArray[layers];
-        }
-
-        /** Tokens already in the cache. */
-        public long length() {
-            return keys[0] == null ? 0 : keys[0].getShape().get(2);
-        }
-
-        NDArray[] append(int layer, NDArray k, NDArray v) {
-            if (keys[layer] == null) {
-                keys[layer] = k.duplicate();
-                values[layer] = v.duplicate();
-                keys[layer].attach(manager);
-                values[layer].attach(manager);
-            } else {
-                NDArray nk = keys[layer].concat(k, 2);
-                NDArray nv = values[layer].concat(v, 2);
-                keys[layer].close();
-                values[layer].close();
-                keys[layer] = nk;
-                values[layer] = nv;
-            }
-            return new NDArray[] {keys[layer], values[layer]};
-        }
-
-        /** Keeps only batch rows {@code index} (for beam search reordering). */
-        public void select(NDArray index) {
-            for (int i = 0; i < keys.length; i++) {
-                if (keys[i] == null) continue;
-                NDArray nk = keys[i].get(index);
-                NDArray nv = values[i].get(index);
-                keys[i].close();
-                values[i].close();
-                keys[i] = nk;
-                values[i] = nv;
-            }
-        }
-
-        @Override
-        public void close() {
-            manager.close();
+            super(parent, layers);
         }
     }
 
