@@ -321,6 +321,252 @@ class PeftRunTest {
         assertHfPeftReadsIt(fin, merged, dir);
     }
 
+    /** A PEFT run on a tiny BERT built by {@code cfg}, with {@code o} adjusted by {@code tune}; the task stays open. */
+    private record Trained(TrainableTask task, NDManager manager, Trainer.Result result, LinkedHashMap<String, byte[]> before,
+                           Set<String> trainable, List<Long> skipped, List<String> skipReasons,
+                           List<LinkedHashMap<String, byte[]>> afterEachStep) implements AutoCloseable {
+        @Override public void close() {
+            task.close();
+            manager.close();
+        }
+    }
+
+    private Trained trainTiny(RunConfig cfg, Path out, java.util.function.Consumer<TrainerOptions> tune) throws IOException {
+        NDManager m = NDManager.newBaseManager();
+        TrainableTask task = PeftTask.wrap(cfg, Tasks.get("classification").create(cfg, m));
+        PeftModel pm = ((PeftTask) task).peftModel();
+        LinkedHashMap<String, byte[]> before = snapshot(task);
+        Set<String> body = Set.copyOf(task.backbone().body().parameterKeys());
+        Set<String> trainable = new java.util.TreeSet<>();
+        for (String k : before.keySet()) if (pm.added.contains(k) || pm.trainedBiases.contains(k) || !body.contains(k)) trainable.add(k);
+        TrainerOptions o = Runs.options(cfg);
+        o.outputDir = out;
+        o.progress = dev.kiln.log.Progress.Mode.QUIET;
+        o.evalEachEpoch = false;
+        tune.accept(o);
+        List<Long> skipped = new ArrayList<>();
+        List<String> skipReasons = new ArrayList<>();
+        List<LinkedHashMap<String, byte[]>> steps = new ArrayList<>();
+        Trainer t = new Trainer(task, o);
+        t.addListener(new Trainer.Listener() {
+            @Override public void onSkip(long step, String reason) {
+                skipped.add(step);
+                skipReasons.add(reason);
+            }
+            @Override public void onStep(long step, int epoch, Trainer.StepStats s) { steps.add(snapshot(task)); }
+        });
+        Trainer.Result r = t.train();
+        return new Trained(task, m, r, before, trainable, skipped, skipReasons, steps);
+    }
+
+    /** The fp16 rounding of fp32 values (libtorch's, as the cast for compute does), as fp16 bytes. */
+    private static byte[] toFp16Bytes(byte[] fp32) {
+        java.nio.FloatBuffer fb = java.nio.ByteBuffer.wrap(fp32).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        float[] f = new float[fb.remaining()];
+        fb.get(f);
+        try (NDManager m = NDManager.newBaseManager()) {
+            var b = HostTensor.of(m.create(f).toType(ai.djl.ndarray.types.DataType.FLOAT16, false)).bytes().duplicate();
+            byte[] out = new byte[b.remaining()];
+            b.get(out);
+            return out;
+        }
+    }
+
+    private static float[] fp32Floats(byte[] b) {
+        java.nio.FloatBuffer fb = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        float[] f = new float[fb.remaining()];
+        fb.get(f);
+        return f;
+    }
+
+    /**
+     * fp16-mixed with LoRA and AdaLoRA (Kiln refuses fp16 on a CPU device in configs; the trainer's fp16 path runs on
+     * the CPU all the same, as in DataParallelTest): the model computes in fp16, the optimizer holds fp32 state for
+     * exactly the trainable parameters, the frozen base stays bit-identical (its compute copy is the fp16 rounding of
+     * the pretrained fp32 weights, its master those weights), every trainable compute weight is the fp16 rounding of
+     * its fp32 master, and the adapter trained in fp16-mixed is the fp32 run's within fp16's precision.
+     */
+    @Test
+    void fp16MixedPeftTrainsFp32MastersOfTheAdapterAndKeepsTheBase() throws IOException {
+        Path tiny = TinyModels.bert(dir.resolve("tiny"), 2, 64, 1);
+        Path train = slice("stsa.binary.train", 64, "train.txt");
+        for (String peft : List.of("{\"method\": \"lora\", \"lora\": {\"r\": 4, \"alpha\": 8}}",
+                "{\"method\": \"adalora\", \"adalora\": {\"init_r\": 4, \"target_r\": 2, \"tinit\": 1, \"tfinal\": 1, \"alpha\": 8}}")) {
+            String name = peft.contains("adalora") ? "adalora" : "lora";
+            RunConfig cfg = config(tiny, train, null, dir.resolve("unused"), peft, "\"max_steps\": 4, \"batch_size\": 16", 1e-2, 48);
+            Path o32 = dir.resolve(name + "-fp32"), o16 = dir.resolve(name + "-fp16");
+            try (Trained a = trainTiny(cfg, o32, o -> o.checkpointEverySteps = 4);
+                 Trained b = trainTiny(cfg, o16, o -> {
+                     o.checkpointEverySteps = 4;
+                     o.precision = new RunConfig.Precision();
+                     o.precision.mode = RunConfig.PrecisionMode.FP16_MIXED;
+                     o.precision.initialLossScale = 1024; // no overflow: the runs see the same 4 batches
+                 })) {
+                assertEquals(0, b.result().skippedSteps, name);
+                assertEquals(a.trainable(), b.trainable());
+                for (var e : b.task().parameters().all().entrySet()) {
+                    assertEquals(ai.djl.ndarray.types.DataType.FLOAT16, e.getValue().getDataType(), name + ": compute type of " + e.getKey());
+                }
+                Path ck = o16.resolve("checkpoints/step-4");
+                Map<String, HostTensor> opt = SafeTensors.read(ck.resolve(dev.kiln.train.Checkpoints.OPTIMIZER_FILE));
+                Set<String> withState = new java.util.TreeSet<>();
+                for (var e : opt.entrySet()) {
+                    if (!e.getKey().startsWith("optimizer/exp_avg/")) continue;
+                    withState.add(e.getKey().substring("optimizer/exp_avg/".length()));
+                    assertEquals(HostTensor.DType.F32, e.getValue().dtype(), e.getKey());
+                }
+                assertEquals(b.trainable(), withState, name + ": fp32 optimizer state for exactly the trainable parameters");
+                Map<String, HostTensor> masters = SafeTensors.read(ck.resolve(dev.kiln.train.Checkpoints.MASTERS_FILE));
+                LinkedHashMap<String, byte[]> after = snapshot(b.task());
+                double worstRel = 0;
+                String worstKey = null;
+                LinkedHashMap<String, byte[]> after32 = snapshot(a.task());
+                for (String k : b.before().keySet()) {
+                    HostTensor mk = masters.get(k);
+                    assertEquals(HostTensor.DType.F32, mk.dtype(), k);
+                    byte[] master = new byte[mk.bytes().remaining()];
+                    mk.bytes().duplicate().get(master);
+                    // every compute weight is its master rounded to fp16, bit for bit
+                    assertArrayEquals(toFp16Bytes(master), after.get(k), name + ": compute copy of " + k);
+                    if (!b.trainable().contains(k)) {
+                        assertArrayEquals(b.before().get(k), master, name + ": frozen master " + k + " changed");
+                        assertArrayEquals(a.before().get(k), after32.get(k), name + ": frozen " + k + " changed in fp32");
+                        continue;
+                    }
+                    // the trained move against the fp32 run's: ‖Δ16 − Δ32‖ / ‖Δ32‖ per tensor
+                    float[] w0 = fp32Floats(b.before().get(k)), w16 = fp32Floats(master), w32 = fp32Floats(after32.get(k));
+                    double diff = 0, move = 0;
+                    for (int i = 0; i < w0.length; i++) {
+                        diff += Math.pow((w16[i] - w0[i]) - (w32[i] - w0[i]), 2);
+                        move += Math.pow(w32[i] - w0[i], 2);
+                    }
+                    if (move == 0) {
+                        assertEquals(0, diff, name + ": " + k + " did not move in fp32 but did in fp16");
+                        continue;
+                    }
+                    double rel = Math.sqrt(diff / move);
+                    if (rel > worstRel) {
+                        worstRel = rel;
+                        worstKey = k;
+                    }
+                }
+                System.out.printf("%s fp16-mixed vs fp32 after 4 steps: worst relative difference of a trained move %.2e (%s)%n", name, worstRel, worstKey);
+                assertTrue(worstRel < FP16_MOVE_TOL, name + ": " + worstKey + " moved " + worstRel + " apart");
+                if (name.equals("adalora")) {
+                    assertTrue(PeftFolder.adapterConfig(ck.resolve("model")).has("rank_pattern"), "pruned by step 4");
+                    assertEquals(PeftFolder.adapterConfig(o32.resolve("checkpoints/step-4/model")).get("rank_pattern"),
+                            PeftFolder.adapterConfig(ck.resolve("model")).get("rank_pattern"), "the same triplets pruned");
+                }
+            }
+        }
+    }
+
+    /**
+     * fp16 carries 11 significant bits (~5e-4 relative) in the activations and gradients; AdamW's first steps move
+     * each weight by about lr·sign(g), so an element whose gradient is near fp16's noise can move the other way.
+     * Measured after 4 steps: 3.1e-2 (LoRA, a lora_A, whose gradient is 0 at step 1) and 4.1e-2 (AdaLoRA, a lora_E).
+     */
+    static final double FP16_MOVE_TOL = 0.08;
+
+    /**
+     * An overflowing loss scale under fp16-mixed with LoRA: a step whose fp16 gradients overflow is skipped (no weight,
+     * adapter or head, moves; the optimizer's step count does not advance) and the scale halves at each skip, while
+     * the steps in between train.
+     */
+    @Test
+    void fp16MixedLoraSkipsOverflowingStepsAndGoesOn() throws IOException {
+        Path tiny = TinyModels.bert(dir.resolve("tiny"), 2, 64, 1);
+        Path train = slice("stsa.binary.train", 96, "train.txt");
+        RunConfig cfg = config(tiny, train, null, dir.resolve("unused"), "{\"method\": \"lora\", \"lora\": {\"r\": 4}}",
+                "\"max_steps\": 6, \"batch_size\": 16", 1e-2, 48);
+        Path out = dir.resolve("run");
+        double init = 1 << 22;
+        try (Trained r = trainTiny(cfg, out, o -> {
+            o.checkpointEverySteps = 6;
+            o.precision = new RunConfig.Precision();
+            o.precision.mode = RunConfig.PrecisionMode.FP16_MIXED;
+            // measured on this model and data: 2^22 and 2^21 overflow on steps 1-2, 2^20 on some batches (step 4),
+            // 2^16 on none (a scale of 65536 trains cleanly)
+            o.precision.initialLossScale = init;
+        })) {
+            System.out.println("fp16-mixed LoRA, loss scale 2^22: skipped steps " + r.skipped() + " " + r.skipReasons());
+            assertTrue(r.skipped().size() >= 2 && r.skipped().get(0) == 1 && r.skipped().get(1) == 2, "2^22 and 2^21 overflow: " + r.skipped());
+            assertTrue(r.skipped().size() <= 4, "training went on: " + r.skipped());
+            for (int i = 0; i < r.skipReasons().size(); i++) {
+                assertTrue(r.skipReasons().get(i).endsWith("loss scale " + init / (1 << i)), "the scale halves at each skip: " + r.skipReasons());
+            }
+            List<LinkedHashMap<String, byte[]>> s = r.afterEachStep();
+            int moved = 0;
+            for (int k = 1; k <= 6; k++) {
+                LinkedHashMap<String, byte[]> now = s.get(k - 1), prev = k == 1 ? null : s.get(k - 2);
+                boolean skip = r.skipped().contains((long) k);
+                boolean any = false;
+                for (String key : now.keySet()) {
+                    byte[] was = prev != null ? prev.get(key) : toFp16Bytes(r.before().get(key));
+                    boolean same = java.util.Arrays.equals(was, now.get(key));
+                    if (skip) assertTrue(same, "skipped step " + k + " moved " + key);
+                    if (!r.trainable().contains(key)) assertTrue(same, "step " + k + " moved frozen " + key);
+                    any |= !same;
+                }
+                if (!skip && any) moved++;
+            }
+            assertEquals(6 - r.skipped().size(), moved, "every applied step trained");
+            Map<String, HostTensor> opt = SafeTensors.read(out.resolve("checkpoints/step-6").resolve(dev.kiln.train.Checkpoints.OPTIMIZER_FILE));
+            String stepKey = opt.keySet().stream().filter(k -> k.endsWith("step")).findFirst().orElseThrow(() -> new AssertionError(opt.keySet().toString()));
+            System.out.println("optimizer step entry " + stepKey + " = " + java.util.Arrays.toString(opt.get(stepKey).toFloats()));
+            assertEquals(6 - r.skipped().size(), (long) opt.get(stepKey).toFloats()[0], "applied steps only");
+        }
+    }
+
+    /**
+     * Gradient clipping with LoRA: the norm is the global norm of the trainable parameters' gradients, and a clipped
+     * SGD step is the unclipped step scaled by max_grad_norm / norm (torch.nn.utils.clip_grad_norm_'s rule), checked on
+     * the first step from the weights' moves (plain SGD, no decay: Δ = −lr · g).
+     */
+    @Test
+    void loraClipsTheGlobalNormOfTheTrainableGradients() throws IOException {
+        Path tiny = TinyModels.bert(dir.resolve("tiny"), 2, 64, 1);
+        Path train = slice("stsa.binary.train", 16, "train.txt");
+        double lr = 0.5;
+        java.util.function.Function<Double, RunConfig> cfg = clip -> {
+            RunConfig c = config(tiny, train, null, dir.resolve("unused"), "{\"method\": \"lora\", \"lora\": {\"r\": 4, \"bias\": \"lora_only\"}}",
+                    "\"max_steps\": 1, \"batch_size\": 16, \"max_grad_norm\": " + clip, lr, 48);
+            c.optimizer.type = RunConfig.OptimizerType.SGD;
+            c.optimizer.momentum = 0;
+            c.optimizer.weightDecay = 0;
+            c.schedule.type = RunConfig.ScheduleType.CONSTANT;
+            return c;
+        };
+        java.util.function.Consumer<TrainerOptions> none = o -> { };
+        // max_grad_norm 0 turns clipping off (the norm is still reported)
+        try (Trained free = trainTiny(cfg.apply(0.0), null, none)) {
+            double g2 = 0;
+            for (String k : free.trainable()) {
+                float[] w0 = fp32Floats(free.before().get(k)), w1 = fp32Floats(free.afterEachStep().get(0).get(k));
+                for (int i = 0; i < w0.length; i++) g2 += Math.pow((w0[i] - w1[i]) / lr, 2);
+            }
+            double norm = Math.sqrt(g2);
+            assertTrue(norm > 0.05, "a gradient to clip: " + norm);
+            double c = norm / 4;
+            try (Trained clipped = trainTiny(cfg.apply(c), null, none)) {
+                double worst = 0, scale = c / norm;
+                for (String k : free.trainable()) {
+                    float[] w0 = fp32Floats(free.before().get(k)), wf = fp32Floats(free.afterEachStep().get(0).get(k)),
+                            wc = fp32Floats(clipped.afterEachStep().get(0).get(k));
+                    for (int i = 0; i < w0.length; i++) {
+                        double expect = (wf[i] - w0[i]) * scale, got = wc[i] - w0[i];
+                        worst = Math.max(worst, Math.abs(expect - got) / (1e-6 + 1e-3 * Math.abs(expect) + Math.ulp(Math.abs(w0[i])) * 2));
+                    }
+                }
+                System.out.printf("LoRA clipping: norm %.4f from the moves, clipped to %.4f; worst difference %.2f of the tolerance%n", norm, c, worst);
+                assertTrue(worst <= 1, "clipped step vs scaled free step: " + worst);
+                for (String k : clipped.before().keySet()) {
+                    if (!clipped.trainable().contains(k)) assertArrayEquals(clipped.before().get(k), clipped.afterEachStep().get(0).get(k), k);
+                }
+            }
+        }
+    }
+
     @Test
     void aResumedLoraRunEndsWithTheUninterruptedRunsAdapter() throws IOException {
         resumeEqualsUninterrupted("{\"method\": \"lora\", \"lora\": {\"r\": 4, \"dropout\": 0.1}}");
