@@ -9,6 +9,7 @@ import dev.kiln.nn.Parameters;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * fp32 master copies of half-precision compute parameters ({@code fp16-mixed}).
@@ -16,8 +17,9 @@ import java.util.Map;
  * <p>The optimizer updates the masters; the compute parameters only ever receive a rounded copy.
  * Without masters an update smaller than half an fp16 ulp of the weight (lr·update ≪ |w|·2⁻¹¹,
  * the usual case late in training) would round away every step instead of accumulating.
- * Masters exist for every parameter, frozen ones included, so {@link #stateDict} is the lossless
- * fp32 checkpoint and resuming restores exactly what training had.
+ * Masters exist for the parameters that train only: a frozen parameter never changes, so its fp16
+ * copy (the rounding of the weights it was loaded with) is all training needs, and a PEFT run's
+ * checkpoints stay the size of its adapter instead of holding an fp32 copy of the whole base.
  */
 public final class MasterWeights implements AutoCloseable {
     private static final NDIndex ALL = new NDIndex("...");
@@ -30,13 +32,19 @@ public final class MasterWeights implements AutoCloseable {
         this.masters = masters;
     }
 
-    /**
-     * Copies every parameter into an fp32 master, then casts {@code params} to {@code computeType}
-     * ({@link Parameters#castAll}, which replaces the arrays: set requiresGradient afterwards).
-     */
+    /** As {@link #castForCompute(Parameters, DataType, Predicate)} with a master for every parameter. */
     public static MasterWeights castForCompute(Parameters params, DataType computeType) {
+        return castForCompute(params, computeType, name -> true);
+    }
+
+    /**
+     * Copies each parameter that {@code trainable} accepts into an fp32 master, then casts all of {@code params}
+     * to {@code computeType} ({@link Parameters#castAll}, which replaces the arrays: set requiresGradient afterwards).
+     */
+    public static MasterWeights castForCompute(Parameters params, DataType computeType, Predicate<String> trainable) {
         Parameters m = new Parameters(params.manager().newSubManager(), 0, 0);
         for (Map.Entry<String, NDArray> e : params.all().entrySet()) {
+            if (!trainable.test(e.getKey())) continue;
             NDArray p = e.getValue();
             NDArray master = m.create(e.getKey(), Parameters.Init.ZEROS, p.getShape().getShape());
             master.set(ALL, p); // device-side copy, widening if the source is already half
@@ -82,12 +90,15 @@ public final class MasterWeights implements AutoCloseable {
         copyToCompute(masters.all().keySet());
     }
 
-    /** The fp32 weights, for the checkpoint. */
+    /** The fp32 weights of the trainable parameters, for the checkpoint. */
     public LinkedHashMap<String, HostTensor> stateDict() {
         return masters.stateDict();
     }
 
-    /** Loads fp32 weights (e.g. a checkpoint written from {@link #stateDict}) into the masters and the compute copies. */
+    /**
+     * Loads fp32 weights (e.g. a checkpoint written from {@link #stateDict}) into the masters and the compute copies;
+     * entries for parameters without a master (frozen ones, which older checkpoints also held) are left out.
+     */
     public Parameters.LoadReport load(Map<String, HostTensor> tensors) {
         Parameters.LoadReport r = masters.load(tensors, k -> k);
         copyAllToCompute();

@@ -73,11 +73,11 @@ public final class Updater implements AutoCloseable {
 
     /**
      * {@code fp16-mixed}: takes fp32 {@code params} (after loading weights), keeps fp32 masters of
-     * them and casts {@code params} to fp16 for compute. The optimizer then holds fp32 state.
+     * the trainable ones and casts all of {@code params} to fp16 for compute. The optimizer then holds fp32 state.
      */
     public static Updater fp16Mixed(Parameters params, Predicate<String> trainable, Optimizer optimizer,
                                     LrSchedule schedule, float maxGradNorm, LossScaler scaler) {
-        MasterWeights m = MasterWeights.castForCompute(params, DataType.FLOAT16);
+        MasterWeights m = MasterWeights.castForCompute(params, DataType.FLOAT16, trainable);
         return new Updater(params, trainable, optimizer, schedule, maxGradNorm, m, scaler);
     }
 

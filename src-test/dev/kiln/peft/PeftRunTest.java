@@ -421,18 +421,21 @@ class PeftRunTest {
                 double worstRel = 0;
                 String worstKey = null;
                 LinkedHashMap<String, byte[]> after32 = snapshot(a.task());
+                // fp32 masters for exactly what trains: the checkpoint holds no copy of the frozen base
+                assertEquals(b.trainable(), new java.util.TreeSet<>(masters.keySet()), name + ": fp32 masters");
                 for (String k : b.before().keySet()) {
+                    if (!b.trainable().contains(k)) {
+                        // a frozen weight computes as the fp16 rounding of the weight it was loaded with, bit for bit
+                        assertArrayEquals(toFp16Bytes(b.before().get(k)), after.get(k), name + ": frozen " + k + " changed");
+                        assertArrayEquals(a.before().get(k), after32.get(k), name + ": frozen " + k + " changed in fp32");
+                        continue;
+                    }
                     HostTensor mk = masters.get(k);
                     assertEquals(HostTensor.DType.F32, mk.dtype(), k);
                     byte[] master = new byte[mk.bytes().remaining()];
                     mk.bytes().duplicate().get(master);
-                    // every compute weight is its master rounded to fp16, bit for bit
+                    // every trainable compute weight is its master rounded to fp16, bit for bit
                     assertArrayEquals(toFp16Bytes(master), after.get(k), name + ": compute copy of " + k);
-                    if (!b.trainable().contains(k)) {
-                        assertArrayEquals(b.before().get(k), master, name + ": frozen master " + k + " changed");
-                        assertArrayEquals(a.before().get(k), after32.get(k), name + ": frozen " + k + " changed in fp32");
-                        continue;
-                    }
                     // the trained move against the fp32 run's: ‖Δ16 − Δ32‖ / ‖Δ32‖ per tensor
                     float[] w0 = fp32Floats(b.before().get(k)), w16 = fp32Floats(master), w32 = fp32Floats(after32.get(k));
                     double diff = 0, move = 0;
@@ -531,7 +534,7 @@ class PeftRunTest {
         java.util.function.Function<Double, RunConfig> cfg = clip -> {
             RunConfig c = config(tiny, train, null, dir.resolve("unused"), "{\"method\": \"lora\", \"lora\": {\"r\": 4, \"bias\": \"lora_only\"}}",
                     "\"max_steps\": 1, \"batch_size\": 16, \"max_grad_norm\": " + clip, lr, 48);
-            c.optimizer.type = RunConfig.OptimizerType.SGD;
+            c.optimizer.type = "sgd";
             c.optimizer.momentum = 0;
             c.optimizer.weightDecay = 0;
             c.schedule.type = RunConfig.ScheduleType.CONSTANT;
