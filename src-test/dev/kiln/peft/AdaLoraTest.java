@@ -104,17 +104,7 @@ class AdaLoraTest {
                 NDArray p = b.params().get(keys[t]);
                 double[] v = p.toDoubleArray();
                 for (int i : new int[] {0, 1, v.length / 2, v.length - 1}) {
-                    double h = 1e-6;
-                    double[] plus = v.clone();
-                    plus[i] += h;
-                    double[] minus = v.clone();
-                    minus[i] -= h;
-                    p.set(plus);
-                    double lp = lossValue(b, m, ids, w);
-                    p.set(minus);
-                    double lm = lossValue(b, m, ids, w);
-                    p.set(v);
-                    double fd = (lp - lm) / (2 * h);
+                    double fd = FiniteDifference.central(p, i, () -> lossValue(b, m, ids, w));
                     assertTrue(Math.abs(fd) > 1e-9 || t == 0, keys[t] + "[" + i + "] has no effect");
                     worst = Math.max(worst, Math.abs(fd - analytic[t][i]) / Math.max(1, Math.abs(fd)));
                 }
@@ -158,23 +148,11 @@ class AdaLoraTest {
                 NDArray p = b.params().get(keys[t]);
                 double[] v = p.toDoubleArray();
                 for (int i : new int[] {0, 1, v.length / 2, v.length - 1}) {
-                    double h = 1e-6;
-                    double[] plus = v.clone();
-                    plus[i] += h;
-                    p.set(plus);
-                    double lp;
-                    try (NDManager s = m.newSubManager()) {
-                        lp = pm.orthPenalty(s).getDouble();
-                    }
-                    double[] minus = v.clone();
-                    minus[i] -= h;
-                    p.set(minus);
-                    double lm;
-                    try (NDManager s = m.newSubManager()) {
-                        lm = pm.orthPenalty(s).getDouble();
-                    }
-                    p.set(v);
-                    double fd = (lp - lm) / (2 * h);
+                    double fd = FiniteDifference.central(p, i, () -> {
+                        try (NDManager s = m.newSubManager()) {
+                            return pm.orthPenalty(s).getDouble();
+                        }
+                    });
                     assertTrue(Math.abs(fd) > 1e-6, keys[t] + "[" + i + "] has no effect");
                     worst = Math.max(worst, Math.abs(fd - analytic[t][i]) / Math.max(1, Math.abs(fd)));
                 }

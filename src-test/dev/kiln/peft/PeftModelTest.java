@@ -167,17 +167,7 @@ class PeftModelTest {
                 NDArray p = b.params().get(keys[t]);
                 double[] v = p.toDoubleArray();
                 for (int i : new int[] {0, 1, 7, v.length / 2, v.length - 1}) {
-                    double h = 1e-6;
-                    double[] plus = v.clone();
-                    plus[i] += h;
-                    double[] minus = v.clone();
-                    minus[i] -= h;
-                    p.set(plus);
-                    double lp = lossValue(b, m, ids, weights);
-                    p.set(minus);
-                    double lm = lossValue(b, m, ids, weights);
-                    p.set(v);
-                    double fd = (lp - lm) / (2 * h);
+                    double fd = FiniteDifference.central(p, i, () -> lossValue(b, m, ids, weights));
                     worst = Math.max(worst, Math.abs(fd - analytic[t][i]) / Math.max(1, Math.abs(fd)));
                 }
             }
@@ -215,17 +205,7 @@ class PeftModelTest {
                 NDArray p = b.params().get(keys.get(t));
                 double[] v = p.toDoubleArray();
                 for (int i : new int[] {0, 1, v.length / 2, v.length - 1}) {
-                    double h = 1e-6;
-                    double[] plus = v.clone();
-                    plus[i] += h;
-                    double[] minus = v.clone();
-                    minus[i] -= h;
-                    p.set(plus);
-                    double lp = lossValue(b, m, ids, weights);
-                    p.set(minus);
-                    double lm = lossValue(b, m, ids, weights);
-                    p.set(v);
-                    double fd = (lp - lm) / (2 * h);
+                    double fd = FiniteDifference.central(p, i, () -> lossValue(b, m, ids, weights));
                     assertTrue(Math.abs(fd) > 1e-9, keys.get(t) + "[" + i + "] has no effect");
                     worst = Math.max(worst, Math.abs(fd - analytic[t][i]) / Math.max(1, Math.abs(fd)));
                 }
