@@ -630,7 +630,7 @@ public final class Kiln {
 
         /** Vectors in input order; the texts run in batches of similar length (see {@link #batchSize}). */
         public float[][] encode(List<String> texts) {
-            return SentenceEncoder.encode(bert, tok, texts, pool, normalize, batchSize, true);
+            return SentenceEncoder.encode(bert, tok, texts, pool, normalize, dev.kiln.inference.LengthBatches.size(batchSize), true);
         }
 
         /** Texts per forward pass (default 32). */

@@ -1,5 +1,6 @@
 package dev.kiln.tasks.ner;
 
+import dev.kiln.inference.LengthBatches;
 import dev.kiln.metrics.SeqevalMetrics;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
@@ -92,7 +93,7 @@ public final class NerTagger extends TaskPredictor {
             windows.add(WordAlignment.windows(tok, sentences.get(s), maxLength, stride));
             words[s] = sentences.get(s).words();
         }
-        WordPredictions p = WordPredictions.run(head, tok, windows, words, null, batchSize, folder.manager);
+        WordPredictions p = WordPredictions.run(head, tok, windows, words, null, LengthBatches.size(batchSize), folder.manager);
         List<Tagged> out = new ArrayList<>(sentences.size());
         for (int s = 0; s < words.length; s++) {
             WordAlignment.Aligned a = sentences.get(s);
