@@ -86,7 +86,13 @@ public final class NerTagger extends TaskPredictor {
         return run(a);
     }
 
-    private List<Tagged> run(List<WordAlignment.Aligned> sentences) {
+    /** The tokenizer {@link #run}'s alignments are made with. */
+    Tokenizer tokenizer() {
+        return tok;
+    }
+
+    /** Tags of aligned sentences (raw text or pre-split words, mixed), their windows batched by length; input order out. */
+    List<Tagged> run(List<WordAlignment.Aligned> sentences) {
         List<List<WordAlignment.Window>> windows = new ArrayList<>(sentences.size());
         int[] words = new int[sentences.size()];
         for (int s = 0; s < words.length; s++) {
