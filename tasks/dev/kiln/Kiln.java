@@ -692,6 +692,12 @@ public final class Kiln {
             return FillMask.predict(bert, tok, text, topK);
         }
 
+        /** {@link #fill} for each text, in input order; the texts run in batches of similar length. */
+        public List<List<FillMask.Candidate>> fillAll(List<String> texts, int topK) {
+            return FillMask.predictBatch(bert, tok, texts, topK,
+                    dev.kiln.inference.LengthBatches.size(dev.kiln.inference.LengthBatches.DEFAULT_SIZE));
+        }
+
         @Override
         public void close() {
             tok.close();

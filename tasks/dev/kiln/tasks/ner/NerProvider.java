@@ -120,37 +120,24 @@ public final class NerProvider implements TaskProvider {
     @Override
     public PredictLines.Predictor predictor(Path modelDir, String device) throws IOException {
         NerTagger t = NerTagger.load(modelDir, device);
-        return new PredictLines.Predictor() {
-            @Override
-            public JsonObject predict(PredictLines.Input in) {
-                return predictAll(List.of(in)).get(0);
-            }
-
+        return PredictLines.batched(t, ins -> {
             // a chunk of lines at once: the tagger batches all their windows by length; output keeps input order
-            @Override
-            public List<JsonObject> predictAll(List<PredictLines.Input> ins) {
-                List<List<String>> tokens = new ArrayList<>(ins.size());
-                List<String> texts = new ArrayList<>(ins.size());
-                List<WordAlignment.Aligned> aligned = new ArrayList<>(ins.size());
-                for (PredictLines.Input in : ins) {
-                    JsonObject o = in.json();
-                    List<String> tk = o == null ? null : PredictLines.strings(o, "tokens", in.number());
-                    String text = tk != null ? null : o == null ? in.text() : PredictLines.string(o, "text", in.number(), true);
-                    tokens.add(tk);
-                    texts.add(text);
-                    aligned.add(tk != null ? WordAlignment.ofWords(t.tokenizer(), tk) : WordAlignment.ofText(t.tokenizer(), text));
-                }
-                List<NerTagger.Tagged> tagged = t.run(aligned);
-                List<JsonObject> out = new ArrayList<>(ins.size());
-                for (int i = 0; i < ins.size(); i++) out.add(json(tokens.get(i), texts.get(i), tagged.get(i)));
-                return out;
+            List<List<String>> tokens = new ArrayList<>(ins.size());
+            List<String> texts = new ArrayList<>(ins.size());
+            List<WordAlignment.Aligned> aligned = new ArrayList<>(ins.size());
+            for (PredictLines.Input in : ins) {
+                JsonObject o = in.json();
+                List<String> tk = o == null ? null : PredictLines.strings(o, "tokens", in.number());
+                String text = tk != null ? null : o == null ? in.text() : PredictLines.string(o, "text", in.number(), true);
+                tokens.add(tk);
+                texts.add(text);
+                aligned.add(tk != null ? WordAlignment.ofWords(t.tokenizer(), tk) : WordAlignment.ofText(t.tokenizer(), text));
             }
-
-            @Override
-            public void close() {
-                t.close();
-            }
-        };
+            List<NerTagger.Tagged> tagged = t.run(aligned);
+            List<JsonObject> out = new ArrayList<>(ins.size());
+            for (int i = 0; i < ins.size(); i++) out.add(json(tokens.get(i), texts.get(i), tagged.get(i)));
+            return out;
+        });
     }
 
     /** One predict line: the tokens and tags of pre-split input (entities by word), or the text (entities by character). */

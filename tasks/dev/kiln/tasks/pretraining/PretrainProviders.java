@@ -236,19 +236,26 @@ public final class PretrainProviders {
                 return loadBert(dir, m, h);
             });
             BertModel bert = (BertModel) f.backbone;
-            return PredictLines.predictor(f, in -> {
-                String line = in.text();
-                JsonObject r = new JsonObject();
-                r.addProperty("text", line);
-                com.google.gson.JsonArray cands = new com.google.gson.JsonArray();
-                for (FillMask.Candidate c : FillMask.predict(bert, f.tokenizer, line, 5)) {
-                    JsonObject o = new JsonObject();
-                    o.addProperty("token", c.token());
-                    o.addProperty("score", c.score());
-                    cands.add(o);
+            // a chunk of lines at once, in length-sorted batches; output keeps input order
+            return PredictLines.batched(f, ins -> {
+                List<String> lines = ins.stream().map(PredictLines.Input::text).toList();
+                List<List<FillMask.Candidate>> got = FillMask.predictBatch(bert, f.tokenizer, lines, 5,
+                        dev.kiln.inference.LengthBatches.size(dev.kiln.inference.LengthBatches.DEFAULT_SIZE));
+                List<JsonObject> out = new java.util.ArrayList<>(lines.size());
+                for (int i = 0; i < lines.size(); i++) {
+                    JsonObject r = new JsonObject();
+                    r.addProperty("text", lines.get(i));
+                    com.google.gson.JsonArray cands = new com.google.gson.JsonArray();
+                    for (FillMask.Candidate c : got.get(i)) {
+                        JsonObject o = new JsonObject();
+                        o.addProperty("token", c.token());
+                        o.addProperty("score", c.score());
+                        cands.add(o);
+                    }
+                    r.add("candidates", cands);
+                    out.add(r);
                 }
-                r.add("candidates", cands);
-                return r;
+                return out;
             });
         }
 
