@@ -173,6 +173,32 @@ class EvaluatePredictDataTest {
         assertEquals(1, many2.lines().count(), many2);
     }
 
+    /** encode --input: one vector per line, in input order, the same at any batch size and as TEXT one at a time. */
+    @Test
+    void encodeInputLinesInBatchesGivesEachLinesOwnVector() throws IOException {
+        Path model = tmp.resolve("bert");
+        List<String> texts = List.of("good", "terrible bad and awful and poor and bad", "nice and good", "poor", "lovely great nice");
+        Path file = Files.write(tmp.resolve("encode.txt"), texts);
+        List<String> one = cli("encode", model.toString(), "--input", file.toString(), "--batch-size", "1").lines().toList();
+        List<String> many = cli("encode", model.toString(), "--input", file.toString(), "--batch-size", "64").lines().toList();
+        assertEquals(texts.size(), one.size());
+        assertEquals(texts.size(), many.size());
+        for (int i = 0; i < texts.size(); i++) {
+            var alone = JsonParser.parseString(cli("encode", model.toString(), texts.get(i))).getAsJsonArray();
+            for (List<String> out : List.of(one, many)) {
+                var got = JsonParser.parseString(out.get(i)).getAsJsonArray();
+                assertEquals(alone.size(), got.size());
+                for (int k = 0; k < alone.size(); k++) {
+                    assertEquals(alone.get(k).getAsDouble(), got.get(k).getAsDouble(), 1e-5, "line " + (i + 1) + " dim " + k);
+                }
+            }
+        }
+        assertEquals("encode: --batch-size 0: expected a whole number of at least 1", assertThrows(KilnCli.UsageException.class,
+                () -> cli("encode", model.toString(), "--input", file.toString(), "--batch-size", "0")).getMessage());
+        assertEquals("encode: give exactly one of TEXT or --input FILE", assertThrows(KilnCli.UsageException.class,
+                () -> cli("encode", model.toString())).getMessage());
+    }
+
     @Test
     void labelNamesMustNameTrainingLabels() throws IOException {
         Path cfg = Files.writeString(tmp.resolve("bad-names.json"), Files.readString(tmp.resolve("cfg.json"))
