@@ -630,7 +630,7 @@ public final class Kiln {
 
         /** Vectors in input order; the texts run in batches of similar length (see {@link #batchSize}). */
         public float[][] encode(List<String> texts) {
-            return SentenceEncoder.encode(bert, tok, texts, pool, normalize, batchSize, true);
+            return SentenceEncoder.encode(bert, tok, texts, pool, normalize, dev.kiln.inference.LengthBatches.size(batchSize), true);
         }
 
         /** Texts per forward pass (default 32). */
@@ -690,6 +690,12 @@ public final class Kiln {
 
         public List<FillMask.Candidate> fill(String text, int topK) {
             return FillMask.predict(bert, tok, text, topK);
+        }
+
+        /** {@link #fill} for each text, in input order; the texts run in batches of similar length. */
+        public List<List<FillMask.Candidate>> fillAll(List<String> texts, int topK) {
+            return FillMask.predictBatch(bert, tok, texts, topK,
+                    dev.kiln.inference.LengthBatches.size(dev.kiln.inference.LengthBatches.DEFAULT_SIZE));
         }
 
         @Override

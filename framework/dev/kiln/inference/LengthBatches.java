@@ -18,6 +18,35 @@ public final class LengthBatches {
     /** The default inference batch size. */
     public static final int DEFAULT_SIZE = 32;
 
+    private static final ThreadLocal<Integer> OVERRIDE = new ThreadLocal<>();
+
+    /**
+     * The batch size a predictor uses on this thread: the one {@link #withSize} set (the CLI's {@code --batch-size}),
+     * else {@code dflt} (the predictor's own, e.g. the run's eval batch size). Predictions do not depend on it.
+     */
+    public static int size(int dflt) {
+        Integer n = OVERRIDE.get();
+        return n != null ? n : dflt;
+    }
+
+    /** Sets {@link #size}'s answer on this thread until the scope closes (scopes nest). */
+    public static Scope withSize(int n) {
+        if (n < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + n);
+        Integer before = OVERRIDE.get();
+        OVERRIDE.set(n);
+        return () -> {
+            if (before == null) OVERRIDE.remove();
+            else OVERRIDE.set(before);
+        };
+    }
+
+    /** A {@link #withSize} scope; closing it throws nothing. */
+    @FunctionalInterface
+    public interface Scope extends AutoCloseable {
+        @Override
+        void close();
+    }
+
     /** Input positions ordered longest first; equal lengths keep input order. */
     public static int[] order(int[] lengths) {
         Integer[] boxed = new Integer[lengths.length];

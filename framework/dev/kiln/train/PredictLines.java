@@ -70,6 +70,32 @@ public final class PredictLines {
         };
     }
 
+    /** What a predictor computes for a chunk of inputs: one object per input, in their order. */
+    public interface BatchBody {
+        List<JsonObject> predictAll(List<Input> ins) throws IOException;
+    }
+
+    /** A predictor that answers a chunk at once with {@code body} (one input is a chunk of one) and closes {@code model}. */
+    public static Predictor batched(AutoCloseable model, BatchBody body) {
+        Predictor one = predictor(model, in -> body.predictAll(List.of(in)).get(0));
+        return new Predictor() {
+            @Override
+            public JsonObject predict(Input in) throws IOException {
+                return one.predict(in);
+            }
+
+            @Override
+            public List<JsonObject> predictAll(List<Input> ins) throws IOException {
+                return body.predictAll(ins);
+            }
+
+            @Override
+            public void close() {
+                one.close();
+            }
+        };
+    }
+
     /**
      * Reads {@code in} and prints one JSON line per non-blank input line, in input order; lines go to the
      * predictor in chunks of {@link #CHUNK}, so one that batches by length can.

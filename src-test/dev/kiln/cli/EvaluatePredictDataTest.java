@@ -136,6 +136,69 @@ class EvaluatePredictDataTest {
         }
     }
 
+    /** --batch-size changes how many inputs share a forward pass, not what comes out; a bad value is one line. */
+    @Test
+    void batchSizeLeavesPredictionsAndMetricsAsTheyAre() throws IOException {
+        String input = String.join("\n", "good", "terrible bad and awful and poor", "nice and good", "{\"review\": \"bad\"}",
+                "lovely great lovely great nice", "poor") + "\n";
+        List<String> one = predict(input, "--batch-size", "1").lines().toList();
+        List<String> many = predict(input, "--batch-size", "64").lines().toList();
+        List<String> dflt = predict(input).lines().toList();
+        assertEquals(6, one.size(), one.toString());
+        for (List<String> other : List.of(many, dflt)) {
+            assertEquals(one.size(), other.size());
+            for (int i = 0; i < one.size(); i++) {
+                JsonObject a = JsonParser.parseString(one.get(i)).getAsJsonObject(), b = JsonParser.parseString(other.get(i)).getAsJsonObject();
+                // input order: each line answers its own text
+                assertEquals(a.get("text"), b.get("text"));
+                assertEquals(a.get("label"), b.get("label"));
+                // padding is masked out: the same probabilities up to float rounding
+                assertEquals(a.get("score").getAsDouble(), b.get("score").getAsDouble(), 1e-5, a + " vs " + b);
+            }
+        }
+        String data = tmp.resolve("train.jsonl").toString();
+        JsonObject e1 = JsonParser.parseString(cli("evaluate", run.toString(), "--data", data, "--batch-size", "1")).getAsJsonObject();
+        JsonObject e64 = JsonParser.parseString(cli("evaluate", run.toString(), "--data", data, "--batch-size", "64")).getAsJsonObject();
+        assertTrue(e1.has("accuracy") && e1.has("examples_per_s"), e1.toString());
+        e1.remove("examples_per_s");
+        e64.remove("examples_per_s");
+        assertEquals(e1, e64);
+
+        assertEquals("evaluate: --batch-size 0: expected a whole number of at least 1", assertThrows(KilnCli.UsageException.class,
+                () -> cli("evaluate", run.toString(), "--data", data, "--batch-size", "0")).getMessage());
+        assertEquals("predict: --batch-size -3: expected a whole number of at least 1", assertThrows(KilnCli.UsageException.class,
+                () -> predict("good\n", "--batch-size", "-3")).getMessage());
+        String many2 = assertThrows(KilnCli.UsageException.class, () -> predict("good\n", "--batch-size", "many")).getMessage();
+        assertTrue(many2.startsWith("predict: Invalid value for option '--batch-size'"), many2);
+        assertEquals(1, many2.lines().count(), many2);
+    }
+
+    /** encode --input: one vector per line, in input order, the same at any batch size and as TEXT one at a time. */
+    @Test
+    void encodeInputLinesInBatchesGivesEachLinesOwnVector() throws IOException {
+        Path model = tmp.resolve("bert");
+        List<String> texts = List.of("good", "terrible bad and awful and poor and bad", "nice and good", "poor", "lovely great nice");
+        Path file = Files.write(tmp.resolve("encode.txt"), texts);
+        List<String> one = cli("encode", model.toString(), "--input", file.toString(), "--batch-size", "1").lines().toList();
+        List<String> many = cli("encode", model.toString(), "--input", file.toString(), "--batch-size", "64").lines().toList();
+        assertEquals(texts.size(), one.size());
+        assertEquals(texts.size(), many.size());
+        for (int i = 0; i < texts.size(); i++) {
+            var alone = JsonParser.parseString(cli("encode", model.toString(), texts.get(i))).getAsJsonArray();
+            for (List<String> out : List.of(one, many)) {
+                var got = JsonParser.parseString(out.get(i)).getAsJsonArray();
+                assertEquals(alone.size(), got.size());
+                for (int k = 0; k < alone.size(); k++) {
+                    assertEquals(alone.get(k).getAsDouble(), got.get(k).getAsDouble(), 1e-5, "line " + (i + 1) + " dim " + k);
+                }
+            }
+        }
+        assertEquals("encode: --batch-size 0: expected a whole number of at least 1", assertThrows(KilnCli.UsageException.class,
+                () -> cli("encode", model.toString(), "--input", file.toString(), "--batch-size", "0")).getMessage());
+        assertEquals("encode: give exactly one of TEXT or --input FILE", assertThrows(KilnCli.UsageException.class,
+                () -> cli("encode", model.toString())).getMessage());
+    }
+
     @Test
     void labelNamesMustNameTrainingLabels() throws IOException {
         Path cfg = Files.writeString(tmp.resolve("bad-names.json"), Files.readString(tmp.resolve("cfg.json"))

@@ -61,4 +61,25 @@ class LengthBatchesTest {
             }
         }
     }
+
+    /** --batch-size's scope: set on this thread while open, nested scopes restore the outer size, other threads keep theirs. */
+    @Test
+    void aSizeScopeOverridesTheDefaultOnItsThreadUntilClosed() throws Exception {
+        assertEquals(32, LengthBatches.size(32));
+        try (var a = LengthBatches.withSize(4)) {
+            assertEquals(4, LengthBatches.size(32));
+            try (var b = LengthBatches.withSize(1)) {
+                assertEquals(1, LengthBatches.size(32));
+            }
+            assertEquals(4, LengthBatches.size(32));
+            int[] other = new int[1];
+            Thread t = new Thread(() -> other[0] = LengthBatches.size(64));
+            t.start();
+            t.join();
+            assertEquals(64, other[0]);
+        }
+        assertEquals(32, LengthBatches.size(32));
+        assertEquals("batch size must be at least 1, got 0",
+                org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> LengthBatches.withSize(0)).getMessage());
+    }
 }

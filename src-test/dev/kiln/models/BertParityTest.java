@@ -158,6 +158,22 @@ public class BertParityTest {
             FillMask.Candidate paris = FillMask.predict(bert, tok, "The capital of France is [MASK].", 1).get(0);
             assertEquals("paris", paris.token());
             assertEquals(0.417f, paris.score(), 0.002f);
+            // in length-sorted, padded batches: each text's own candidates, in input order
+            List<String> texts = List.of("The capital of France is [MASK].", "The man worked as a [MASK].",
+                    "After a long and tiring day at the office, she went [MASK] to rest.", "[MASK] is a city.");
+            for (int bs : new int[] {1, 3, 64}) {
+                List<List<FillMask.Candidate>> all = FillMask.predictBatch(bert, tok, texts, 5, bs);
+                assertEquals(texts.size(), all.size());
+                for (int i = 0; i < texts.size(); i++) {
+                    List<FillMask.Candidate> alone = FillMask.predict(bert, tok, texts.get(i), 5);
+                    for (int j = 0; j < 5; j++) {
+                        assertEquals(alone.get(j).token(), all.get(i).get(j).token(), "batch " + bs + " text " + i + " rank " + j);
+                        assertEquals(alone.get(j).score(), all.get(i).get(j).score(), 1e-5f, "batch " + bs + " text " + i);
+                    }
+                }
+                assertEquals("paris", all.get(0).get(0).token());
+                assertEquals("carpenter", all.get(1).get(0).token());
+            }
         }
     }
 

@@ -70,14 +70,22 @@ final class ModelCommands {
         }
     }
 
-    @Command(name = "encode", description = "Sentence embedding of TEXT, one JSON array.",
-            footerHeading = "%nExample:%n", footer = "  kiln encode all-MiniLM-L6-v2 \"The quick brown fox.\" --normalize")
+    @Command(name = "encode", description = "Sentence embedding of TEXT, one JSON array; with --input, one array per "
+            + "non-blank line of FILE, the lines run in length-sorted batches and output in input order.",
+            footerHeading = "%nExamples:%n", footer = {"  kiln encode all-MiniLM-L6-v2 \"The quick brown fox.\" --normalize",
+                "  kiln encode all-MiniLM-L6-v2 --input sentences.txt --batch-size 64 > vectors.jsonl"})
     static final class Encode extends KilnCli.KilnCommand {
         @Parameters(index = "0", paramLabel = "MODEL", description = "a zoo name or HF folder (BERT)")
         String model;
 
-        @Parameters(index = "1", paramLabel = "TEXT")
+        @Parameters(index = "1", arity = "0..1", paramLabel = "TEXT", description = "the text (or give --input)")
         String text;
+
+        @Option(names = "--input", paramLabel = "FILE", description = "one text per line; - is stdin")
+        String input;
+
+        @picocli.CommandLine.Mixin
+        RunCommands.BatchArg batch;
 
         @Option(names = "--pooling", defaultValue = "mean", paramLabel = "POOL", description = "mean or cls")
         String pooling;
@@ -91,14 +99,38 @@ final class ModelCommands {
         @Override
         protected int run(PrintStream out) throws IOException {
             if (!pooling.equals("mean") && !pooling.equals("cls")) throw usage("--pooling '" + pooling + "' (expected mean or cls)");
-            try (Kiln.Encoder e = Kiln.encoder(model, device)) {
+            if ((text == null) == (input == null)) throw usage("give exactly one of TEXT or --input FILE");
+            if (input != null && !input.equals("-") && !java.nio.file.Files.isRegularFile(Path.of(input))) {
+                throw usage("--input file not found: " + input);
+            }
+            try (var b = batch.scope(this); Kiln.Encoder e = Kiln.encoder(model, device)) {
                 if (pooling.equals("cls")) e.cls();
                 if (!normalize) e.raw();
-                JsonArray arr = new JsonArray();
-                for (float f : e.encode(text)) arr.add(f);
-                out.println(arr);
+                if (text != null) {
+                    out.println(array(e.encode(text)));
+                    return 0;
+                }
+                try (java.io.BufferedReader in = input.equals("-")
+                        ? new java.io.BufferedReader(new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8))
+                        : java.nio.file.Files.newBufferedReader(Path.of(input))) {
+                    long t0 = System.nanoTime();
+                    long[] n = {0};
+                    dev.kiln.train.PredictLines.forEachChunk(in, dev.kiln.train.PredictLines.CHUNK, lines -> {
+                        for (float[] v : e.encode(lines.stream().map(dev.kiln.train.PredictLines.Line::text).toList())) out.println(array(v));
+                        n[0] += lines.size();
+                    });
+                    double secs = (System.nanoTime() - t0) / 1e9;
+                    System.err.printf(java.util.Locale.ROOT, "kiln: encoded %d texts in %.2f s (%.1f examples/s)%n",
+                            n[0], secs, n[0] / Math.max(1e-9, secs));
+                }
             }
             return 0;
+        }
+
+        private static JsonArray array(float[] v) {
+            JsonArray arr = new JsonArray();
+            for (float f : v) arr.add(f);
+            return arr;
         }
     }
 

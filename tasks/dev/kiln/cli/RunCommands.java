@@ -117,6 +117,20 @@ final class RunCommands {
         }
     }
 
+    /** Inference batch size for evaluate and predict: the predictor's own unless given (the output does not depend on it). */
+    static final class BatchArg {
+        @Option(names = "--batch-size", paramLabel = "N", description = "inputs per forward pass, sorted by length "
+                + "(default: the task's own; predictions do not depend on it)")
+        Integer batchSize;
+
+        /** The size on this thread while the scope is open; validated first. */
+        dev.kiln.inference.LengthBatches.Scope scope(KilnCli.KilnCommand cmd) {
+            if (batchSize == null) return () -> {};
+            if (batchSize < 1) throw cmd.usage("--batch-size " + batchSize + ": expected a whole number of at least 1");
+            return dev.kiln.inference.LengthBatches.withSize(batchSize);
+        }
+    }
+
     @Command(name = "evaluate", description = "Metrics of a run's model on a labelled file, as one JSON object on stdout and "
             + "a summary line on stderr. The file is read with the run's data settings, or with the data options given here.",
             footerHeading = "%nExamples:%n", footer = {
@@ -132,6 +146,9 @@ final class RunCommands {
         @picocli.CommandLine.Mixin
         DataArgs dataArgs;
 
+        @picocli.CommandLine.Mixin
+        BatchArg batch;
+
         @Option(names = "--device", defaultValue = "auto", paramLabel = "DEVICE", description = ModelCommands.DEVICE)
         String device;
 
@@ -139,7 +156,10 @@ final class RunCommands {
         protected int run(PrintStream out) throws IOException {
             if (!Files.isRegularFile(data)) throw usage("--data file not found: " + data);
             long t0 = System.nanoTime();
-            Map<String, Object> m = Kiln.evaluate(dir, data, device, dataArgs.options(this));
+            Map<String, Object> m;
+            try (var b = batch.scope(this)) {
+                m = Kiln.evaluate(dir, data, device, dataArgs.options(this));
+            }
             out.println(new Gson().toJson(m));
             System.err.println(RunReport.evaluation(m, (System.nanoTime() - t0) / 1e9));
             return 0;
@@ -160,6 +180,9 @@ final class RunCommands {
         @picocli.CommandLine.Mixin
         DataArgs dataArgs;
 
+        @picocli.CommandLine.Mixin
+        BatchArg batch;
+
         @Option(names = "--device", defaultValue = "auto", paramLabel = "DEVICE", description = ModelCommands.DEVICE)
         String device;
 
@@ -178,7 +201,9 @@ final class RunCommands {
                         out.write(b);
                     }
                 }, true, StandardCharsets.UTF_8);
-                Kiln.predict(dir, device, in, counted, dataArgs.options(this));
+                try (var b = batch.scope(this)) {
+                    Kiln.predict(dir, device, in, counted, dataArgs.options(this));
+                }
                 counted.flush();
                 double secs = (System.nanoTime() - t0) / 1e9;
                 System.err.printf(java.util.Locale.ROOT, "kiln: predicted %d examples in %.2f s (%.1f examples/s)%n",

@@ -1,5 +1,9 @@
 package dev.kiln.tasks.ner;
 
+import com.google.gson.Gson;
+import dev.kiln.inference.LengthBatches;
+import dev.kiln.train.PredictLines;
+import java.util.ArrayList;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kiln.TestSupport;
@@ -127,5 +131,45 @@ class NerEndToEndTest {
         }
         JsonObject last = JsonParser.parseString(lines[2]).getAsJsonObject();
         assertEquals(4, last.getAsJsonArray("tags").size());
+
+        // a chunk of lines answers as the lines one at a time, in input order; the long ones span several windows
+        List<String> dev40 = Files.readAllLines(dev);
+        List<PredictLines.Input> ins = new ArrayList<>();
+        ins.add(new PredictLines.Input(1, "Angela Merkel visited Paris."));
+        ins.add(new PredictLines.Input(2, "{\"tokens\": [\"EU\", \"rejects\", \"German\", \"call\"]}"));
+        ins.add(new PredictLines.Input(3, String.join(" ", java.util.Collections.nCopies(6, "Peter Blackburn of the European Commission said on Thursday"))));
+        ins.add(new PredictLines.Input(4, "x"));
+        StringBuilder words = new StringBuilder();
+        for (String l : dev40.subList(0, 60)) if (!l.isBlank()) words.append(words.length() == 0 ? "" : ", ").append(new Gson().toJson(l.split(" ")[0]));
+        ins.add(new PredictLines.Input(5, "{\"tokens\": [" + words + "]}"));
+        try (PredictLines.Predictor p = Tasks.get("ner").predictor(o.runDir(), "cpu")) {
+            List<JsonObject> together = p.predictAll(ins);
+            List<JsonObject> ofOne;
+            try (var b = LengthBatches.withSize(1)) {
+                ofOne = p.predictAll(ins);
+            }
+            assertEquals(ins.size(), together.size());
+            for (int i = 0; i < ins.size(); i++) {
+                JsonObject alone = p.predict(ins.get(i));
+                for (JsonObject got : List.of(together.get(i), ofOne.get(i))) assertSamePrediction(alone, got);
+            }
+            assertEquals(ins.get(2).text(), together.get(2).get("text").getAsString());
+            assertTrue(together.get(4).getAsJsonArray("tags").size() > 24, together.get(4).toString());
+        }
+    }
+
+    /** Equal tags and entities; entity scores equal up to float rounding (padding is masked, batch-mates differ). */
+    private static void assertSamePrediction(JsonObject want, JsonObject got) {
+        assertEquals(want.get("text"), got.get("text"));
+        assertEquals(want.get("tokens"), got.get("tokens"));
+        assertEquals(want.get("tags"), got.get("tags"));
+        var we = want.getAsJsonArray("entities");
+        var ge = got.getAsJsonArray("entities");
+        assertEquals(we.size(), ge.size(), want + " vs " + got);
+        for (int k = 0; k < we.size(); k++) {
+            JsonObject w = we.get(k).getAsJsonObject().deepCopy(), g = ge.get(k).getAsJsonObject().deepCopy();
+            assertEquals(w.remove("score").getAsDouble(), g.remove("score").getAsDouble(), 1e-5, want + " vs " + got);
+            assertEquals(w, g);
+        }
     }
 }

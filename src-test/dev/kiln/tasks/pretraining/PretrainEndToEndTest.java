@@ -77,6 +77,21 @@ class PretrainEndToEndTest {
         assertTrue(l40 < l20 - 0.1, "held-out loss falls: " + l20 + " -> " + l40);
         assertEquals(Math.exp(l40), ev.get(1).get("eval_perplexity").getAsDouble(), 1e-6);
 
+        // predict: a chunk of lines in length-sorted batches answers as the lines one at a time, in input order
+        List<dev.kiln.train.PredictLines.Input> ins = List.of(new dev.kiln.train.PredictLines.Input(1, "First Citizen:"),
+                new dev.kiln.train.PredictLines.Input(2, "Before we proceed any further, hear me speak."),
+                new dev.kiln.train.PredictLines.Input(3, "All:"), new dev.kiln.train.PredictLines.Input(4, "Speak, speak."));
+        try (dev.kiln.train.PredictLines.Predictor p = Tasks.get("pretrain-gpt").predictor(run, "cpu")) {
+            List<JsonObject> all = p.predictAll(ins);
+            for (int i = 0; i < ins.size(); i++) {
+                JsonObject alone = p.predict(ins.get(i)), got = all.get(i);
+                assertEquals(ins.get(i).text(), got.get("text").getAsString());
+                assertEquals(ins.get(i).text().length(), got.get("tokens").getAsInt(), "one token per character");
+                double want = alone.get("perplexity").getAsDouble();
+                assertEquals(want, got.get("perplexity").getAsDouble(), 1e-4 * want, "line " + (i + 1));
+            }
+        }
+
         Path fin = run.resolve("final");
         JsonObject cfg = HfFolder.readConfig(fin);
         assertEquals("GPT2LMHeadModel", cfg.getAsJsonArray("architectures").get(0).getAsString());
@@ -117,6 +132,26 @@ class PretrainEndToEndTest {
         assertTrue(last.containsKey("nsp_accuracy") && last.containsKey("perplexity"));
         Path fin = run.resolve("final");
         assertEquals("BertForPreTraining", HfFolder.readConfig(fin).getAsJsonArray("architectures").get(0).getAsString());
+
+        // predict: a chunk of lines in length-sorted batches answers as the lines one at a time, in input order
+        List<dev.kiln.train.PredictLines.Input> ins = List.of(new dev.kiln.train.PredictLines.Input(1, "the [MASK] of the city"),
+                new dev.kiln.train.PredictLines.Input(2, "in 1996 the band released its first album , which [MASK] well in the united states"),
+                new dev.kiln.train.PredictLines.Input(3, "[MASK] ."));
+        try (dev.kiln.train.PredictLines.Predictor p = Tasks.get("pretrain-bert").predictor(run, "cpu")) {
+            List<JsonObject> all = p.predictAll(ins);
+            for (int i = 0; i < ins.size(); i++) {
+                JsonObject alone = p.predict(ins.get(i)), got = all.get(i);
+                assertEquals(ins.get(i).text(), got.get("text").getAsString());
+                var a = alone.getAsJsonArray("candidates");
+                var b = got.getAsJsonArray("candidates");
+                assertEquals(5, b.size());
+                for (int k = 0; k < 5; k++) {
+                    JsonObject x = a.get(k).getAsJsonObject(), y = b.get(k).getAsJsonObject();
+                    assertEquals(x.get("token"), y.get("token"), "line " + (i + 1) + " rank " + (k + 1));
+                    assertEquals(x.get("score").getAsDouble(), y.get("score").getAsDouble(), 1e-5);
+                }
+            }
+        }
 
         // the pretraining output is a model.name for fine-tuning
         StringBuilder rows = new StringBuilder();

@@ -174,45 +174,32 @@ public final class ClassificationProvider implements TaskProvider {
         String textKey = options.containsKey("text_field") ? ds.textField() : "text";
         String pairKey = options.containsKey("text_pair_field") ? ds.textPairField() : "text_pair";
         TextClassifier c = TextClassifier.load(dir, device);
-        return new PredictLines.Predictor() {
-            @Override
-            public JsonObject predict(PredictLines.Input in) throws IOException {
-                return predictAll(List.of(in)).get(0);
-            }
-
+        return PredictLines.batched(c, ins -> {
             // a chunk of lines at once, so the classifier batches them by length; output keeps input order
-            @Override
-            public List<JsonObject> predictAll(List<PredictLines.Input> ins) throws IOException {
-                List<String> texts = new ArrayList<>(), pairs = new ArrayList<>();
-                for (PredictLines.Input in : ins) {
-                    JsonObject o = in.json();
-                    int n = in.number();
-                    texts.add(o == null ? in.text() : PredictLines.text(in.text(), o, textKey, ds.textField(), n));
-                    pairs.add(o == null ? null
-                            : PredictLines.string(o, o.has(pairKey) || ds.textPairField() == null ? pairKey : ds.textPairField(), n, false));
-                }
-                List<TextClassifier.Prediction> ps = c.predictBatch(texts, pairs);
-                List<JsonObject> out = new ArrayList<>(ps.size());
-                for (int i = 0; i < ps.size(); i++) {
-                    TextClassifier.Prediction p = ps.get(i);
-                    JsonObject r = new JsonObject();
-                    r.addProperty("text", texts.get(i));
-                    if (pairs.get(i) != null) r.addProperty("text_pair", pairs.get(i));
-                    r.addProperty("label", p.label());
-                    r.addProperty("score", p.score());
-                    JsonObject probs = new JsonObject();
-                    p.probabilities().forEach(probs::addProperty);
-                    r.add("probabilities", probs);
-                    out.add(r);
-                }
-                return out;
+            List<String> texts = new ArrayList<>(), pairs = new ArrayList<>();
+            for (PredictLines.Input in : ins) {
+                JsonObject o = in.json();
+                int n = in.number();
+                texts.add(o == null ? in.text() : PredictLines.text(in.text(), o, textKey, ds.textField(), n));
+                pairs.add(o == null ? null
+                        : PredictLines.string(o, o.has(pairKey) || ds.textPairField() == null ? pairKey : ds.textPairField(), n, false));
             }
-
-            @Override
-            public void close() {
-                c.close();
+            List<TextClassifier.Prediction> ps = c.predictBatch(texts, pairs);
+            List<JsonObject> out = new ArrayList<>(ps.size());
+            for (int i = 0; i < ps.size(); i++) {
+                TextClassifier.Prediction p = ps.get(i);
+                JsonObject r = new JsonObject();
+                r.addProperty("text", texts.get(i));
+                if (pairs.get(i) != null) r.addProperty("text_pair", pairs.get(i));
+                r.addProperty("label", p.label());
+                r.addProperty("score", p.score());
+                JsonObject probs = new JsonObject();
+                p.probabilities().forEach(probs::addProperty);
+                r.add("probabilities", probs);
+                out.add(r);
             }
-        };
+            return out;
+        });
     }
 
     @Override

@@ -80,7 +80,7 @@ public final class TextClassifier extends TaskPredictor {
             in.add(Sequences.build(tok, a, b, maxLength));
         }
         int[] lengths = in.stream().mapToInt(Sequences.Input::length).toArray();
-        return LengthBatches.map(in, lengths, batchSize, this::forward);
+        return LengthBatches.map(in, lengths, LengthBatches.size(batchSize), this::forward);
     }
 
     private List<Prediction> forward(List<Sequences.Input> in) {

@@ -120,44 +120,56 @@ public final class NerProvider implements TaskProvider {
     @Override
     public PredictLines.Predictor predictor(Path modelDir, String device) throws IOException {
         NerTagger t = NerTagger.load(modelDir, device);
-        return PredictLines.predictor(t, in -> {
-            int n = in.number();
-            String line = in.text();
-            JsonObject o = in.json();
-            List<String> tokens = o == null ? null : PredictLines.strings(o, "tokens", n);
-            JsonObject r = new JsonObject();
-            NerTagger.Tagged tagged;
+        return PredictLines.batched(t, ins -> {
+            // a chunk of lines at once: the tagger batches all their windows by length; output keeps input order
+            List<List<String>> tokens = new ArrayList<>(ins.size());
+            List<String> texts = new ArrayList<>(ins.size());
+            List<WordAlignment.Aligned> aligned = new ArrayList<>(ins.size());
+            for (PredictLines.Input in : ins) {
+                JsonObject o = in.json();
+                List<String> tk = o == null ? null : PredictLines.strings(o, "tokens", in.number());
+                String text = tk != null ? null : o == null ? in.text() : PredictLines.string(o, "text", in.number(), true);
+                tokens.add(tk);
+                texts.add(text);
+                aligned.add(tk != null ? WordAlignment.ofWords(t.tokenizer(), tk) : WordAlignment.ofText(t.tokenizer(), text));
+            }
+            List<NerTagger.Tagged> tagged = t.run(aligned);
+            List<JsonObject> out = new ArrayList<>(ins.size());
+            for (int i = 0; i < ins.size(); i++) out.add(json(tokens.get(i), texts.get(i), tagged.get(i)));
+            return out;
+        });
+    }
+
+    /** One predict line: the tokens and tags of pre-split input (entities by word), or the text (entities by character). */
+    private static JsonObject json(List<String> tokens, String text, NerTagger.Tagged tagged) {
+        JsonObject r = new JsonObject();
+        if (tokens != null) {
+            JsonArray tk = new JsonArray();
+            tokens.forEach(tk::add);
+            r.add("tokens", tk);
+            JsonArray tags = new JsonArray();
+            tagged.tags().forEach(tags::add);
+            r.add("tags", tags);
+        } else {
+            r.addProperty("text", text);
+        }
+        JsonArray ents = new JsonArray();
+        for (NerTagger.Entity e : tagged.entities()) {
+            JsonObject x = new JsonObject();
+            x.addProperty("type", e.type());
+            x.addProperty("text", e.text());
             if (tokens != null) {
-                tagged = t.tagWords(tokens);
-                JsonArray tk = new JsonArray();
-                tokens.forEach(tk::add);
-                r.add("tokens", tk);
-                JsonArray tags = new JsonArray();
-                tagged.tags().forEach(tags::add);
-                r.add("tags", tags);
+                x.addProperty("start_token", e.firstWord());
+                x.addProperty("end_token", e.endWord());
             } else {
-                String text = o == null ? line : PredictLines.string(o, "text", n, true);
-                tagged = t.tagText(text);
-                r.addProperty("text", text);
+                x.addProperty("start", e.start());
+                x.addProperty("end", e.end());
             }
-            JsonArray ents = new JsonArray();
-            for (NerTagger.Entity e : tagged.entities()) {
-                JsonObject x = new JsonObject();
-                x.addProperty("type", e.type());
-                x.addProperty("text", e.text());
-                if (tokens != null) {
-                    x.addProperty("start_token", e.firstWord());
-                    x.addProperty("end_token", e.endWord());
-                } else {
-                    x.addProperty("start", e.start());
-                    x.addProperty("end", e.end());
-                }
-                x.addProperty("score", e.score());
-                ents.add(x);
-            }
-            r.add("entities", ents);
-            return r;
-            });
+            x.addProperty("score", e.score());
+            ents.add(x);
+        }
+        r.add("entities", ents);
+        return r;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.kiln.tasks.ner;
 
+import dev.kiln.inference.LengthBatches;
 import dev.kiln.metrics.SeqevalMetrics;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
@@ -85,14 +86,20 @@ public final class NerTagger extends TaskPredictor {
         return run(a);
     }
 
-    private List<Tagged> run(List<WordAlignment.Aligned> sentences) {
+    /** The tokenizer {@link #run}'s alignments are made with. */
+    Tokenizer tokenizer() {
+        return tok;
+    }
+
+    /** Tags of aligned sentences (raw text or pre-split words, mixed), their windows batched by length; input order out. */
+    List<Tagged> run(List<WordAlignment.Aligned> sentences) {
         List<List<WordAlignment.Window>> windows = new ArrayList<>(sentences.size());
         int[] words = new int[sentences.size()];
         for (int s = 0; s < words.length; s++) {
             windows.add(WordAlignment.windows(tok, sentences.get(s), maxLength, stride));
             words[s] = sentences.get(s).words();
         }
-        WordPredictions p = WordPredictions.run(head, tok, windows, words, null, batchSize, folder.manager);
+        WordPredictions p = WordPredictions.run(head, tok, windows, words, null, LengthBatches.size(batchSize), folder.manager);
         List<Tagged> out = new ArrayList<>(sentences.size());
         for (int s = 0; s < words.length; s++) {
             WordAlignment.Aligned a = sentences.get(s);

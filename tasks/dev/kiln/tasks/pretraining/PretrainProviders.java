@@ -157,18 +157,29 @@ public final class PretrainProviders {
             Gpt2Model gpt = (Gpt2Model) f.backbone;
             Tokenizer tok = f.tokenizer;
             TextEncoder enc = TextEncoder.of(tok);
-            return PredictLines.predictor(f, in -> {
-                String line = in.text();
-                int[] ids = enc.encode(line);
-                long[] all = new long[ids.length + 1];
-                all[0] = tok.eosId(); // a text starts after an end-of-text, as in training
-                for (int i = 0; i < ids.length; i++) all[i + 1] = ids[i];
-                LmScorer.Score sc = LmScorer.score(gpt, java.util.Arrays.copyOf(all, Math.min(all.length, gpt.config.nPositions)));
-                JsonObject r = new JsonObject();
-                r.addProperty("text", line);
-                r.addProperty("tokens", ids.length);
-                r.addProperty("perplexity", sc.perplexity());
-                return r;
+            // a chunk of lines at once, in length-sorted batches; output keeps input order
+            return PredictLines.batched(f, ins -> {
+                List<long[]> seqs = new java.util.ArrayList<>(ins.size());
+                int[] counts = new int[ins.size()];
+                for (int k = 0; k < ins.size(); k++) {
+                    int[] ids = enc.encode(ins.get(k).text());
+                    counts[k] = ids.length;
+                    long[] all = new long[ids.length + 1];
+                    all[0] = tok.eosId(); // a text starts after an end-of-text, as in training
+                    for (int i = 0; i < ids.length; i++) all[i + 1] = ids[i];
+                    seqs.add(java.util.Arrays.copyOf(all, Math.min(all.length, gpt.config.nPositions)));
+                }
+                List<LmScorer.Score> sc = LmScorer.scoreBatch(gpt, seqs,
+                        dev.kiln.inference.LengthBatches.size(dev.kiln.inference.LengthBatches.DEFAULT_SIZE));
+                List<JsonObject> out = new java.util.ArrayList<>(ins.size());
+                for (int k = 0; k < ins.size(); k++) {
+                    JsonObject r = new JsonObject();
+                    r.addProperty("text", ins.get(k).text());
+                    r.addProperty("tokens", counts[k]);
+                    r.addProperty("perplexity", sc.get(k).perplexity());
+                    out.add(r);
+                }
+                return out;
             });
         }
 
@@ -236,19 +247,26 @@ public final class PretrainProviders {
                 return loadBert(dir, m, h);
             });
             BertModel bert = (BertModel) f.backbone;
-            return PredictLines.predictor(f, in -> {
-                String line = in.text();
-                JsonObject r = new JsonObject();
-                r.addProperty("text", line);
-                com.google.gson.JsonArray cands = new com.google.gson.JsonArray();
-                for (FillMask.Candidate c : FillMask.predict(bert, f.tokenizer, line, 5)) {
-                    JsonObject o = new JsonObject();
-                    o.addProperty("token", c.token());
-                    o.addProperty("score", c.score());
-                    cands.add(o);
+            // a chunk of lines at once, in length-sorted batches; output keeps input order
+            return PredictLines.batched(f, ins -> {
+                List<String> lines = ins.stream().map(PredictLines.Input::text).toList();
+                List<List<FillMask.Candidate>> got = FillMask.predictBatch(bert, f.tokenizer, lines, 5,
+                        dev.kiln.inference.LengthBatches.size(dev.kiln.inference.LengthBatches.DEFAULT_SIZE));
+                List<JsonObject> out = new java.util.ArrayList<>(lines.size());
+                for (int i = 0; i < lines.size(); i++) {
+                    JsonObject r = new JsonObject();
+                    r.addProperty("text", lines.get(i));
+                    com.google.gson.JsonArray cands = new com.google.gson.JsonArray();
+                    for (FillMask.Candidate c : got.get(i)) {
+                        JsonObject o = new JsonObject();
+                        o.addProperty("token", c.token());
+                        o.addProperty("score", c.score());
+                        cands.add(o);
+                    }
+                    r.add("candidates", cands);
+                    out.add(r);
                 }
-                r.add("candidates", cands);
-                return r;
+                return out;
             });
         }
 

@@ -124,47 +124,34 @@ public final class QaProvider implements TaskProvider {
     @Override
     public PredictLines.Predictor predictor(Path modelDir, String device) throws IOException {
         QuestionAnswerer qa = QuestionAnswerer.load(modelDir, device);
-        return new PredictLines.Predictor() {
-            @Override
-            public JsonObject predict(PredictLines.Input in) {
-                return predictAll(List.of(in)).get(0);
-            }
-
-            @Override
-            public List<JsonObject> predictAll(List<PredictLines.Input> ins) {
-                List<JsonObject> objects = new ArrayList<>(ins.size());
-                List<String> questions = new ArrayList<>(ins.size()), contexts = new ArrayList<>(ins.size());
-                for (PredictLines.Input in : ins) {
-                    JsonObject o;
-                    try {
-                        o = JsonParser.parseString(in.text()).getAsJsonObject();
-                    } catch (RuntimeException e) {
-                        throw new IllegalArgumentException("input line " + in.number() + ": not a JSON object with \"question\" and \"context\"");
-                    }
-                    questions.add(field(o, "question", in.number()));
-                    contexts.add(field(o, "context", in.number()));
-                    objects.add(o);
+        return PredictLines.batched(qa, ins -> {
+            List<JsonObject> objects = new ArrayList<>(ins.size());
+            List<String> questions = new ArrayList<>(ins.size()), contexts = new ArrayList<>(ins.size());
+            for (PredictLines.Input in : ins) {
+                JsonObject o;
+                try {
+                    o = JsonParser.parseString(in.text()).getAsJsonObject();
+                } catch (RuntimeException e) {
+                    throw new IllegalArgumentException("input line " + in.number() + ": not a JSON object with \"question\" and \"context\"");
                 }
-                List<QuestionAnswerer.Answer> answers = qa.answerAll(questions, contexts);
-                List<JsonObject> out = new ArrayList<>(ins.size());
-                for (int i = 0; i < ins.size(); i++) {
-                    QuestionAnswerer.Answer a = answers.get(i);
-                    JsonObject r = new JsonObject();
-                    if (objects.get(i).has("id")) r.add("id", objects.get(i).get("id"));
-                    r.addProperty("answer", a.text());
-                    r.addProperty("start", a.start());
-                    r.addProperty("end", a.end());
-                    r.addProperty("score", a.score());
-                    out.add(r);
-                }
-                return out;
+                questions.add(field(o, "question", in.number()));
+                contexts.add(field(o, "context", in.number()));
+                objects.add(o);
             }
-
-            @Override
-            public void close() {
-                qa.close();
+            List<QuestionAnswerer.Answer> answers = qa.answerAll(questions, contexts);
+            List<JsonObject> out = new ArrayList<>(ins.size());
+            for (int i = 0; i < ins.size(); i++) {
+                QuestionAnswerer.Answer a = answers.get(i);
+                JsonObject r = new JsonObject();
+                if (objects.get(i).has("id")) r.add("id", objects.get(i).get("id"));
+                r.addProperty("answer", a.text());
+                r.addProperty("start", a.start());
+                r.addProperty("end", a.end());
+                r.addProperty("score", a.score());
+                out.add(r);
             }
-        };
+            return out;
+        });
     }
 
     private static String field(JsonObject o, String key, int line) {

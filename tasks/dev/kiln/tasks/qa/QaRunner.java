@@ -77,7 +77,8 @@ final class QaRunner {
      * batch-mates), then hands on the pool's answers in input order.
      */
     <T> void run(Iterator<T> items, Function<T, Query> toQuery, Sink<T> sink, NDManager parent) {
-        int pool = batchSize * POOL_BATCHES;
+        int size = LengthBatches.size(batchSize);
+        int pool = size * POOL_BATCHES;
         while (items.hasNext()) {
             List<Pending<T>> inFlight = new ArrayList<>();
             List<Slot<T>> slots = new ArrayList<>();
@@ -91,7 +92,7 @@ final class QaRunner {
             }
             int[] lengths = new int[slots.size()];
             for (int i = 0; i < lengths.length; i++) lengths[i] = slots.get(i).owner().windows.get(slots.get(i).window()).input().length();
-            for (int[] rows : LengthBatches.batches(lengths, batchSize, true)) {
+            for (int[] rows : LengthBatches.batches(lengths, size, true)) {
                 List<Slot<T>> batch = new ArrayList<>(rows.length);
                 for (int r : rows) batch.add(slots.get(r));
                 forward(batch, parent);
