@@ -56,8 +56,8 @@ class SparkPrepareTest {
             try (Stream<String> s = Files.lines(wiki, StandardCharsets.UTF_8)) {
                 lines.addAll(s.limit(600).toList());
             }
-        } else { // a synthetic WikiText-like corpus: headings, paragraphs, blank lines
-            for (int d = 0; d < 30; d++) {
+        } else { // a synthetic WikiText-like corpus: headings, paragraphs, blank lines (~90 KB, so 20 KB shards are several)
+            for (int d = 0; d < 180; d++) {
                 lines.add(" = Article " + d + " = ");
                 lines.add("");
                 for (int p = 0; p < 6; p++) lines.add(" The value of item " + (d * 7 + p) + " is , in fact , larger than " + p + " . It grew again . ");
