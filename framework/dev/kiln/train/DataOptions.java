@@ -15,6 +15,19 @@ import java.util.Map;
 public final class DataOptions {
     private DataOptions() {}
 
+    /** {@code --set data.KEY=VALUE} arguments as options (keys without "data."), in order; anything else is an error. */
+    public static Map<String, String> parseSets(List<String> sets) {
+        Map<String, String> o = new java.util.LinkedHashMap<>();
+        for (String s : sets) {
+            int eq = s.indexOf('=');
+            if (!s.startsWith("data.") || eq < 0) {
+                throw new IllegalArgumentException("--set takes data.KEY=VALUE (the run's data settings), got '" + s + "'");
+            }
+            o.put(s.substring("data.".length(), eq), s.substring(eq + 1));
+        }
+        return o;
+    }
+
     /**
      * The run's saved data settings with {@code options} (snake_case keys, string values) put over them.
      * A key not in {@code allowed} is an error naming the keys the task takes.

@@ -103,13 +103,11 @@ final class RunCommands {
         List<String> sets = new ArrayList<>();
 
         Map<String, String> options(KilnCli.KilnCommand cmd) {
-            Map<String, String> o = new java.util.LinkedHashMap<>();
-            for (String s : sets) {
-                int eq = s.indexOf('=');
-                if (!s.startsWith("data.") || eq < 0) {
-                    throw cmd.usage("--set takes data.KEY=VALUE (the run's data settings), got '" + s + "'");
-                }
-                o.put(s.substring("data.".length(), eq), s.substring(eq + 1));
+            Map<String, String> o;
+            try {
+                o = dev.kiln.train.DataOptions.parseSets(sets);
+            } catch (IllegalArgumentException e) {
+                throw cmd.usage(e.getMessage());
             }
             if (format != null) o.put("format", format);
             if (encoding != null) o.put("encoding", encoding);

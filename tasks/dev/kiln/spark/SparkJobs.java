@@ -7,7 +7,6 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -78,13 +77,7 @@ public final class SparkJobs {
 
     /** kiln predict's and kiln evaluate's --set data.KEY=VALUE options, keys without "data.". */
     static Map<String, String> dataOptions(List<String> sets) {
-        Map<String, String> o = new LinkedHashMap<>();
-        for (String s : sets) {
-            int eq = s.indexOf('=');
-            if (!s.startsWith("data.") || eq < 0) throw new IllegalArgumentException("--set takes data.KEY=VALUE, got '" + s + "'");
-            o.put(s.substring("data.".length(), eq), s.substring(eq + 1));
-        }
-        return o;
+        return dev.kiln.train.DataOptions.parseSets(sets);
     }
 
     abstract static class TableJob extends InputJob {
