@@ -209,6 +209,48 @@ class SparkEvaluateTest {
         for (String k : List.of("exact_match", "f1")) assertEquals((double) want.get(k), (double) got.get(k), 1e-9, k);
     }
 
+    /**
+     * Summarization: summaries made where the rows are, ROUGE once on the driver, equal to kiln evaluate (title lines
+     * removed the same way). For bert2bert, whose 2-step model writes no words of the references, half the rows get
+     * the model's own summary as reference, so ROUGE lies strictly between 0 and 1 and a row scored against another
+     * row's reference would show.
+     */
+    @Test
+    void summarizationRougeEqualsKilnEvaluateOverPartitions() throws IOException {
+        Path data = dev.kiln.tasks.summarization.BbcSubset.write(tmp.resolve("bbc.jsonl"), 8);
+        String title = ", \"title_field\": \"title\"";
+        Path ext = train("sum-ext", "summarize-extractive", ", \"top_k\": 2", data, title);
+        Path b2b = train("sum-b2b", "summarize-bert2bert", ", \"max_summary_tokens\": 8, \"generation\": {\"num_beams\": 1, "
+                + "\"min_new_tokens\": 3, \"max_new_tokens\": 8}", data, title);
+        List<String> rows = Files.readAllLines(data);
+        List<String> own = new ArrayList<>();
+        for (int i = 0; i < rows.size(); i++) {
+            JsonObject o = com.google.gson.JsonParser.parseString(rows.get(i)).getAsJsonObject();
+            if (i % 2 == 0) o.addProperty("summary", Kiln.predict(b2b, List.of(rows.get(i))).get(0).get("summary").getAsString());
+            own.add(o.toString());
+        }
+        Path b2bData = Files.write(tmp.resolve("bbc-own.jsonl"), own);
+        for (Path[] c : new Path[][] {{ext, data}, {b2b, b2bData}}) {
+            Map<String, Object> want = Kiln.evaluate(c[0], c[1], "cpu", Map.of());
+            assertEquals("all: 8", want.remove("examples"));
+            double r1 = (double) want.get("rouge1");
+            assertTrue(r1 > 0 && r1 < 1, want.toString());
+            Map<String, Object> got = SparkEvaluate.evaluate(spark, c[1].toString(), "auto", c[0].toString(), "cpu", 2, Map.of());
+            assertEquals(2, got.get("partitions"));
+            Map<String, Object> w = metrics(want), g = metrics(got);
+            assertEquals(w.keySet(), g.keySet());
+            // means over rows that the partitions hold in another order: equal up to float summation order
+            for (String k : w.keySet()) {
+                if (w.get(k) instanceof Double d) assertEquals(d, (double) g.get(k), 1e-12, c[0] + " " + k);
+                else assertEquals(w.get(k), g.get(k), k);
+            }
+        }
+        String e = assertThrows(IllegalArgumentException.class, () -> SparkEvaluate.evaluate(spark, data.toString(), "auto",
+                ext.toString(), "cpu", 2, Map.of("article_field", "text"))).getMessage();
+        assertEquals("the summarize-extractive task reads the run's article and summary fields and takes no data options "
+                + "(got data.article_field)", e);
+    }
+
     @Test
     void aTaskWithoutSplitEvaluationIsOneLineNamingTheSupportedOnes() throws IOException {
         Path gpt = Files.createDirectories(tmp.resolve("gpt-model"));
@@ -216,8 +258,8 @@ class SparkEvaluateTest {
         Path in = Files.write(tmp.resolve("lm.jsonl"), List.of("{\"text\": \"q\"}"));
         String e = assertThrows(IllegalArgumentException.class, () -> SparkEvaluate.evaluate(spark, in.toString(), "auto",
                 gpt.toString(), "cpu", 0, Map.of())).getMessage();
-        assertEquals(gpt + " holds a 'pretrain-gpt' model; the Spark evaluate job takes classification, ner, qa models "
-                + "(use kiln evaluate for pretrain-gpt)", e);
+        assertEquals(gpt + " holds a 'pretrain-gpt' model; the Spark evaluate job takes classification, ner, qa, "
+                + "summarize-gpt, summarize-extractive, summarize-bert2bert models (use kiln evaluate for pretrain-gpt)", e);
     }
 
     @Test
