@@ -129,4 +129,22 @@ class SummarizationBatchSizeTest {
     void bert2bertPredictAndEvaluateAreTheSameAtBatchOneAndFour() throws IOException {
         samePredictionsAndMetricsAtAnyBatchSize(bert2bert);
     }
+
+    /**
+     * summary.json's FLOP count leaves lookup tables out: the extractive scorer's N is every parameter but the word,
+     * position and type tables (1-layer BERT, d 32, MiniLM's 30,522-token vocabulary, 128 positions, 2 types); the
+     * encoder-decoder's batches state their FLOPs, so its MFU is theirs and flops_per_example is reported.
+     */
+    @Test
+    void runSummariesCountNoLookupTables() throws IOException {
+        long tables = (30522 + 128 + 2) * 32L;
+        JsonObject ext = JsonParser.parseString(Files.readString(extractive.resolve("summary.json"))).getAsJsonObject();
+        assertEquals(ext.get("parameters").getAsLong() - tables, ext.get("flop_parameters").getAsLong());
+        assertTrue(!ext.has("flops_per_example"), ext.toString());
+        JsonObject b2b = JsonParser.parseString(Files.readString(bert2bert.resolve("summary.json"))).getAsJsonObject();
+        // both sides' tables out, the decoder's word table back in: the tied LM head multiplies by it
+        assertEquals(b2b.get("parameters").getAsLong() - 2 * tables + 30522 * 32L, b2b.get("flop_parameters").getAsLong());
+        assertTrue(b2b.get("flops_per_example").getAsDouble() > 0, b2b.toString());
+    }
 }
+
