@@ -94,12 +94,14 @@ public final class DataParallel {
     }
 
     /** One optimizer step's work: {@code shards[m][r]} is micro-batch m's shard for replica r (null when empty). */
-    public record Work(List<TrainableTask.Batch[]> shards, long targets, long tokens, long paddedTokens, long examples) {}
+    public record Work(List<TrainableTask.Batch[]> shards, long targets, long tokens, long paddedTokens, long examples,
+                       double flops) {}
 
     /** Splits each micro-batch of the step and has each replica collate its own shard (on the host). */
     public Work collate(List<int[]> micro, int epoch) {
         List<TrainableTask.Batch[]> shards = new ArrayList<>();
         long targets = 0, tokens = 0, padded = 0, examples = 0;
+        double flops = 0; // NaN when the task states none
         for (int[] idx : micro) {
             int[][] parts = split(idx, replicas.size());
             TrainableTask.Batch[] row = new TrainableTask.Batch[parts.length];
@@ -111,10 +113,11 @@ public final class DataParallel {
                 tokens += b.tokens();
                 padded += b.paddedTokens();
                 examples += b.size();
+                flops += b.flops();
             }
             shards.add(row);
         }
-        return new Work(shards, targets, tokens, padded, examples);
+        return new Work(shards, targets, tokens, padded, examples, flops);
     }
 
     /**

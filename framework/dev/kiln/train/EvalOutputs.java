@@ -23,6 +23,15 @@ public interface EvalOutputs extends java.io.Serializable {
     record Texts(List<String> predicted, List<List<String>> references) implements EvalOutputs {}
 
     /**
+     * Outputs of a task's own kind that join their slices themselves (what {@link #concat} does for the kinds above),
+     * e.g. summaries beside a baseline's and their token counts.
+     */
+    interface Joinable extends EvalOutputs {
+        /** {@code parts} (this one first, all of this class) joined in order. */
+        EvalOutputs join(List<? extends EvalOutputs> parts);
+    }
+
+    /**
      * The outputs of consecutive slices of one evaluation joined in order, as if one pass had made them (the
      * partitions of a distributed evaluation). Every slice must be of one kind; classes must name the same labels.
      */
@@ -35,6 +44,7 @@ public interface EvalOutputs extends java.io.Serializable {
             }
         }
         if (parts.size() == 1) return first;
+        if (first instanceof Joinable j) return j.join(parts);
         if (first instanceof Classes c0) {
             int n = 0;
             boolean probs = true;

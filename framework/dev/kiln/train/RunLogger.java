@@ -45,6 +45,8 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
     private long runPadded;
     private long windowExamples;
     private double windowSeconds;
+    private double windowFlops;
+    private double runFlops;
     private long runTokens;
     private long runExamples;
     private double runStepSeconds;
@@ -119,6 +121,8 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         runExamples += s.examples();
         runStepSeconds += s.seconds();
         windowSeconds += s.seconds();
+        windowFlops += s.flops();
+        runFlops += s.flops();
         lastGradNorm = s.gradNorm();
         lastLr = s.lr();
         double tps = s.tokens() / Math.max(1e-9, s.seconds());
@@ -133,7 +137,7 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         if (lossCount == 0) return;
         double tps = windowTokens / Math.max(1e-9, windowSeconds);
         double computedTps = windowPadded / Math.max(1e-9, windowSeconds);
-        double mfu = mfu(computedTps, windowPadded, windowExamples);
+        double mfu = mfu(computedTps, windowPadded, windowExamples, windowFlops / Math.max(1e-9, windowSeconds));
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("step", step);
         row.put("epoch", epoch(step, epoch));
@@ -163,13 +167,16 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         windowPadded = 0;
         windowExamples = 0;
         windowSeconds = 0;
+        windowFlops = 0;
     }
 
     /**
      * Model FLOPs utilisation of the positions actually computed (padding included: the kernels do that work), at
-     * the mean padded row width; real tokens/s over computed tokens/s is what padding costs on top.
+     * the mean padded row width; real tokens/s over computed tokens/s is what padding costs on top. When the task's
+     * batches state their FLOPs ({@code statedFlopsPerSec} not NaN), those over the peak.
      */
-    private double mfu(double computedTps, long padded, long examples) {
+    private double mfu(double computedTps, long padded, long examples, double statedFlopsPerSec) {
+        if (!Double.isNaN(statedFlopsPerSec)) return peakFlops > 0 ? statedFlopsPerSec / peakFlops : Double.NaN;
         int width = (int) Math.max(1, padded / Math.max(1, examples));
         return SystemStats.mfu(computedTps, flopParams, backbone.numLayers(), backbone.hiddenSize(), width, peakFlops);
     }
@@ -255,7 +262,8 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
             s.addProperty("computed_tokens_per_s", computedTps);
             s.addProperty("padding_fraction", paddingFraction(runTokens, runPadded));
             s.addProperty("examples_per_s", runExamples / runStepSeconds);
-            s.addProperty("mfu", mfu(computedTps, runPadded, runExamples));
+            s.addProperty("mfu", mfu(computedTps, runPadded, runExamples, runFlops / runStepSeconds));
+            if (!Double.isNaN(runFlops)) s.addProperty("flops_per_example", runFlops / Math.max(1, runExamples));
         }
         if (!Double.isNaN(r.finalLoss)) s.addProperty("final_train_loss", r.finalLoss);
         JsonObject last = new JsonObject();

@@ -30,6 +30,15 @@ public interface TrainableTask extends AutoCloseable {
         default long paddedTokens() {
             return tokens();
         }
+
+        /**
+         * Training FLOPs (forward and backward) the model spends on this micro-batch, when its task states them
+         * (an encoder-decoder, whose article and summary tokens meet different parameters); NaN (default) lets the
+         * logger count {@code 6·}{@link TrainableTask#flopParameters()}{@code  + 12·L·d·T} per computed token.
+         */
+        default double flops() {
+            return Double.NaN;
+        }
     }
 
     /** The summed (not averaged) loss of a micro-batch over its {@link Batch#targets()}. */

@@ -82,9 +82,14 @@ public final class Trainer {
         default void onEnd(Result r) {}
     }
 
-    /** Numbers for one optimizer step. */
+    /** Numbers for one optimizer step; {@code flops} as its batches state them ({@link TrainableTask.Batch#flops}), or NaN. */
     public record StepStats(double loss, double lr, double gradNorm, long tokens, double seconds, long examples,
-                            long paddedTokens) {
+                            long paddedTokens, double flops) {
+        public StepStats(double loss, double lr, double gradNorm, long tokens, double seconds, long examples,
+                         long paddedTokens) {
+            this(loss, lr, gradNorm, tokens, seconds, examples, paddedTokens, Double.NaN);
+        }
+
         public StepStats(double loss, double lr, double gradNorm, long tokens, double seconds, long examples) {
             this(loss, lr, gradNorm, tokens, seconds, examples, tokens);
         }
@@ -254,7 +259,7 @@ public final class Trainer {
                 result.finalLoss = loss;
             }
             state.logTrain(applied ? loss : Double.NaN, lr, gradNorm);
-            StepStats stats = new StepStats(loss, lr, gradNorm, tokens, secs, examples, padded);
+            StepStats stats = new StepStats(loss, lr, gradNorm, tokens, secs, examples, padded, work.flops());
             for (Listener l : listeners) l.onStep(state.step, epoch, stats);
 
             boolean epochEnd = state.step % spe == 0 || state.step == total;

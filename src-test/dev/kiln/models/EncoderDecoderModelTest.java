@@ -165,6 +165,37 @@ class EncoderDecoderModelTest {
         return o;
     }
 
+    /**
+     * MFU's numerator for seq2seq, against a count by hand from the config (L 2, d 32, f 64, V 97): 6 FLOPs per
+     * parameter a token meets, an article token the encoder (and the cross-attention K/V projections of each decoder
+     * layer), a decoder position the decoder layers, a target the LM head with its tied table; no embedding table;
+     * 12·d per query-key pair scored. The same count with bert2bert-share (shared layers still run on both sides).
+     */
+    @Test
+    void trainingFlopsCountEachSidesTokensAgainstItsOwnParameters(@TempDir Path tmp) throws IOException {
+        Path bert = tinyBert(tmp.resolve("bert"));
+        long d = 32, f = 64, v = VOCAB, layers = 2;
+        long rows = 3, s = 11, t = 5, targets = 13;
+        long bertLayer = 4 * (d * d + d) + 2 * d + (d * f + f) + (f * d + d) + 2 * d; // Q K V O, LN, FFN, LN
+        long crossQo = 2 * (d * d + d) + 2 * d;  // cross-attention query and output dense, its LayerNorm
+        long crossKv = 2 * (d * d + d);          // run on the article's states
+        long embLn = 2 * d;                      // the tables are looked up; the embeddings' LayerNorm runs per token
+        long head = (d * d + d) + 2 * d + v * d + v; // transform, LayerNorm, tied decoder and its bias
+        double want = 6.0 * (rows * s * (embLn + layers * (bertLayer + crossKv))
+                + rows * t * (embLn + layers * (bertLayer + crossQo)) + targets * head)
+                + 12.0 * d * layers * s * rows * s       // encoder self-attention, S×S per row
+                + 12.0 * d * layers * (t + s) * rows * t; // decoder self (T×T) and cross (T×S) attention
+        try (NDManager m = NDManager.newBaseManager()) {
+            EncoderDecoderModel separate = warm(bert, m, false);
+            assertEquals(want, separate.trainingFlops(rows, s, t, targets), 0.0);
+            assertEquals(want, warm(bert, m, true).trainingFlops(rows, s, t, targets), 0.0);
+            // every parameter is counted once except the three lookup tables per side (the tied one counts in the head)
+            long tables = 2 * ((v + 64 + 2) * d);
+            assertEquals(separate.params.count() - tables + v * d,
+                    2 * embLn + layers * (2 * bertLayer + crossQo + crossKv) + head);
+        }
+    }
+
     /** Compares our forward with encdec_reference.py (numpy, float64), when python3 with numpy is there. */
     @Test
     void forwardMatchesAnIndependentNumpyImplementation(@TempDir Path tmp) throws Exception {

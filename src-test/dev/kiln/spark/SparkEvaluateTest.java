@@ -54,13 +54,18 @@ class SparkEvaluateTest {
     }
 
     static Path train(String name, String task, String taskKeys, Path data, String dataKeys) throws IOException {
+        return train(name, bert, task, taskKeys, data, dataKeys, 24);
+    }
+
+    static Path train(String name, Path model, String task, String taskKeys, Path data, String dataKeys, int maxLength)
+            throws IOException {
         Path cfg = Files.writeString(tmp.resolve(name + ".json"), """
                 {"model": {"name": "%s", "device": "cpu"},
                  "task": {"type": "%s" %s},
-                 "data": {"train": "%s", "max_length": 24 %s},
+                 "data": {"train": "%s", "max_length": %d %s},
                  "training": {"max_steps": 2, "batch_size": 8}, "optimizer": {"lr": 1e-3},
                  "logging": {"tensorboard": false, "plot": false, "progress": "off"}, "output": {"dir": "%s"}}
-                """.formatted(bert, task, taskKeys, data, dataKeys, tmp.resolve(name)));
+                """.formatted(model, task, taskKeys, data, maxLength, dataKeys, tmp.resolve(name)));
         return Kiln.train(cfg).dir();
     }
 
@@ -209,6 +214,60 @@ class SparkEvaluateTest {
         for (String k : List.of("exact_match", "f1")) assertEquals((double) want.get(k), (double) got.get(k), 1e-9, k);
     }
 
+    /**
+     * Summarization: summaries made where the rows are, ROUGE once on the driver, equal to kiln evaluate (title lines
+     * removed the same way), for the three tasks. For bert2bert and summarize-gpt, whose 2-step models write no words
+     * of the references, half the rows get
+     * the model's own summary as reference, so ROUGE lies strictly between 0 and 1 and a row scored against another
+     * row's reference would show.
+     */
+    @Test
+    void summarizationRougeEqualsKilnEvaluateOverPartitions() throws IOException {
+        Path data = dev.kiln.tasks.summarization.BbcSubset.write(tmp.resolve("bbc.jsonl"), 8);
+        String title = ", \"title_field\": \"title\"";
+        Path ext = train("sum-ext", "summarize-extractive", ", \"top_k\": 2", data, title);
+        Path b2b = train("sum-b2b", "summarize-bert2bert", ", \"max_summary_tokens\": 8, \"generation\": {\"num_beams\": 1, "
+                + "\"min_new_tokens\": 3, \"max_new_tokens\": 8}", data, title);
+        // summarize-gpt goes through the same code as bert2bert (AbstractiveProvider); its tiny GPT-2 needs the BPE files
+        Path gpt = TinyModels.gpt2(tmp.resolve("gpt2"), 1, 32, 5);
+        Path gptRun = train("sum-gpt", gpt, "summarize-gpt", ", \"max_summary_tokens\": 8, \"generation\": {\"num_beams\": 1, "
+                + "\"min_new_tokens\": 3, \"max_new_tokens\": 8}", data, title, 48);
+        List<Path[]> cases = new ArrayList<>();
+        cases.add(new Path[] {ext, data});
+        for (Path run : List.of(b2b, gptRun)) cases.add(new Path[] {run, withOwnSummaries(run, data)});
+        for (Path[] c : cases) {
+            Map<String, Object> want = Kiln.evaluate(c[0], c[1], "cpu", Map.of());
+            assertEquals("all: 8", want.remove("examples"));
+            double r1 = (double) want.get("rouge1");
+            assertTrue(r1 > 0 && r1 < 1, want.toString());
+            Map<String, Object> got = SparkEvaluate.evaluate(spark, c[1].toString(), "auto", c[0].toString(), "cpu", 2, Map.of());
+            assertEquals(2, got.get("partitions"));
+            Map<String, Object> w = metrics(want), g = metrics(got);
+            assertEquals(w.keySet(), g.keySet());
+            // means over rows that the partitions hold in another order: equal up to float summation order
+            for (String k : w.keySet()) {
+                if (w.get(k) instanceof Double d) assertEquals(d, (double) g.get(k), 1e-12, c[0] + " " + k);
+                else assertEquals(w.get(k), g.get(k), k);
+            }
+        }
+        String e = assertThrows(IllegalArgumentException.class, () -> SparkEvaluate.evaluate(spark, data.toString(), "auto",
+                ext.toString(), "cpu", 2, Map.of("article_field", "text"))).getMessage();
+        assertEquals("the summarize-extractive task reads the run's article and summary fields and takes no data options "
+                + "(got data.article_field)", e);
+    }
+
+    /** {@code data} with the even rows' summaries replaced by what {@code run} predicts for them. */
+    static Path withOwnSummaries(Path run, Path data) throws IOException {
+        List<String> rows = Files.readAllLines(data);
+        List<String> own = new ArrayList<>();
+        for (int i = 0; i < rows.size(); i++) {
+            JsonObject o = com.google.gson.JsonParser.parseString(rows.get(i)).getAsJsonObject();
+            if (i % 2 == 0) o.addProperty("summary", Kiln.predict(run, List.of(rows.get(i))).get(0).get("summary").getAsString());
+            own.add(o.toString());
+        }
+        return Files.write(tmp.resolve(run.getFileName() + "-own.jsonl"), own);
+    }
+
     @Test
     void aTaskWithoutSplitEvaluationIsOneLineNamingTheSupportedOnes() throws IOException {
         Path gpt = Files.createDirectories(tmp.resolve("gpt-model"));
@@ -216,8 +275,8 @@ class SparkEvaluateTest {
         Path in = Files.write(tmp.resolve("lm.jsonl"), List.of("{\"text\": \"q\"}"));
         String e = assertThrows(IllegalArgumentException.class, () -> SparkEvaluate.evaluate(spark, in.toString(), "auto",
                 gpt.toString(), "cpu", 0, Map.of())).getMessage();
-        assertEquals(gpt + " holds a 'pretrain-gpt' model; the Spark evaluate job takes classification, ner, qa models "
-                + "(use kiln evaluate for pretrain-gpt)", e);
+        assertEquals(gpt + " holds a 'pretrain-gpt' model; the Spark evaluate job takes classification, ner, qa, "
+                + "summarize-gpt, summarize-extractive, summarize-bert2bert models (use kiln evaluate for pretrain-gpt)", e);
     }
 
     @Test

@@ -58,4 +58,30 @@ class RunLoggerTest {
         assertEquals(0.375, row.get("padding_fraction").getAsDouble(), 1e-12);
         assertEquals(mfu, row.get("mfu").getAsDouble(), 1e-12);
     }
+
+    /** A task whose batches state their FLOPs (an encoder-decoder) gets MFU = stated FLOPs / step seconds / peak, not 6N. */
+    @Test
+    void statedBatchFlopsReplaceTheSixNCount() throws IOException {
+        TrainerOptions o = new TrainerOptions();
+        o.tensorboard = false;
+        o.plot = false;
+        o.progress = dev.kiln.log.Progress.Mode.QUIET;
+        o.logEverySteps = 2;
+        double peak = 1e9;
+        try (TrainerTest.Synthetic t = new TrainerTest.Synthetic();
+             RunLogger log = new RunLogger(tmp, o, t.backbone(), 1000, peak, new PrintStream(OutputStream.nullOutputStream()))) {
+            log.onStart(2, 0);
+            log.onStep(1, 0, new Trainer.StepStats(1.0, 1e-3, 1, 300, 0.5, 8, 400, 3e8));
+            log.onStep(2, 0, new Trainer.StepStats(0.5, 1e-3, 1, 200, 1.5, 12, 400, 5e8));
+            Trainer.Result r = new Trainer.Result();
+            r.steps = 2;
+            log.onEnd(r);
+            log.writeSummary(r, null);
+        }
+        // 8e8 FLOPs in 2 s on a 1e9 FLOP/s peak
+        JsonObject s = JsonParser.parseString(Files.readString(tmp.resolve("summary.json"))).getAsJsonObject();
+        assertEquals(0.4, s.get("mfu").getAsDouble(), 1e-12);
+        assertEquals(8e8 / 20, s.get("flops_per_example").getAsDouble(), 1e-6);
+        assertEquals(0.4, MetricsLog.read(tmp.resolve(MetricsLog.FILE_NAME)).get(0).get("mfu").getAsDouble(), 1e-12);
+    }
 }

@@ -30,8 +30,8 @@ import java.util.Map;
  * {@code evaluate} over a table (JSONL, CSV, TSV, Parquet) as a Spark job. The forward passes run on the executors as
  * {@link SparkInference#predict}'s do (one model per executor, chunks batched by length); each partition sends the
  * driver its rows' outputs beside their gold ({@link EvalOutputs}: a class pair per row, the tags of each sentence,
- * an answer and its gold answers), and the driver runs the task's own metric code once over all of them, joined in
- * partition order ({@link TaskProvider#evaluation}). Macro-F1, entity F1 and SQuAD F1 do not average over
+ * an answer and its gold answers, a summary and its reference), and the driver runs the task's own metric code once
+ * over all of them, joined in partition order ({@link TaskProvider#evaluation}). Macro-F1, entity F1, SQuAD F1 and ROUGE do not average over
  * partitions; computed this way they are what {@code kiln evaluate} reports on the same rows. The driver holds those
  * outputs, not the rows: a few bytes per row for classification, the tags for NER, the answers for QA.
  */

@@ -114,7 +114,7 @@ public final class SparkJobs {
 
     @Command(name = "evaluate", mixinStandardHelpOptions = true, description = "A run's metrics (kiln evaluate's JSON object, on "
             + "stdout) on a labelled table: the forward passes on the executors, the metrics over all rows on the driver. "
-            + "Classification, NER and QA runs.")
+            + "Classification, NER, QA and summarization runs.")
     static final class Evaluate extends InputJob {
         @Parameters(paramLabel = "RUN", description = "a run directory or model folder every executor can read")
         String run;

@@ -85,6 +85,23 @@ public final class BertModel extends Module implements Backbone {
         nsp = heads.nsp ? new Linear(cls, "seq_relationship", h, 2, true) : null;
     }
 
+    /**
+     * Training FLOPs (forward and backward) of pretraining on {@code rows} sequences padded to {@code width} with
+     * {@code masked} masked positions, counted as {@code EncoderDecoderModel.trainingFlops} counts: 6 per parameter a
+     * position meets (the embeddings' LayerNorm and the layers at every position; the MLM head and its tied word table
+     * at the masked ones, the only ones it runs on; pooler and NSP head once per row), no lookup table, and 12·d per
+     * query-key pair each layer scores.
+     */
+    public double pretrainingFlops(long rows, long width, long masked) {
+        long body = embeddings.matmulParameterCount();
+        for (BertLayer l : layers) body += l.matmulParameterCount();
+        double positions = (double) rows * width;
+        double f = 6.0 * body * positions + 12.0 * config.hiddenSize * layers.size() * width * positions;
+        if (mlm != null) f += 6.0 * (mlm.matmulParameterCount() + embeddings.word.parameterCount()) * masked;
+        long perRow = (pooler == null ? 0 : pooler.matmulParameterCount()) + (nsp == null ? 0 : nsp.matmulParameterCount());
+        return f + 6.0 * perRow * rows;
+    }
+
     /** What a forward pass returns; absent parts are null. */
     public static final class Output {
         /** [B, T, H] after the last layer. */

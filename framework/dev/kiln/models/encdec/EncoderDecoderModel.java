@@ -228,6 +228,40 @@ public final class EncoderDecoderModel extends Module implements Backbone {
         return logits(decode(tgtIds, tgtMask, encode(srcIds, srcMask, training), null, training));
     }
 
+    // ---- FLOPs -------------------------------------------------------------------------------------------
+
+    /**
+     * Training FLOPs (forward and backward: 6 per parameter a token meets, PaLM's count) of teacher forcing on
+     * {@code rows} pairs padded to {@code srcWidth} encoder and {@code tgtWidth} decoder positions, {@code targets}
+     * of which go through the vocabulary projection. Each token meets only its side's parameters: an article token
+     * the encoder's layers and each decoder layer's cross-attention key/value projections, a decoder token its
+     * layers' self-attention, cross-attention query/output and feed-forward, a target the LM head with its tied
+     * word table; embedding tables are looked up, not multiplied (their LayerNorms count, as everywhere in Kiln).
+     * Attention adds 12·d per query and key position a layer scores: the encoder's S×S, the decoder's T×T (the
+     * causal half is masked, not skipped) and T×S cross scores. Shared layers (bert2bert-share) run on both sides,
+     * so they count on both.
+     */
+    public double trainingFlops(long rows, long srcWidth, long tgtWidth, long targets) {
+        long enc = encoderEmbeddings.matmulParameterCount();
+        for (BertLayer l : encoderLayers) enc += l.matmulParameterCount();
+        long crossKv = 0;
+        long dec = decoderEmbeddings.matmulParameterCount();
+        for (DecoderLayer l : decoderLayers) {
+            var self = l.cross.self;
+            long kv = self.key.matmulParameterCount() + self.value.matmulParameterCount();
+            crossKv += kv;
+            // the node holds the cross-attention, and is the BERT layer itself unless that is the encoder's
+            dec += l.node.matmulParameterCount() + (l.node == l.base ? 0 : l.base.matmulParameterCount()) - kv;
+        }
+        long head = lmHead.matmulParameterCount() + decoderEmbeddings.word.parameterCount();
+        double d = config.decoder.hiddenSize;
+        double encTokens = (double) rows * srcWidth;
+        double decTokens = (double) rows * tgtWidth;
+        double attention = 12.0 * config.encoder.hiddenSize * encoderLayers.size() * srcWidth * encTokens
+                + 12.0 * d * decoderLayers.size() * (tgtWidth + srcWidth) * decTokens;
+        return 6.0 * ((enc + crossKv) * encTokens + dec * decTokens + (double) head * targets) + attention;
+    }
+
     // ---- Backbone ----------------------------------------------------------------------------------------
 
     @Override public Architecture architecture() { return EncoderDecoderArchitecture.INSTANCE; }

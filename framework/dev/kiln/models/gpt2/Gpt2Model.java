@@ -161,6 +161,19 @@ public final class Gpt2Model extends Module implements Backbone {
     }
 
     /** Pre-LN block: x + Attn(LN1(x)), then + MLP(LN2(·)). */
+    /**
+     * Training FLOPs (forward and backward) of the causal LM on {@code rows} sequences padded to {@code width} whose
+     * next-token loss is taken at {@code targets} positions (a summary's, not its prompt's): 6 per parameter the blocks
+     * and ln_f meet at every position, 6 per wte entry at each target (the tied LM head runs there only), 12·d per
+     * query-key pair each layer scores (the causal half is masked, not skipped); wte and wpe are looked up.
+     */
+    public double lmTrainingFlops(long rows, long width, long targets) {
+        long body = lnF.matmulParameterCount();
+        for (Block b : h) body += b.matmulParameterCount();
+        double positions = (double) rows * width;
+        return 6.0 * body * positions + 12.0 * config.nEmbd * h.size() * width * positions + 6.0 * wte.parameterCount() * targets;
+    }
+
     public static final class Block extends Module {
         final LayerNorm ln1;
         final Attention attn;

@@ -9,15 +9,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Small slices of the BBC News Summary file in ../shared, every category represented. */
-final class BbcSubset {
+public final class BbcSubset {
     private BbcSubset() {}
 
-    static Path file() {
+    public static Path file() {
         return TestSupport.shared("datasets/bbc_news_summary/bbc_news_summary.jsonl");
     }
 
     /** {@code n} records taken at an even stride through the file (it is sorted by category), written to {@code to}. */
-    static Path write(Path to, int n) throws IOException {
+    public static Path write(Path to, int n) throws IOException {
         List<String> lines = Files.readAllLines(file());
         List<String> out = new ArrayList<>();
         int stride = lines.size() / n;

@@ -140,4 +140,67 @@ class Bert2BertSummarizationTest {
         assertEquals(2, r.getAsJsonArray("samples").size());
         assertEquals(6, r.getAsJsonArray("loss_curve").size()); // logged every 10 of 60 steps
     }
+
+    /**
+     * bert2bert-share through the task: a config with {@code task.share_encoder_decoder: true} trains (the loss falls),
+     * saves HF's tied layout (the decoder's BERT weights stored once, under the encoder's names; config
+     * {@code tie_encoder_decoder}), loads strictly through the predictor with every key used, predicts what evaluate
+     * scores, and continues training from its own folder.
+     */
+    @Test
+    void sharedEncoderDecoderTrainsSavesAndLoadsEndToEnd() throws IOException {
+        Path data = BbcSubset.write(dir.resolve("bbc.jsonl"), 3);
+        Path bert = TinyModels.bert(dir.resolve("bert"), 2, 32, 5);
+        Tasks.all();
+        String json = """
+                {
+                  "model": {"name": "%s", "dropout": 0.0},
+                  "task": {"type": "summarize-bert2bert", "share_encoder_decoder": true, "max_summary_tokens": 10,
+                           "generation": {"num_beams": 1, "max_new_tokens": 10}},
+                  "data": {"train": "%s", "title_field": "title", "max_length": 48},
+                  "training": {"max_steps": 8, "batch_size": 3, "eval_each_epoch": false, "log_every_steps": 1},
+                  "optimizer": {"lr": 5e-3, "weight_decay": 0.0},
+                  "schedule": {"type": "constant"},
+                  "logging": {"tensorboard": false, "plot": false, "progress": "off"},
+                  "output": {"dir": "%s"}
+                }""";
+        Runs.Outcome o = Runs.train(RunConfig.parse(json.formatted(bert, data, dir.resolve("run")), "share.json", dir, List.of()),
+                System.err, true);
+        List<Double> loss = new java.util.ArrayList<>();
+        for (String l : Files.readAllLines(o.runDir().resolve("metrics.jsonl"))) {
+            JsonObject r = JsonParser.parseString(l).getAsJsonObject();
+            if (r.has("loss")) loss.add(r.get("loss").getAsDouble());
+        }
+        assertEquals(8, loss.size());
+        assertTrue(loss.get(7) < loss.get(0) - 1, "training loss " + loss);
+
+        Path model = o.runDir().resolve("final");
+        JsonObject config = JsonParser.parseString(Files.readString(model.resolve("config.json"))).getAsJsonObject();
+        assertTrue(config.get("tie_encoder_decoder").getAsBoolean(), config.toString());
+        var keys = SafeTensors.readCheckpoint(model).keySet();
+        assertTrue(keys.contains("decoder.bert.encoder.layer.1.crossattention.self.query.weight"), keys.toString());
+        assertTrue(keys.contains("encoder.encoder.layer.1.attention.self.query.weight"), keys.toString());
+        assertTrue(keys.stream().noneMatch(k -> k.startsWith("decoder.bert.") && !k.contains(".crossattention.")), keys.toString());
+
+        List<ArticleSummary> pairs = SummaryRecords.read(data, StandardCharsets.UTF_8,
+                new SummaryRecords.Fields("article", "summary", "title", "id"));
+        List<String> lines = new java.util.ArrayList<>();
+        try (Bert2BertSummarizer s = Bert2BertSummarizer.load(o.runDir(), "cpu")) {
+            assertTrue(s.model().config.tieEncoderDecoder);
+            assertTrue(s.model().loadReport.complete(), s.model().loadReport.toString());
+            // the decoder runs on the encoder's (trained) weights: one tensor, not a copy
+            assertTrue(s.model().decoderLayers.get(0).base == s.model().encoderLayers.get(0));
+            for (ArticleSummary p : pairs) lines.add(SummaryScores.lines(s.summarize(p.article())));
+        }
+        Map<String, Object> ev = Kiln.evaluate(o.runDir(), data);
+        List<String> refs = AbstractiveTask.references(pairs);
+        assertEquals(SummaryScores.metrics(SummaryScores.score(lines, refs, true), "").get("rouge1"), (Double) ev.get("rouge1"), 1e-12);
+
+        // continued from its own folder, still shared
+        Runs.Outcome more = Runs.train(RunConfig.parse(json.formatted(model, data, dir.resolve("run2")).replace("\"max_steps\": 8",
+                "\"max_steps\": 1"), "share2.json", dir, List.of()), System.err, true);
+        assertTrue(JsonParser.parseString(Files.readString(more.runDir().resolve("final/config.json"))).getAsJsonObject()
+                .get("tie_encoder_decoder").getAsBoolean());
+    }
 }
+

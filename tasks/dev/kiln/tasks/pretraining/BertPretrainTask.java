@@ -72,7 +72,7 @@ public final class BertPretrainTask implements TrainableTask {
 
     /** A padded batch: inputs, the flat (row · T + column) masked positions with their labels, NSP labels. */
     record HostBatch(long[][] ids, long[][] typeIds, long[][] mask, long[] positions, long[] labels, long[] nspLabels,
-                     long tokenCount) implements Batch {
+                     long tokenCount, double flops) implements Batch {
         public int size() { return ids.length; }
         public long targets() { return Math.max(1, positions.length); }
         public long tokens() { return tokenCount; }
@@ -147,7 +147,9 @@ public final class BertPretrainTask implements TrainableTask {
             }
             nspLabels[i] = e.randomNext() ? 1 : 0; // HF: 0 = B follows A, 1 = B is random
         }
-        return new HostBatch(ids, types, mask, positions, labels, nsp ? nspLabels : null, tokens);
+        // the MLM head runs on the masked positions only: MFU counts them, not 6N at every position
+        return new HostBatch(ids, types, mask, positions, labels, nsp ? nspLabels : null, tokens,
+                bert.pretrainingFlops(ex.length, width, masked));
     }
 
     @Override public Backbone backbone() { return bert; }

@@ -63,6 +63,12 @@ public final class GptPretrainTask implements TrainableTask {
     }
 
     @Override public Backbone backbone() { return gpt; }
+
+    /** The matmul parameters plus wte, which the tied LM head multiplies at every position; wpe is only looked up. */
+    @Override
+    public long flopParameters() {
+        return gpt.root().matmulParameterCount() + gpt.wte.parameterCount();
+    }
     @Override public int trainSize() { return train.size(); }
     @Override public MainMetric declaredMainMetric() { return MAIN_METRIC; }
 

@@ -110,6 +110,12 @@ public final class QaTask implements TrainableTask {
     }
 
     @Override public Backbone backbone() { return backbone; }
+
+    /** Every parameter but the embedding tables: a token-level head only looks them up (no vocabulary projection). */
+    @Override
+    public long flopParameters() {
+        return backbone.root().matmulParameterCount();
+    }
     @Override public int trainSize() { return train.size(); }
     @Override public MainMetric declaredMainMetric() { return MAIN_METRIC; }
 

@@ -44,8 +44,12 @@ abstract class AbstractiveTask<O extends AbstractiveOptions, P> implements Train
         }
     }
 
-    /** Generated summaries, one sentence per line for ROUGE-Lsum, and their mean length in tokens. */
-    record Generated(List<String> texts, List<String> lines, double meanTokens) {}
+    /** Generated summaries, one sentence per line for ROUGE-Lsum, and each one's length in tokens. */
+    record Generated(List<String> texts, List<String> lines, long[] tokens) {
+        double meanTokens() {
+            return SummaryOutputs.meanTokens(tokens);
+        }
+    }
 
     final Tokenizer tok;
     final Settings<O> s;
@@ -155,21 +159,21 @@ abstract class AbstractiveTask<O extends AbstractiveOptions, P> implements Train
         private final Tokenizer tok;
         private final List<String> texts = new ArrayList<>();
         private final List<String> lines = new ArrayList<>();
-        private long tokens;
+        private final List<Long> tokens = new ArrayList<>();
 
         Collector(Tokenizer tok) {
             this.tok = tok;
         }
 
         void add(long[] ids) {
-            tokens += ids.length;
+            tokens.add((long) ids.length);
             String t = tok.decode(ids, true).strip();
             texts.add(t);
             lines.add(SummaryScores.lines(t));
         }
 
         Generated done() {
-            return new Generated(texts, lines, tokens / (double) Math.max(1, texts.size()));
+            return new Generated(texts, lines, tokens.stream().mapToLong(Long::longValue).toArray());
         }
     }
 

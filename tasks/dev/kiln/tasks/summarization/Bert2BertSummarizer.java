@@ -3,6 +3,7 @@ package dev.kiln.tasks.summarization;
 import com.google.gson.JsonObject;
 import dev.kiln.models.encdec.EncoderDecoderLm;
 import dev.kiln.generate.GenerationOptions;
+import dev.kiln.inference.LengthBatches;
 import dev.kiln.models.encdec.EncoderDecoderModel;
 import dev.kiln.text.Tokenizer;
 import dev.kiln.train.TaskFolder;
@@ -19,6 +20,9 @@ import java.util.List;
  * {@code EncoderDecoderModel.from_pretrained} also loads.
  */
 public final class Bert2BertSummarizer extends TaskPredictor implements SummaryModel {
+    /** Articles per greedy decoding batch unless {@code --batch-size} says otherwise. */
+    static final int BATCH_SIZE = 8;
+
     private final EncoderDecoderModel model;
     private final int maxLength;
     private final AbstractiveOptions.Generation generation;
@@ -56,13 +60,20 @@ public final class Bert2BertSummarizer extends TaskPredictor implements SummaryM
         return summarize(List.of(article), o).get(0);
     }
 
-    /** Summaries of several articles (greedy decoding runs them as one batch). */
+    /** Summaries of several articles in their order (greedy decoding batches them by length, {@code --batch-size}). */
     public List<String> summarize(List<String> articles, GenerationOptions o) {
         List<long[]> sources = new ArrayList<>();
         for (String a : articles) sources.add(Bert2BertTask.source(model, folder.tokenizer, a, maxLength));
         List<String> out = new ArrayList<>();
-        for (long[] ids : EncoderDecoderLm.generate(model, sources, o, true)) out.add(folder.tokenizer.decode(ids, true).strip());
+        for (long[] ids : Bert2BertTask.generateIds(model, sources, o, LengthBatches.size(BATCH_SIZE))) {
+            out.add(folder.tokenizer.decode(ids, true).strip());
+        }
         return out;
+    }
+
+    @Override
+    public List<String> summarizeAll(List<String> articles) {
+        return summarize(articles, defaults());
     }
 
     public EncoderDecoderModel model() {
@@ -82,9 +93,9 @@ public final class Bert2BertSummarizer extends TaskPredictor implements SummaryM
         return folder.meta;
     }
 
-    /** Greedy decoding runs 8 articles as a batch, beam search one at a time. */
+    /** Greedy decoding runs {@code --batch-size} articles (default 8) as a batch, sorted by length; beam search one at a time. */
     @Override
     public AbstractiveTask.Generated generate(List<ArticleSummary> data) {
-        return Bert2BertTask.generate(model, folder.tokenizer, data, maxLength, defaults(), 8);
+        return Bert2BertTask.generate(model, folder.tokenizer, data, maxLength, defaults(), LengthBatches.size(BATCH_SIZE));
     }
 }

@@ -3,6 +3,7 @@ package dev.kiln.tasks.summarization;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 
+import dev.kiln.inference.LengthBatches;
 import dev.kiln.models.encdec.EncoderDecoderLm;
 import dev.kiln.generate.GenerationOptions;
 import dev.kiln.models.Backbone;
@@ -79,10 +80,17 @@ public final class Bert2BertTask extends AbstractiveTask<Bert2BertOptions, Bert2
      * i.e. the summary and its [SEP]) as (row, position, label) triples, so the vocabulary projection runs on those alone.
      */
     record HostBatch(long[][] src, long[][] srcMask, long[][] tgt, long[][] tgtMask, long[] rows, long[] cols,
-                     long[] labels, long tokens) implements Batch {
+                     long[] labels, long tokens, double flops) implements Batch {
         public int size() { return src.length; }
         public long targets() { return labels.length; }
         public long tokens() { return tokens; }
+        public long paddedTokens() { return src.length == 0 ? 0 : (long) src.length * (src[0].length + tgt[0].length); }
+
+        /** As {@link EncoderDecoderModel#trainingFlops} counts them, for MFU. */
+        HostBatch withFlops(EncoderDecoderModel model) {
+            double f = src.length == 0 ? 0 : model.trainingFlops(src.length, src[0].length, tgt[0].length, labels.length);
+            return new HostBatch(src, srcMask, tgt, tgtMask, rows, cols, labels, tokens, f);
+        }
     }
 
     static HostBatch collate(List<Pair> pairs, long pad) {
@@ -120,15 +128,25 @@ public final class Bert2BertTask extends AbstractiveTask<Bert2BertOptions, Bert2
                 labels[k++] = t[j + 1];
             }
         }
-        return new HostBatch(src, srcMask, tgt, tgtMask, rows, cols, labels, tokens);
+        return new HostBatch(src, srcMask, tgt, tgtMask, rows, cols, labels, tokens, Double.NaN);
     }
 
     @Override public Parameters parameters() { return model.params; }
     @Override public Backbone backbone() { return model; }
 
+    /**
+     * For summary.json's {@code flop_parameters}: the matmul parameters and the LM head's tied word table. MFU does
+     * not use it: each batch states its FLOPs ({@link EncoderDecoderModel#trainingFlops}), the two sides' tokens
+     * meeting different parameters.
+     */
+    @Override
+    public long flopParameters() {
+        return model.matmulParameterCount() + model.decoderEmbeddings.word.parameterCount();
+    }
+
     @Override
     Batch collate(List<Pair> pairs) {
-        return collate(pairs, model.config.padTokenId);
+        return collate(pairs, model.config.padTokenId).withFlops(model);
     }
 
     @Override
@@ -149,18 +167,24 @@ public final class Bert2BertTask extends AbstractiveTask<Bert2BertOptions, Bert2
         return generate(model, tok, data, s.maxLength, o, s.options.evalBatchSize);
     }
 
-    /** Summaries of {@code data}: greedy/sampled decoding runs {@code batchSize} articles at a time, beam search one by one. */
+    /**
+     * Summaries of {@code data}: greedy/sampled decoding runs {@code batchSize} articles at a time, sorted by length
+     * (results in input order), beam search one by one.
+     */
     static Generated generate(EncoderDecoderModel model, Tokenizer tok, List<ArticleSummary> data, int maxLength,
                               GenerationOptions o, int batchSize) {
+        List<long[]> sources = new ArrayList<>(data.size());
+        for (ArticleSummary a : data) sources.add(source(model, tok, a.article(), maxLength));
         Collector c = new Collector(tok);
-        for (int i = 0; i < data.size(); i += batchSize) {
-            List<long[]> sources = new ArrayList<>();
-            for (ArticleSummary a : data.subList(i, Math.min(data.size(), i + batchSize))) {
-                sources.add(source(model, tok, a.article(), maxLength));
-            }
-            for (long[] ids : EncoderDecoderLm.generate(model, sources, o, true)) c.add(ids);
-        }
+        for (long[] ids : generateIds(model, sources, o, batchSize)) c.add(ids);
         return c.done();
+    }
+
+    /** Summary ids of {@code sources} in their order, generated in length-sorted batches of {@code batchSize}. */
+    static List<long[]> generateIds(EncoderDecoderModel model, List<long[]> sources, GenerationOptions o, int batchSize) {
+        int[] lengths = new int[sources.size()];
+        for (int i = 0; i < lengths.length; i++) lengths[i] = sources.get(i).length;
+        return LengthBatches.map(sources, lengths, batchSize, batch -> EncoderDecoderLm.generate(model, batch, o, true));
     }
 
     @Override

@@ -96,9 +96,16 @@ public final class ExtractiveSummarizer extends TaskPredictor {
         return extractBatch(List.of(article), k, 1).get(0);
     }
 
-    /** Batched {@link #extract}. */
+    /** Batched {@link #extract}: {@code batchSize} articles per forward pass, sorted by length; results in input order. */
     public List<Extract> extractBatch(List<String> articles, int k, int batchSize) {
-        if (k < 1) throw new IllegalArgumentException("k must be at least 1, got " + k);
+        int[] ks = new int[articles.size()];
+        java.util.Arrays.fill(ks, k);
+        return extractBatch(articles, ks, batchSize);
+    }
+
+    /** As {@link #extractBatch(List, int, int)} with each article's own k. */
+    public List<Extract> extractBatch(List<String> articles, int[] ks, int batchSize) {
+        for (int k : ks) if (k < 1) throw new IllegalArgumentException("k must be at least 1, got " + k);
         List<List<String>> sents = new ArrayList<>();
         List<SentenceInputs.Encoded> encs = new ArrayList<>();
         for (String a : articles) {
@@ -115,7 +122,7 @@ public final class ExtractiveSummarizer extends TaskPredictor {
         List<Extract> out = new ArrayList<>();
         for (int i = 0; i < articles.size(); i++) {
             out.add(new Extract(sents.get(i), scores.get(i),
-                    Extraction.select(scores.get(i), sents.get(i), k, trigramBlocking)));
+                    Extraction.select(scores.get(i), sents.get(i), ks[i], trigramBlocking)));
         }
         return out;
     }

@@ -97,6 +97,12 @@ public final class ExtractiveTask implements TrainableTask {
 
     @Override public Parameters parameters() { return scorer.bert.params; }
     @Override public Backbone backbone() { return scorer.bert; }
+
+    /** Every parameter but the embedding tables: a sentence scorer only looks them up (no vocabulary projection). */
+    @Override
+    public long flopParameters() {
+        return scorer.bert.root().matmulParameterCount();
+    }
     @Override public int trainSize() { return train.size(); }
     @Override public MainMetric declaredMainMetric() { return MAIN_METRIC; }
 

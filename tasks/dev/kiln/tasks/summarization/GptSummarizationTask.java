@@ -68,6 +68,14 @@ public final class GptSummarizationTask extends AbstractiveTask<GptSummaryOption
         public long paddedTokens() { return ids.length == 0 ? 0 : (long) ids.length * ids[0].length; }
     }
 
+    /** A batch that states its FLOPs: the LM head runs on the summary positions only ({@link Gpt2Model#lmTrainingFlops}). */
+    record CountedBatch(HostBatch b, double flops) implements Batch {
+        public int size() { return b.size(); }
+        public long targets() { return b.targets(); }
+        public long tokens() { return b.tokens(); }
+        public long paddedTokens() { return b.paddedTokens(); }
+    }
+
     static HostBatch collate(List<GptPrompt.Sequence> seqs, long pad) {
         int t = 0;
         int n = 0;
@@ -104,12 +112,13 @@ public final class GptSummarizationTask extends AbstractiveTask<GptSummaryOption
 
     @Override
     Batch collate(List<GptPrompt.Sequence> seqs) {
-        return collate(seqs, eos);
+        HostBatch b = collate(seqs, eos);
+        return new CountedBatch(b, b.size() == 0 ? 0 : model.lmTrainingFlops(b.size(), b.ids()[0].length, b.targets()));
     }
 
     @Override
     NDArray lossSum(Batch batch, NDManager m, boolean training, float smoothing) {
-        HostBatch b = (HostBatch) batch;
+        HostBatch b = ((CountedBatch) batch).b();
         NDArray hidden = model.forward(m.create(b.ids()), m.create(b.mask()), null, null, training);
         NDArray logits = model.logits(Pooling.at(m, hidden, b.rows(), b.cols()));
         return Losses.crossEntropySum(logits, m.create(b.labels()), smoothing);

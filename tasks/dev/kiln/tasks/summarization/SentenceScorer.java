@@ -108,14 +108,16 @@ final class SentenceScorer {
     }
 
     /** Sentence scores (logits) of each example, in batches of {@code batchSize}. */
+    /** Each article's sentence logits, articles batched {@code batchSize} at a time by length (results in input order). */
     List<float[]> scores(List<SentenceInputs.Encoded> encs, NDManager parent, int batchSize) {
-        List<float[]> out = new ArrayList<>();
-        for (int s = 0; s < encs.size(); s += batchSize) {
-            List<SentenceInputs.Encoded> chunk = encs.subList(s, Math.min(encs.size(), s + batchSize));
+        int[] lengths = new int[encs.size()];
+        for (int i = 0; i < lengths.length; i++) lengths[i] = encs.get(i).ids().length;
+        return dev.kiln.inference.LengthBatches.map(encs, lengths, batchSize, chunk -> {
             float[] flat;
             try (NDManager m = parent.newSubManager()) {
                 flat = logits(inputs(chunk), m, false).toFloatArray();
             }
+            List<float[]> out = new ArrayList<>(chunk.size());
             int k = 0;
             for (SentenceInputs.Encoded e : chunk) {
                 float[] x = new float[e.covered()];
@@ -123,7 +125,7 @@ final class SentenceScorer {
                 k += x.length;
                 out.add(x);
             }
-        }
-        return out;
+            return out;
+        });
     }
 }

@@ -43,6 +43,19 @@ record SummaryDataSet(String encoding, SummaryRecords.Fields fields, Path source
         return SummaryRecords.read(file, Charset.forName(encoding), fields);
     }
 
+    /** Pairs from a table's rows as JSON objects (a Spark partition), read with this run's fields; errors name {@code source}. */
+    List<ArticleSummary> records(List<dev.kiln.data.TextRecords.JsonLine> rows, Path source) {
+        return SummaryRecords.records(rows, source, fields);
+    }
+
+    /** The Spark evaluate job reads a summarization model's rows with the run's own fields. */
+    static void refuseDataOptions(String type, java.util.Map<String, String> options) {
+        if (!options.isEmpty()) {
+            throw new IllegalArgumentException("the " + type + " task reads the run's article and summary fields and takes no data options (got data."
+                    + String.join(", data.", options.keySet()) + ")");
+        }
+    }
+
     /** Train, dev and test: from their own files, or held out of the training file by seeded fractions. */
     Parts load(RunConfig cfg) throws IOException {
         List<ArticleSummary> all = read(cfg.data.train);

@@ -16,6 +16,13 @@ interface SummaryModel extends AutoCloseable {
     /** A summary with the saved generation settings. */
     String summarize(String article);
 
+    /** Summaries of several articles, in their order; a model that generates in batches overrides it. */
+    default List<String> summarizeAll(List<String> articles) {
+        List<String> out = new java.util.ArrayList<>(articles.size());
+        for (String a : articles) out.add(summarize(a));
+        return out;
+    }
+
     /** Summaries of {@code data} with the saved generation settings, as training's evaluation decodes them. */
     AbstractiveTask.Generated generate(List<ArticleSummary> data);
 

@@ -27,8 +27,15 @@ public final class SummaryRecords {
     }
 
     public static List<ArticleSummary> read(Path file, Charset charset, Fields f) throws IOException {
-        List<ArticleSummary> out = new ArrayList<>();
-        for (TextRecords.JsonLine l : TextRecords.readJsonLines(file, charset)) {
+        List<ArticleSummary> out = records(TextRecords.readJsonLines(file, charset), file, f);
+        if (out.isEmpty()) throw new DataException(file, 0, "no records");
+        return out;
+    }
+
+    /** The pairs of JSON objects read from {@code file} (or a slice of a table: errors name it and each line). */
+    static List<ArticleSummary> records(List<TextRecords.JsonLine> lines, Path file, Fields f) {
+        List<ArticleSummary> out = new ArrayList<>(lines.size());
+        for (TextRecords.JsonLine l : lines) {
             String article = TextRecords.textField(l, file, f.article(), "data.article_field");
             String summary = f.summary() == null ? null : TextRecords.textField(l, file, f.summary(), "data.summary_field");
             if (f.title() != null) {
@@ -40,7 +47,6 @@ public final class SummaryRecords {
             String name = id != null && id.isJsonPrimitive() ? id.getAsString() : DataException.where(file, l.line());
             out.add(new ArticleSummary(name, article, summary, file, l.line()));
         }
-        if (out.isEmpty()) throw new DataException(file, 0, "no records");
         return out;
     }
 
