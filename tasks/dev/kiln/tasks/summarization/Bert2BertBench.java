@@ -32,8 +32,9 @@ public final class Bert2BertBench {
     private Bert2BertBench() {}
 
     public static void main(String[] args) throws IOException {
-        if (args.length != 4) {
-            throw new IllegalArgumentException("usage: Bert2BertBench RUN DATA BEAM_EXAMPLES OUT_JSON (scripts/bench-summarize-abstractive)");
+        if (args.length != 4 && args.length != 5) {
+            throw new IllegalArgumentException("usage: Bert2BertBench RUN DATA BEAM_EXAMPLES OUT_JSON [DECODE_SETTING]"
+                    + " (scripts/bench-summarize-abstractive)");
         }
         Map<String, String> a = new LinkedHashMap<>();
         a.put("run", args[0]);
@@ -41,6 +42,8 @@ public final class Bert2BertBench {
         a.put("beam_examples", args[2]);
         a.put("samples", "3");
         a.put("out", args[3]);
+        // decoding settings chosen on dev articles (Bert2BertDecodeSweep) instead of the run's saved ones
+        if (args.length == 5 && !args[4].isEmpty()) a.put("decode", args[4]);
         Path run = Paths.get(a.get("run"));
         JsonObject results = new JsonObject();
         a.forEach(results::addProperty);
@@ -55,7 +58,8 @@ public final class Bert2BertBench {
             results.addProperty("examples", part[0] + ": " + rows.size());
             List<String> refs = AbstractiveTask.references(rows);
 
-            GenerationOptions beam = s.defaults();
+            GenerationOptions beam = a.containsKey("decode")
+                    ? Bert2BertDecodeSweep.setting(s.defaults().copy(), a.get("decode")) : s.defaults();
             GenerationOptions greedy = beam.copy();
             greedy.numBeams = 1;
             long t0 = System.nanoTime();
