@@ -53,7 +53,7 @@ import java.util.SplittableRandom;
  * medians and writes the table. Prints one JSON object.
  *
  * <p>usage: ThroughputBench --rounds 3 --threads 1 --parts a,b,c,d [--bert-base] [--sst2-train 1000]
- * [--texts 2000] [--group-train 2500] [--work DIR]. Part p: Kiln's side of (a) alone; part g: {@link #grouping}.
+ * [--texts 2000] [--group-train 2500] [--step-shape 32x64] [--work DIR]. Part p: Kiln's side of (a) alone, at --step-shape; part g: {@link #grouping}.
  */
 public final class ThroughputBench {
     private ThroughputBench() {}
@@ -84,7 +84,8 @@ public final class ThroughputBench {
             out.add("training_step", shapes);
         } else if (parts.contains("p")) { // Kiln's side of (a) alone: timed steps and the profile, no PyTorch
             JsonArray shapes = new JsonArray();
-            shapes.add(trainingStep("all-MiniLM-L6-v2", 32, 64, rounds, threads, work, false));
+            String[] bxs = a.getOrDefault("--step-shape", "32x64").split("x");
+            shapes.add(trainingStep("all-MiniLM-L6-v2", Integer.parseInt(bxs[0]), Integer.parseInt(bxs[1]), rounds, threads, work, false));
             out.add("kiln_step", shapes);
         }
         if (parts.contains("b")) out.add("sst2", sst2(Integer.parseInt(a.get("--sst2-train")), rounds, work));
