@@ -170,6 +170,7 @@ class AdamWTest {
              AdamW b = new AdamW(0.01)) {
             a.slice = Long.MAX_VALUE;
             b.slice = 16; // 3 rows of 5, 16 of 1, and 50 > 16: a row per slice
+            Gradients.require(sliced, n -> true); // as in the trainer: views of leaves that autograd tracks
             int arrays = -1;
             for (int s = 0; s < LRS.length; s++) {
                 stepWith(root, whole, a, s);
