@@ -52,14 +52,14 @@ import java.util.SplittableRandom;
  * ONNX Runtime lives). Each part alternates its sides round by round and keeps every sample; the script takes
  * medians and writes the table. Prints one JSON object.
  *
- * <p>usage: ThroughputBench --rounds 3 --threads 1 --parts a,b,c,d [--bert-base] [--sst2-train 1000]
- * [--texts 2000] [--group-train 2500] [--step-shape 32x64] [--work DIR]. Part p: Kiln's side of (a) alone, at --step-shape; part g: {@link #grouping}.
+ * <p>usage: ThroughputBench --rounds 3 --threads 1 --parts a,b,c,d,o [--bert-base] [--sst2-train 1000]
+ * [--texts 2000] [--group-train 2500] [--step-shape 32x64] [--work DIR]. Part p: Kiln's side of (a) alone, at --step-shape; part o: {@link dev.kiln.train.UpdateCostBench}; part g: {@link #grouping}.
  */
 public final class ThroughputBench {
     private ThroughputBench() {}
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> a = new java.util.HashMap<>(Map.of("--rounds", "3", "--threads", "1", "--parts", "a,b,c,d",
+        Map<String, String> a = new java.util.HashMap<>(Map.of("--rounds", "3", "--threads", "1", "--parts", "a,b,c,d,o",
                 "--sst2-train", "1000", "--texts", "2000", "--group-train", "2500", "--work", "runs/bench-throughput", "--bert-base", "false"));
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--bert-base")) a.put("--bert-base", "true");
@@ -91,6 +91,7 @@ public final class ThroughputBench {
         if (parts.contains("b")) out.add("sst2", sst2(Integer.parseInt(a.get("--sst2-train")), rounds, work));
         if (parts.contains("c")) out.add("inference", inference(Integer.parseInt(a.get("--texts")), rounds, threads, work));
         if (parts.contains("d")) out.add("generation", generation(rounds));
+        if (parts.contains("o")) out.add("update_costs", dev.kiln.train.UpdateCostBench.measure(2 * rounds + 3));
         if (parts.contains("g")) out.add("grouping", grouping(Integer.parseInt(a.get("--group-train")), rounds, work));
         out.addProperty("load_average_end", Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
         System.out.println(new GsonBuilder().serializeSpecialFloatingPointValues().create().toJson(out));
