@@ -48,6 +48,7 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
     private long runTokens;
     private long runExamples;
     private double runStepSeconds;
+    private double runStepCpuSeconds;
     private double lastGradNorm;
     private double lastLr;
     private double lastTokensPerSec = Double.NaN;
@@ -118,6 +119,7 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         runTokens += s.tokens();
         runExamples += s.examples();
         runStepSeconds += s.seconds();
+        runStepCpuSeconds += s.cpuSeconds(); // NaN from the first step that lacks it
         windowSeconds += s.seconds();
         lastGradNorm = s.gradNorm();
         lastLr = s.lr();
@@ -256,6 +258,11 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
             s.addProperty("padding_fraction", paddingFraction(runTokens, runPadded));
             s.addProperty("examples_per_s", runExamples / runStepSeconds);
             s.addProperty("mfu", mfu(computedTps, runPadded, runExamples));
+            if (runStepCpuSeconds > 0) {
+                // per second of this process's CPU time: on shared cores, the step's own cost, not its neighbours'
+                s.addProperty("step_cpu_seconds", runStepCpuSeconds);
+                s.addProperty("step_tokens_per_cpu_s", runTokens / runStepCpuSeconds);
+            }
         }
         if (!Double.isNaN(r.finalLoss)) s.addProperty("final_train_loss", r.finalLoss);
         JsonObject last = new JsonObject();

@@ -265,6 +265,7 @@ public final class ThroughputBench {
                 row.addProperty("seed", 42 + round);
                 row.addProperty("steps", s.get("steps").getAsLong());
                 row.addProperty("real_tokens_per_s", s.get("step_tokens_per_s").getAsDouble());
+                if (s.has("step_tokens_per_cpu_s")) row.addProperty("real_tokens_per_cpu_s", s.get("step_tokens_per_cpu_s").getAsDouble());
                 row.addProperty("computed_tokens_per_s", s.get("computed_tokens_per_s").getAsDouble());
                 row.addProperty("padding_fraction", s.get("padding_fraction").getAsDouble());
                 row.addProperty("examples_per_s", s.get("examples_per_s").getAsDouble());
@@ -336,6 +337,7 @@ public final class ThroughputBench {
                     row.addProperty("dev", s.getAsJsonObject("final_eval").get(t[3]).getAsDouble());
                     row.addProperty("padding_fraction", s.get("padding_fraction").getAsDouble());
                     row.addProperty("real_tokens_per_s", s.get("step_tokens_per_s").getAsDouble());
+                    if (s.has("step_tokens_per_cpu_s")) row.addProperty("real_tokens_per_cpu_s", s.get("step_tokens_per_cpu_s").getAsDouble());
                     row.addProperty("wall_seconds", wall);
                     row.addProperty("load_average", Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
                     out.add(row);
