@@ -1,5 +1,6 @@
 package dev.kiln.train;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -30,9 +31,10 @@ public final class AdamW extends StatefulOptimizer {
     private final double weightDecay;
     private final Predicate<String> noDecay;
     /**
-     * Tensors larger than this many elements are updated slice by slice (whole rows): the update is a dozen
+     * Tensors larger than this many elements are updated slice by slice (whole rows) on the CPU: the update is a dozen
      * element-wise passes, memory-bound on a large tensor, and a slice of 64K floats (256 KiB per operand) keeps
-     * them in cache. Measured on all-MiniLM-L6-v2, one thread: 160-300 ms per step whole, 40-80 ms sliced.
+     * them in cache. all-MiniLM-L6-v2, one thread (bench-throughput part o, three runs at different loads):
+     * 110, 153 and 380 ms per step whole, 53, 108 and 149 ms sliced.
      */
     static final long SLICE = 65_536;
     long slice = SLICE; // smaller in tests
@@ -105,7 +107,8 @@ public final class AdamW extends StatefulOptimizer {
                 boolean decay = lr != 0 && decays(name);
                 long rows = w[0].getShape().dimension() == 0 ? 1 : w[0].getShape().get(0);
                 long rowsPerSlice = Math.max(1, slice / Math.max(1, w[0].size() / Math.max(1, rows)));
-                if (w[0].size() <= slice || rows <= rowsPerSlice) {
+                // on a GPU the whole-tensor ops are bandwidth-bound already, and slices would multiply kernel launches
+                if (w[0].size() <= slice || rows <= rowsPerSlice || !w[0].getDevice().getDeviceType().equals(Device.Type.CPU)) {
                     update(w[0], w[1], w[2], w[3], t, lr, decay, s, stepScope);
                     continue;
                 }
