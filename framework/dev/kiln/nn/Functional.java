@@ -55,13 +55,15 @@ public final class Functional {
 
     /**
      * Inverted dropout. The keep-mask comes from {@code randomUniform} + compare, which we measured
-     * 1.5× faster than libtorch's CPU dropout kernel.
+     * 1.5× faster than libtorch's CPU dropout kernel. The 1/(1-p) scale goes into the mask, which autograd does
+     * not track, so the graph holds one multiply (and backward runs one) instead of two; in fp32 the result is
+     * the same to the bit as x·keep·scale.
      */
     public static NDArray dropout(NDArray x, float p, boolean training) {
         if (!training || p <= 0f) return x;
         NDManager m = x.getManager();
         NDArray keep = m.randomUniform(0f, 1f, x.getShape(), DataType.FLOAT32, x.getDevice()).gte(p);
-        return x.mul(keep.toType(x.getDataType(), false)).muli(scalar(x, 1f / (1f - p)));
+        return x.mul(keep.toType(x.getDataType(), false).muli(scalar(x, 1f / (1f - p))));
     }
 
     /** [B, T, H] → [B, heads, T, H/heads]. */

@@ -50,6 +50,7 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
     private long runTokens;
     private long runExamples;
     private double runStepSeconds;
+    private double runStepCpuSeconds;
     private double lastGradNorm;
     private double lastLr;
     private double lastTokensPerSec = Double.NaN;
@@ -120,6 +121,7 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
         runTokens += s.tokens();
         runExamples += s.examples();
         runStepSeconds += s.seconds();
+        runStepCpuSeconds += s.cpuSeconds(); // NaN from the first step that lacks it
         windowSeconds += s.seconds();
         windowFlops += s.flops();
         runFlops += s.flops();
@@ -264,6 +266,11 @@ public final class RunLogger implements Trainer.Listener, AutoCloseable {
             s.addProperty("examples_per_s", runExamples / runStepSeconds);
             s.addProperty("mfu", mfu(computedTps, runPadded, runExamples, runFlops / runStepSeconds));
             if (!Double.isNaN(runFlops)) s.addProperty("flops_per_example", runFlops / Math.max(1, runExamples));
+            if (runStepCpuSeconds > 0) {
+                // per second of this process's CPU time: on shared cores, the step's own cost, not its neighbours'
+                s.addProperty("step_cpu_seconds", runStepCpuSeconds);
+                s.addProperty("step_tokens_per_cpu_s", runTokens / runStepCpuSeconds);
+            }
         }
         if (!Double.isNaN(r.finalLoss)) s.addProperty("final_train_loss", r.finalLoss);
         JsonObject last = new JsonObject();

@@ -82,17 +82,28 @@ public final class Trainer {
         default void onEnd(Result r) {}
     }
 
-    /** Numbers for one optimizer step; {@code flops} as its batches state them ({@link TrainableTask.Batch#flops}), or NaN. */
+    /**
+     * Numbers for one optimizer step. {@code flops}: as its batches state them ({@link TrainableTask.Batch#flops}), or
+     * NaN. {@code cpuSeconds}: the process's CPU time over the step (all its threads), NaN where the JVM does not
+     * report it; on a machine shared with other jobs it measures the step's work where wall time also measures the
+     * neighbours.
+     */
     public record StepStats(double loss, double lr, double gradNorm, long tokens, double seconds, long examples,
-                            long paddedTokens, double flops) {
+                            long paddedTokens, double flops, double cpuSeconds) {
         public StepStats(double loss, double lr, double gradNorm, long tokens, double seconds, long examples,
                          long paddedTokens) {
-            this(loss, lr, gradNorm, tokens, seconds, examples, paddedTokens, Double.NaN);
+            this(loss, lr, gradNorm, tokens, seconds, examples, paddedTokens, Double.NaN, Double.NaN);
         }
 
         public StepStats(double loss, double lr, double gradNorm, long tokens, double seconds, long examples) {
             this(loss, lr, gradNorm, tokens, seconds, examples, tokens);
         }
+    }
+
+    /** The process's CPU time in ns (all threads), or -1 where the JVM does not report it. */
+    static long processCpuNanos() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getProcessCpuTime() : -1;
     }
 
     private final TrainableTask task;
@@ -236,7 +247,7 @@ public final class Trainer {
             DataParallel.Work work = dp.collate(plan().step(epochBatches, s % spe), epoch);
             long tokens = work.tokens(), padded = work.paddedTokens(), examples = work.examples();
             long targets = work.targets();
-            long st = System.nanoTime();
+            long st = System.nanoTime(), cpu0 = processCpuNanos();
             Engine.getInstance().setRandomSeed((int) (o.seed * 7919 + s));
             // normalised by the targets of the whole step: k micro-batches on N replicas == one big batch
             double lossValue = dp.forwardBackward(work, updater);
@@ -250,6 +261,8 @@ public final class Trainer {
             double loss = lossValue / Math.max(1, targets);
             state.step = s + 1;
             double secs = (System.nanoTime() - st) / 1e9;
+            long cpu1 = processCpuNanos();
+            double cpuSecs = cpu0 < 0 || cpu1 < 0 ? Double.NaN : (cpu1 - cpu0) / 1e9;
             tokensSeen += tokens;
             if (!applied) {
                 result.skippedSteps++;
@@ -259,7 +272,7 @@ public final class Trainer {
                 result.finalLoss = loss;
             }
             state.logTrain(applied ? loss : Double.NaN, lr, gradNorm);
-            StepStats stats = new StepStats(loss, lr, gradNorm, tokens, secs, examples, padded, work.flops());
+            StepStats stats = new StepStats(loss, lr, gradNorm, tokens, secs, examples, padded, work.flops(), cpuSecs);
             for (Listener l : listeners) l.onStep(state.step, epoch, stats);
 
             boolean epochEnd = state.step % spe == 0 || state.step == total;

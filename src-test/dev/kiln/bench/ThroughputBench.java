@@ -52,15 +52,15 @@ import java.util.SplittableRandom;
  * ONNX Runtime lives). Each part alternates its sides round by round and keeps every sample; the script takes
  * medians and writes the table. Prints one JSON object.
  *
- * <p>usage: ThroughputBench --rounds 3 --threads 1 --parts a,b,c,d [--bert-base] [--sst2-train 1000]
- * [--texts 2000] [--work DIR]
+ * <p>usage: ThroughputBench --rounds 3 --threads 1 --parts a,b,c,d,o [--bert-base] [--sst2-train 1000]
+ * [--texts 2000] [--group-train 2500] [--step-shape 32x64] [--work DIR]. Part p: Kiln's side of (a) alone, at --step-shape; part o: {@link dev.kiln.train.UpdateCostBench}; part g: {@link #grouping}.
  */
 public final class ThroughputBench {
     private ThroughputBench() {}
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> a = new java.util.HashMap<>(Map.of("--rounds", "3", "--threads", "1", "--parts", "a,b,c,d",
-                "--sst2-train", "1000", "--texts", "2000", "--work", "runs/bench-throughput", "--bert-base", "false"));
+        Map<String, String> a = new java.util.HashMap<>(Map.of("--rounds", "3", "--threads", "1", "--parts", "a,b,c,d,o",
+                "--sst2-train", "1000", "--texts", "2000", "--group-train", "2500", "--work", "runs/bench-throughput", "--bert-base", "false"));
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--bert-base")) a.put("--bert-base", "true");
             else a.put(args[i], args[++i]);
@@ -79,13 +79,20 @@ public final class ThroughputBench {
         out.addProperty("mkl_amd", System.getProperty("kiln.bench.mkl_amd", "?"));
         if (parts.contains("a")) {
             JsonArray shapes = new JsonArray();
-            shapes.add(trainingStep("all-MiniLM-L6-v2", 32, 64, rounds, threads, work));
-            if (Boolean.parseBoolean(a.get("--bert-base"))) shapes.add(trainingStep("bert-base-uncased", 8, 128, rounds, threads, work));
+            shapes.add(trainingStep("all-MiniLM-L6-v2", 32, 64, rounds, threads, work, true));
+            if (Boolean.parseBoolean(a.get("--bert-base"))) shapes.add(trainingStep("bert-base-uncased", 8, 128, rounds, threads, work, true));
             out.add("training_step", shapes);
+        } else if (parts.contains("p")) { // Kiln's side of (a) alone: timed steps and the profile, no PyTorch
+            JsonArray shapes = new JsonArray();
+            String[] bxs = a.getOrDefault("--step-shape", "32x64").split("x");
+            shapes.add(trainingStep("all-MiniLM-L6-v2", Integer.parseInt(bxs[0]), Integer.parseInt(bxs[1]), rounds, threads, work, false));
+            out.add("kiln_step", shapes);
         }
         if (parts.contains("b")) out.add("sst2", sst2(Integer.parseInt(a.get("--sst2-train")), rounds, work));
         if (parts.contains("c")) out.add("inference", inference(Integer.parseInt(a.get("--texts")), rounds, threads, work));
         if (parts.contains("d")) out.add("generation", generation(rounds));
+        if (parts.contains("o")) out.add("update_costs", dev.kiln.train.UpdateCostBench.measure(2 * rounds + 3));
+        if (parts.contains("g")) out.add("grouping", grouping(Integer.parseInt(a.get("--group-train")), rounds, work));
         out.addProperty("load_average_end", Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
         System.out.println(new GsonBuilder().serializeSpecialFloatingPointValues().create().toJson(out));
     }
@@ -162,7 +169,7 @@ public final class ThroughputBench {
         return p;
     }
 
-    static JsonObject trainingStep(String model, int batch, int seq, int rounds, int threads, Path work) throws Exception {
+    static JsonObject trainingStep(String model, int batch, int seq, int rounds, int threads, Path work, boolean torchSide) throws Exception {
         Path dir = ModelZoo.resolve(model);
         JsonObject r = new JsonObject();
         r.addProperty("model", model);
@@ -186,6 +193,10 @@ public final class ThroughputBench {
                 });
                 t.train();
                 secs.forEach(kiln::add);
+                if (!torchSide) {
+                    System.err.printf("training step %s %dx%d round %d: kiln %s%n", model, batch, seq, round + 1, secs);
+                    continue;
+                }
                 JsonObject py = python(bert, batch, seq, threads);
                 py.getAsJsonArray("step_seconds").forEach(torch::add);
                 tPeak.add(py.get("peak_flops"));
@@ -254,6 +265,7 @@ public final class ThroughputBench {
                 row.addProperty("seed", 42 + round);
                 row.addProperty("steps", s.get("steps").getAsLong());
                 row.addProperty("real_tokens_per_s", s.get("step_tokens_per_s").getAsDouble());
+                if (s.has("step_tokens_per_cpu_s")) row.addProperty("real_tokens_per_cpu_s", s.get("step_tokens_per_cpu_s").getAsDouble());
                 row.addProperty("computed_tokens_per_s", s.get("computed_tokens_per_s").getAsDouble());
                 row.addProperty("padding_fraction", s.get("padding_fraction").getAsDouble());
                 row.addProperty("examples_per_s", s.get("examples_per_s").getAsDouble());
@@ -265,6 +277,93 @@ public final class ThroughputBench {
             }
         }
         return out;
+    }
+
+    // ---- (g) does group_by_length cost accuracy? random vs grouped batches, the same seeds, three tasks ----
+
+    /**
+     * SST-2, TREC and CoNLL-2003 with all-MiniLM-L6-v2, random batches of 32 vs {@code group_by_length}, one epoch over
+     * the first {@code n} training examples (lr 1e-4, linear schedule, warmup 0.1, as configs/*-minilm.json), seeds
+     * 42.. (one per round; both modes see the same seed, so the pair differs only in how batches are formed). Dev
+     * sets are fixed: SST-2's 872, TREC's last 500 questions (not trained on), CoNLL's first 1,000 validation
+     * sentences. Each row is also appended to {@code grouping.jsonl} as it finishes, so a cut-short run keeps its rows.
+     */
+    static JsonArray grouping(int n, int seeds, Path work) throws IOException {
+        Path data = Paths.get("..", "shared", "datasets").toAbsolutePath().normalize();
+        List<String> sst = Files.readAllLines(data.resolve("sst2/stsa.binary.train"));
+        List<String> trec = Files.readAllLines(data.resolve("trec/TREC.train.all"), StandardCharsets.ISO_8859_1);
+        if (n > trec.size() - 500) throw new IllegalArgumentException("--group-train " + n + ": TREC has " + (trec.size() - 500) + " questions beside its dev 500");
+        Path sstTrain = work.resolve("sst2-first-" + n + ".txt");
+        Files.write(sstTrain, sst.subList(0, Math.min(n, sst.size())));
+        Path trecTrain = work.resolve("trec-first-" + n + ".txt"), trecDev = work.resolve("trec-last-500.txt");
+        Files.write(trecTrain, trec.subList(0, n), StandardCharsets.ISO_8859_1);
+        Files.write(trecDev, trec.subList(trec.size() - 500, trec.size()), StandardCharsets.ISO_8859_1);
+        Path conllTrain = work.resolve("conll-first-" + n + ".txt"), conllDev = work.resolve("conll-dev-first-1000.txt");
+        Files.writeString(conllTrain, firstBlocks(data.resolve("conll2003/train.txt"), n));
+        Files.writeString(conllDev, firstBlocks(data.resolve("conll2003/valid.txt"), 1000));
+        String[][] tasks = { // name, task, data, main metric
+                {"SST-2", "{\"type\": \"classification\", \"pooling\": \"mean\"}",
+                        "\"train\": \"" + sstTrain + "\", \"dev\": \"" + data.resolve("sst2/stsa.binary.dev") + "\", \"format\": \"label-first\", \"max_length\": 64", "accuracy"},
+                {"TREC", "{\"type\": \"classification\", \"pooling\": \"mean\"}",
+                        "\"train\": \"" + trecTrain + "\", \"dev\": \"" + trecDev + "\", \"format\": \"label-first\", \"encoding\": \"iso-8859-1\", \"max_length\": 64", "accuracy"},
+                {"CoNLL-2003", "{\"type\": \"ner\", \"stride\": 32}",
+                        "\"train\": \"" + conllTrain + "\", \"dev\": \"" + conllDev + "\", \"format\": \"conll\", \"tag_scheme\": \"iob2\", \"max_length\": 128", "f1"},
+        };
+        Path log = work.resolve("grouping.jsonl");
+        JsonArray out = new JsonArray();
+        for (int round = 0; round < seeds; round++) {
+            for (String[] t : tasks) {
+                for (boolean grouped : new boolean[] {false, true}) {
+                    Path dir = work.resolve("grouping-" + t[0] + (grouped ? "-grouped" : "-random") + "-seed" + (42 + round));
+                    if (Files.exists(dir)) AtomicFiles.deleteTree(dir); // this bench's own folder from an earlier run
+                    String json = "{\"model\": {\"name\": \"all-MiniLM-L6-v2\", \"device\": \"cpu\"}, \"task\": " + t[1] + ","
+                            + "\"data\": {" + t[2] + "},"
+                            + "\"training\": {\"epochs\": 1, \"batch_size\": 32, \"eval_each_epoch\": true, \"log_every_steps\": 20, \"group_by_length\": " + grouped + "},"
+                            + "\"optimizer\": {\"type\": \"adamw\", \"lr\": 1e-4, \"weight_decay\": 0.01},"
+                            + "\"schedule\": {\"type\": \"linear\", \"warmup_ratio\": 0.1},"
+                            + "\"checkpointing\": {\"keep_last\": 1, \"keep_best\": false},"
+                            + "\"logging\": {\"tensorboard\": false, \"plot\": false},"
+                            + "\"output\": {\"dir\": \"" + dir + "\"}, \"seed\": " + (42 + round) + "}";
+                    long t0 = System.nanoTime();
+                    Runs.train(Kiln.config(json), new PrintStream(OutputStream.nullOutputStream()), true);
+                    double wall = (System.nanoTime() - t0) / 1e9;
+                    JsonObject s = JsonParser.parseString(Files.readString(dir.resolve("summary.json"))).getAsJsonObject();
+                    JsonObject row = new JsonObject();
+                    row.addProperty("task", t[0]);
+                    row.addProperty("metric", t[3]);
+                    row.addProperty("grouped", grouped);
+                    row.addProperty("seed", 42 + round);
+                    row.addProperty("steps", s.get("steps").getAsLong());
+                    row.addProperty("dev", s.getAsJsonObject("final_eval").get(t[3]).getAsDouble());
+                    row.addProperty("padding_fraction", s.get("padding_fraction").getAsDouble());
+                    row.addProperty("real_tokens_per_s", s.get("step_tokens_per_s").getAsDouble());
+                    if (s.has("step_tokens_per_cpu_s")) row.addProperty("real_tokens_per_cpu_s", s.get("step_tokens_per_cpu_s").getAsDouble());
+                    row.addProperty("wall_seconds", wall);
+                    row.addProperty("load_average", Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+                    out.add(row);
+                    Files.writeString(log, row + "\n", StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+                    System.err.println("grouping " + row);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The first {@code n} blank-line-separated blocks (CoNLL sentences) of a file. */
+    static String firstBlocks(Path file, int n) throws IOException {
+        StringBuilder b = new StringBuilder();
+        int blocks = 0;
+        boolean inBlock = false;
+        for (String l : Files.readAllLines(file)) {
+            if (l.isBlank()) {
+                if (inBlock && ++blocks == n) break;
+                inBlock = false;
+            } else {
+                inBlock = true;
+            }
+            b.append(l).append('\n');
+        }
+        return b.toString();
     }
 
     // ---- (c) MiniLM sentence embeddings: Kiln (sorted / unsorted batches) vs ONNX Runtime's Java API ----

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The throughput numbers of metrics.jsonl and summary.json: real vs computed (padded) tokens, MFU on computed ones. */
 class RunLoggerTest {
@@ -33,8 +34,9 @@ class RunLoggerTest {
              RunLogger log = new RunLogger(tmp, o, t.backbone(), n, peak, new PrintStream(OutputStream.nullOutputStream()))) {
             log.onStart(2, 0);
             // 300 of 400 and 200 of 400 positions are real; 8 + 12 rows; 0.5 s + 1.5 s
-            log.onStep(1, 0, new Trainer.StepStats(1.0, 1e-3, 1, 300, 0.5, 8, 400));
-            log.onStep(2, 0, new Trainer.StepStats(0.5, 1e-3, 1, 200, 1.5, 12, 400));
+            // ... and 0.25 + 0.75 s of the process's CPU time (the rest went to other jobs on the cores)
+            log.onStep(1, 0, new Trainer.StepStats(1.0, 1e-3, 1, 300, 0.5, 8, 400, Double.NaN, 0.25));
+            log.onStep(2, 0, new Trainer.StepStats(0.5, 1e-3, 1, 200, 1.5, 12, 400, Double.NaN, 0.75));
             Trainer.Result r = new Trainer.Result();
             r.steps = 2;
             r.trainSeconds = 2.5;
@@ -46,6 +48,9 @@ class RunLoggerTest {
         double mfu = 400 * (6.0 * n + 12.0 * 1 * 16 * 40) / peak;
         JsonObject s = JsonParser.parseString(Files.readString(tmp.resolve("summary.json"))).getAsJsonObject();
         assertEquals(250, s.get("step_tokens_per_s").getAsDouble(), 1e-9);
+        assertEquals(1.0, s.get("step_cpu_seconds").getAsDouble(), 1e-12);
+        assertEquals(500, s.get("step_tokens_per_cpu_s").getAsDouble(), 1e-9);
+        assertTrue(Trainer.processCpuNanos() > 0, "this JVM reports its CPU time (the trainer's steps measure it)");
         assertEquals(400, s.get("computed_tokens_per_s").getAsDouble(), 1e-9);
         assertEquals(0.375, s.get("padding_fraction").getAsDouble(), 1e-12);
         assertEquals(10, s.get("examples_per_s").getAsDouble(), 1e-9);
@@ -71,8 +76,8 @@ class RunLoggerTest {
         try (TrainerTest.Synthetic t = new TrainerTest.Synthetic();
              RunLogger log = new RunLogger(tmp, o, t.backbone(), 1000, peak, new PrintStream(OutputStream.nullOutputStream()))) {
             log.onStart(2, 0);
-            log.onStep(1, 0, new Trainer.StepStats(1.0, 1e-3, 1, 300, 0.5, 8, 400, 3e8));
-            log.onStep(2, 0, new Trainer.StepStats(0.5, 1e-3, 1, 200, 1.5, 12, 400, 5e8));
+            log.onStep(1, 0, new Trainer.StepStats(1.0, 1e-3, 1, 300, 0.5, 8, 400, 3e8, Double.NaN));
+            log.onStep(2, 0, new Trainer.StepStats(0.5, 1e-3, 1, 200, 1.5, 12, 400, 5e8, Double.NaN));
             Trainer.Result r = new Trainer.Result();
             r.steps = 2;
             log.onEnd(r);
