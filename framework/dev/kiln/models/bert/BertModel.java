@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import dev.kiln.nn.Embedding;
 import dev.kiln.nn.Functional;
 import dev.kiln.nn.LayerNorm;
@@ -109,7 +110,9 @@ public final class BertModel extends Module implements Backbone {
         }
         NDArray x = embeddings.forward(inputIds, tokenTypeIds, training);
         // Extended attention mask: [B, 1, 1, T], 0 to attend and -10000 for padding, added to the scores.
-        NDArray mask = attentionMask == null ? null : Functional.paddingMask(attentionMask, x.getDataType());
+        // Inference (no dropout, no gradients) skips the mask of a batch without padding: adding zeros changes no score.
+        NDArray mask = attentionMask == null || (Functional.inference(training) && Functional.noPadding(attentionMask)) ? null
+                : Functional.paddingMask(attentionMask, x.getDataType());
         Output out = new Output();
         if (keepHiddenStates) {
             out.hiddenStates = new ArrayList<>();
@@ -202,6 +205,28 @@ public final class BertModel extends Module implements Backbone {
         }
 
         /**
+         * The inference path's attention (no dropout) on {@code x2} = [B·T, H] rows: each projection's output is
+         * copied once into [B·heads, T, d] (the transposing copy that a 4-d matmul would make of kᵀ is avoided:
+         * bmm reads the transposed view of the copied k), the scale is multiplied into the fresh query in place,
+         * the mask added to the fresh scores in place. Returns the context as [B·T, H] rows.
+         */
+        NDArray inferenceAttend(NDArray x2, long b, long t, NDArray mask) {
+            long h = x2.getShape().get(1), d = h / heads;
+            NDArray q = query.forward(x2);
+            q = byHead(q.muli(Functional.scalar(q, 1.0 / Math.sqrt(d))), b, t, d);
+            NDArray k = byHead(key.forward(x2), b, t, d);
+            NDArray scores = q.batchMatMul(k.transpose(0, 2, 1));
+            if (mask != null) scores.reshape(b, heads, t, t).addi(mask); // a view: adds into scores
+            NDArray ctx = scores.softmax(-1).batchMatMul(byHead(value.forward(x2), b, t, d));
+            return ctx.reshape(b, heads, t, d).transpose(0, 2, 1, 3).reshape(b * t, h);
+        }
+
+        /** [B·T, heads·d] → contiguous [B·heads, T, d] (one copy). */
+        private NDArray byHead(NDArray rows, long b, long t, long d) {
+            return rows.reshape(b, t, heads, d).transpose(0, 2, 1, 3).reshape(b * heads, t, d);
+        }
+
+        /**
          * Attention of {@code x}'s queries over keys and values already split into heads: a decoder's cached
          * self-attention, or cross-attention over an encoder's states (BERT's layout with is_cross_attention).
          */
@@ -261,7 +286,22 @@ public final class BertModel extends Module implements Backbone {
         }
 
         public NDArray forward(NDArray x, NDArray mask, boolean training) {
+            if (Functional.inference(training)) return inference(x, mask);
             return feedForward(attention.forward(x, mask, training), training);
+        }
+
+        /**
+         * The same function without dropout or gradients, cheaper (see {@link BertModel#forward}): the layer works on [B·T, H]
+         * rows, so each dense layer is one addmm with its bias folded in (on [B, T, H] libtorch runs mm, then a
+         * separate bias add), and attention makes fewer copies ({@link BertSelfAttention#inferenceAttend}). A
+         * wrapped projection gets those rows too: a {@link dev.kiln.nn.Projection} acts on the last axis only.
+         */
+        NDArray inference(NDArray x, NDArray mask) {
+            Shape s = x.getShape();
+            long b = s.get(0), t = s.get(1), h = s.get(2);
+            NDArray x2 = x.reshape(b * t, h);
+            NDArray a = attention.output.forward(attention.self.inferenceAttend(x2, b, t, mask), x2, false);
+            return output.forward(Functional.activation(act, intermediate.forward(a)), a, false).reshape(b, t, h);
         }
 
         /** The feed-forward sublayer after attention (a decoder layer runs cross-attention before it). */

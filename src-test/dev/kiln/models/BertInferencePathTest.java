@@ -1,0 +1,151 @@
+package dev.kiln.models;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonObject;
+import dev.kiln.TinyModels;
+import dev.kiln.io.HfFolder;
+import dev.kiln.models.bert.BertConfig;
+import dev.kiln.models.bert.BertModel;
+import dev.kiln.nn.Parameters;
+import dev.kiln.text.Batch;
+import dev.kiln.text.Tokenizer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * BERT's inference path ({@code forward(training=false)}: [B·T, H] rows with the bias folded into addmm, one copy
+ * per head split, no mask add for a batch without padding) computes the same function as the training-mode path
+ * ({@code forward(training=true)}, op by op as before) when dropout is 0: they may differ by fp32 rounding only.
+ */
+@ExtendWith(dev.kiln.OneThreadWhenBusy.class)
+class BertInferencePathTest {
+
+    static BertModel tiny(NDManager m) {
+        BertConfig c = new BertConfig();
+        c.numHiddenLayers = 2;
+        c.hiddenSize = 64;
+        c.numAttentionHeads = 4;
+        c.intermediateSize = 256;
+        c.maxPositionEmbeddings = 64;
+        c.vocabSize = 500;
+        c.hiddenDropoutProb = 0;
+        c.attentionProbsDropoutProb = 0;
+        // std 0.2, not BERT's 0.02: attention far from uniform, so a wrong mask or head layout would show
+        return new BertModel(c, new Parameters(m, 3, 0.2f), BertModel.Heads.encoderOnly());
+    }
+
+    static long[][] ids(int b, int t, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        long[][] ids = new long[b][t];
+        for (long[] row : ids) for (int j = 0; j < t; j++) row[j] = r.nextLong(1, 500);
+        return ids;
+    }
+
+    /** max |a - b| over max |b|: fp32 rounding in a different op order leaves ~1e-7 of the values' scale. */
+    static float relDiff(float[] a, float[] b) {
+        float largest = 0;
+        for (float x : b) largest = Math.max(largest, Math.abs(x));
+        return maxDiff(a, b) / largest;
+    }
+
+    static float maxDiff(float[] a, float[] b) {
+        assertEquals(a.length, b.length);
+        float worst = 0;
+        for (int i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+        return worst;
+    }
+
+    @Test
+    void paddedBatchMatchesTrainingModePath() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            BertModel bert = tiny(m);
+            long[][] mask = new long[3][9];
+            int[] lengths = {9, 5, 2};
+            for (int i = 0; i < 3; i++) for (int j = 0; j < lengths[i]; j++) mask[i][j] = 1;
+            NDArray ids = m.create(ids(3, 9, 1)), att = m.create(mask);
+            float[] fast = bert.forward(ids, null, att, false).lastHiddenState.toFloatArray();
+            float[] ref = bert.forward(ids, null, att, true).lastHiddenState.toFloatArray();
+            float d = relDiff(fast, ref);
+            System.out.printf("tiny BERT, padded batch: inference vs training-mode path max |Δ| / max |x| = %.2e%n", d);
+            assertTrue(d <= 1e-6f, "relative max abs diff " + d);
+            // the mask matters here: without it the short rows' real tokens would come out different
+            float[] unmasked = bert.forward(ids, null, null, false).lastHiddenState.toFloatArray();
+            assertTrue(relDiff(unmasked, fast) > 1e-2f, "padding mask had no effect");
+        }
+    }
+
+    @Test
+    void batchWithoutPaddingSkipsTheMaskAndMatches() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            BertModel bert = tiny(m);
+            NDArray ids = m.create(ids(2, 7, 2));
+            NDArray ones = m.ones(new ai.djl.ndarray.types.Shape(2, 7), ai.djl.ndarray.types.DataType.INT64);
+            float[] fast = bert.forward(ids, null, ones, false).lastHiddenState.toFloatArray();
+            float[] ref = bert.forward(ids, null, ones, true).lastHiddenState.toFloatArray();
+            float[] noMask = bert.forward(ids, null, null, true).lastHiddenState.toFloatArray();
+            assertTrue(relDiff(fast, ref) <= 1e-6f, "relative max abs diff " + relDiff(fast, ref));
+            assertTrue(maxDiff(ref, noMask) == 0f, "an all-ones mask changed the training-mode output");
+        }
+    }
+
+    @Test
+    void anIdentityWrapLeavesTheInferencePathBitForBit() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            BertModel bert = tiny(m);
+            NDArray ids = m.create(ids(2, 6, 3));
+            NDArray att = m.create(new long[][] {{1, 1, 1, 1, 1, 1}, {1, 1, 1, 0, 0, 0}});
+            float[] before = bert.forward(ids, null, att, false).lastHiddenState.toFloatArray();
+            List<Long> rows = new ArrayList<>();
+            bert.wrap("bert.encoder.layer.*.attention.self.query", target -> {
+                dev.kiln.nn.Projection base = target.current();
+                return x -> {
+                    rows.add(x.getShape().get(0));
+                    return base.forward(x);
+                };
+            });
+            float[] after = bert.forward(ids, null, att, false).lastHiddenState.toFloatArray();
+            assertEquals(List.of(12L, 12L), rows, "a wrapper sees the layer's [B·T, H] rows, once per layer");
+            assertEquals(0f, maxDiff(after, before));
+        }
+    }
+
+    @Test
+    void miniLmMatchesTrainingModePath(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path dir = TinyModels.miniLmFolder();
+        JsonObject noDropout = new JsonObject();
+        noDropout.addProperty("hidden_dropout_prob", 0.0);
+        noDropout.addProperty("attention_probs_dropout_prob", 0.0);
+        try (NDManager m = NDManager.newBaseManager(); Tokenizer tok = Tokenizer.load(dir)) {
+            BertModel bert = HfFolder.loadBert(dir, m, BertModel.Heads.encoderOnly(), noDropout);
+            Batch b = tok.encodeBatch(BertParityTest.SENTENCES, 128);
+            NDArray ids = m.create(b.ids()), types = m.create(b.typeIds()), att = m.create(b.attentionMask());
+            float[] fast = bert.forward(ids, types, att, false).lastHiddenState.toFloatArray();
+            float[] ref = bert.forward(ids, types, att, true).lastHiddenState.toFloatArray();
+            // real tokens only (padding positions' outputs are not defined); MiniLM's hidden states reach |x| ~ 10
+            int h = bert.config.hiddenSize, t = b.width();
+            float worst = 0, largest = 0;
+            for (int i = 0; i < b.size(); i++) {
+                for (int j = 0; j < t; j++) {
+                    if (b.attentionMask()[i][j] == 0) continue;
+                    for (int k = 0; k < h; k++) {
+                        int at = (i * t + j) * h + k;
+                        worst = Math.max(worst, Math.abs(fast[at] - ref[at]));
+                        largest = Math.max(largest, Math.abs(ref[at]));
+                    }
+                }
+            }
+            System.out.printf("all-MiniLM-L6-v2: inference vs training-mode path max |Δ| = %.2e (largest |x| %.1f), "
+                    + "all positions %.2e%n", worst, largest, maxDiff(fast, ref));
+            assertTrue(worst <= 1e-6f * largest, "max abs diff " + worst + " vs largest |x| " + largest);
+        }
+    }
+}
