@@ -103,13 +103,6 @@ public final class Functional {
         return !training && !ai.djl.pytorch.jni.JniUtils.isGradMode();
     }
 
-    /** Whether a [B, T] 1/0 attention mask has no 0 (no padding): one reduction, read back to the host. */
-    public static boolean noPadding(NDArray attentionMask) {
-        try (NDArray min = attentionMask.min(); NDArray asDouble = min.toType(DataType.FLOAT64, false)) {
-            return asDouble.getDouble() > 0;
-        }
-    }
-
     /** [B, T] 1/0 attention mask → additive [B, 1, 1, T] in {@code type}. */
     public static NDArray paddingMask(NDArray attentionMask, DataType type) {
         Shape s = attentionMask.getShape();

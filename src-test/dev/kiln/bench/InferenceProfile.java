@@ -21,19 +21,20 @@ import java.util.List;
 
 /**
  * Where BERT's no-grad forward spends its time, and what the inference path saves: the first N SST-2 sentences in
- * length-sorted batches of 32 through all-MiniLM-L6-v2 (dropout 0), timed in alternated rounds as
+ * length-sorted (or input-order) batches of 32 through all-MiniLM-L6-v2 (dropout 0), timed in alternated rounds as
  * {@code forward(training=false)} (the inference path) and {@code forward(training=true)} (the training-mode path,
  * which with dropout 0 computes the same function op by op), then one pass of each under libtorch's profiler, self
  * time by op. A developer's tool (not run by the suite): {@code scripts/bench-throughput} reports the end result.
  *
- * <p>usage: InferenceProfile [--texts 500] [--rounds 3] [--threads 1] [--model all-MiniLM-L6-v2] [--work DIR]
+ * <p>usage: InferenceProfile [--texts 500] [--rounds 3] [--threads 1] [--model all-MiniLM-L6-v2] [--sorted true]
+ * [--work DIR]
  */
 public final class InferenceProfile {
     private InferenceProfile() {}
 
     public static void main(String[] args) throws Exception {
         java.util.Map<String, String> a = new java.util.HashMap<>(java.util.Map.of("--texts", "500", "--rounds", "3",
-                "--threads", "1", "--model", "all-MiniLM-L6-v2", "--work", "runs/bench-throughput"));
+                "--threads", "1", "--model", "all-MiniLM-L6-v2", "--work", "runs/bench-throughput", "--sorted", "true"));
         for (int i = 0; i < args.length; i++) a.put(args[i], args[++i]);
         Threads.set(Integer.parseInt(a.get("--threads")));
         int n = Integer.parseInt(a.get("--texts")), rounds = Integer.parseInt(a.get("--rounds"));
@@ -51,7 +52,7 @@ public final class InferenceProfile {
         try (NDManager m = NDManager.newBaseManager(Device.cpu()); Tokenizer tok = Tokenizer.load(dir)) {
             BertModel bert = HfFolder.loadBert(dir, m, BertModel.Heads.encoderOnly(), noDropout);
             Batch b = tok.encodeBatch(texts, bert.config.maxPositionEmbeddings);
-            List<int[]> batches = LengthBatches.batches(b.lengths(), 32, true);
+            List<int[]> batches = LengthBatches.batches(b.lengths(), 32, Boolean.parseBoolean(a.get("--sorted")));
             pass(bert, b, batches, false);
             pass(bert, b, batches, true);
             // paired: each batch runs both ways back to back (order alternating), so load swings hit both alike

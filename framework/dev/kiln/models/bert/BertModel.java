@@ -6,12 +6,12 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import dev.kiln.nn.Embedding;
 import dev.kiln.nn.Functional;
 import dev.kiln.nn.LayerNorm;
 import dev.kiln.nn.Linear;
 import dev.kiln.nn.Module;
+import dev.kiln.nn.PackedRows;
 import dev.kiln.nn.Parameters;
 
 import java.util.ArrayList;
@@ -110,17 +110,24 @@ public final class BertModel extends Module implements Backbone {
         }
         NDArray x = embeddings.forward(inputIds, tokenTypeIds, training);
         // Extended attention mask: [B, 1, 1, T], 0 to attend and -10000 for padding, added to the scores.
-        // Inference (no dropout, no gradients) skips the mask of a batch without padding: adding zeros changes no score.
-        NDArray mask = attentionMask == null || (Functional.inference(training) && Functional.noPadding(attentionMask)) ? null
-                : Functional.paddingMask(attentionMask, x.getDataType());
+        NDArray mask = attentionMask == null ? null : Functional.paddingMask(attentionMask, x.getDataType());
         Output out = new Output();
-        if (keepHiddenStates) {
-            out.hiddenStates = new ArrayList<>();
-            out.hiddenStates.add(x);
-        }
-        for (BertLayer layer : layers) {
-            x = layer.forward(x, mask, training);
-            if (keepHiddenStates) out.hiddenStates.add(x);
+        // Inference (no dropout, no gradients): the layers compute the real tokens' rows only (PackedRows)
+        PackedRows packed = Functional.inference(training) && !keepHiddenStates ? PackedRows.of(attentionMask, x) : null;
+        if (packed != null) {
+            if (!packed.padded()) mask = null; // adding zeros changes no score
+            NDArray rows = packed.pack(x);
+            for (BertLayer layer : layers) rows = layer.inference(rows, packed, mask);
+            x = packed.unpack(rows);
+        } else {
+            if (keepHiddenStates) {
+                out.hiddenStates = new ArrayList<>();
+                out.hiddenStates.add(x);
+            }
+            for (BertLayer layer : layers) {
+                x = layer.forward(x, mask, training);
+                if (keepHiddenStates) out.hiddenStates.add(x);
+            }
         }
         out.lastHiddenState = x;
         if (pooler != null) {
@@ -205,25 +212,18 @@ public final class BertModel extends Module implements Backbone {
         }
 
         /**
-         * The inference path's attention (no dropout) on {@code x2} = [B·T, H] rows: each projection's output is
-         * copied once into [B·heads, T, d] (the transposing copy that a 4-d matmul would make of kᵀ is avoided:
-         * bmm reads the transposed view of the copied k), the scale is multiplied into the fresh query in place,
-         * the mask added to the fresh scores in place. Returns the context as [B·T, H] rows.
+         * The inference path's attention (no dropout) on the real tokens' rows [N, H]: q, k and v are gathered
+         * straight into [B·heads, T, d] (the one copy a head split needs; bmm reads k's transposed view), the scale
+         * is multiplied into the fresh query and the mask added to the fresh scores in place, and the context is
+         * gathered back to [N, H] rows.
          */
-        NDArray inferenceAttend(NDArray x2, long b, long t, NDArray mask) {
-            long h = x2.getShape().get(1), d = h / heads;
-            NDArray q = query.forward(x2);
-            q = byHead(q.muli(Functional.scalar(q, 1.0 / Math.sqrt(d))), b, t, d);
-            NDArray k = byHead(key.forward(x2), b, t, d);
-            NDArray scores = q.batchMatMul(k.transpose(0, 2, 1));
-            if (mask != null) scores.reshape(b, heads, t, t).addi(mask); // a view: adds into scores
-            NDArray ctx = scores.softmax(-1).batchMatMul(byHead(value.forward(x2), b, t, d));
-            return ctx.reshape(b, heads, t, d).transpose(0, 2, 1, 3).reshape(b * t, h);
-        }
-
-        /** [B·T, heads·d] → contiguous [B·heads, T, d] (one copy). */
-        private NDArray byHead(NDArray rows, long b, long t, long d) {
-            return rows.reshape(b, t, heads, d).transpose(0, 2, 1, 3).reshape(b * heads, t, d);
+        NDArray inferenceAttend(NDArray rows, PackedRows p, NDArray mask) {
+            long h = rows.getShape().get(1), d = h / heads;
+            NDArray q = query.forward(rows);
+            NDArray qh = p.toHeads(q.muli(Functional.scalar(q, 1.0 / Math.sqrt(d))), heads);
+            NDArray scores = qh.batchMatMul(p.toHeads(key.forward(rows), heads).transpose(0, 2, 1));
+            if (mask != null) scores.reshape(p.batch(), heads, p.width(), p.width()).addi(mask); // a view: adds into scores
+            return p.fromHeads(scores.softmax(-1).batchMatMul(p.toHeads(value.forward(rows), heads)), heads);
         }
 
         /**
@@ -286,22 +286,23 @@ public final class BertModel extends Module implements Backbone {
         }
 
         public NDArray forward(NDArray x, NDArray mask, boolean training) {
-            if (Functional.inference(training)) return inference(x, mask);
+            if (Functional.inference(training)) {
+                PackedRows all = PackedRows.of(null, x); // every position is a row; the additive mask still applies
+                return all.unpack(inference(all.pack(x), all, mask));
+            }
             return feedForward(attention.forward(x, mask, training), training);
         }
 
         /**
-         * The same function without dropout or gradients, cheaper (see {@link BertModel#forward}): the layer works on [B·T, H]
-         * rows, so each dense layer is one addmm with its bias folded in (on [B, T, H] libtorch runs mm, then a
-         * separate bias add), and attention makes fewer copies ({@link BertSelfAttention#inferenceAttend}). A
-         * wrapped projection gets those rows too: a {@link dev.kiln.nn.Projection} acts on the last axis only.
+         * The same function without dropout or gradients, cheaper (see {@link BertModel#forward}): on the real
+         * tokens' rows [N, H] only (a padded batch's padding costs nothing outside attention), each dense layer one
+         * addmm with its bias folded in, and attention with one gather per head split
+         * ({@link BertSelfAttention#inferenceAttend}). A wrapped projection gets those rows too: a
+         * {@link dev.kiln.nn.Projection} acts on the last axis only.
          */
-        NDArray inference(NDArray x, NDArray mask) {
-            Shape s = x.getShape();
-            long b = s.get(0), t = s.get(1), h = s.get(2);
-            NDArray x2 = x.reshape(b * t, h);
-            NDArray a = attention.output.forward(attention.self.inferenceAttend(x2, b, t, mask), x2, false);
-            return output.forward(Functional.activation(act, intermediate.forward(a)), a, false).reshape(b, t, h);
+        NDArray inference(NDArray rows, PackedRows p, NDArray mask) {
+            NDArray a = attention.output.forward(attention.self.inferenceAttend(rows, p, mask), rows, false);
+            return output.forward(Functional.activation(act, intermediate.forward(a)), a, false);
         }
 
         /** The feed-forward sublayer after attention (a decoder layer runs cross-attention before it). */
