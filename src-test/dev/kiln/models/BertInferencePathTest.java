@@ -142,6 +142,32 @@ class BertInferencePathTest {
         }
     }
 
+    /**
+     * libtorch's grad mode is per thread and on in a new one; the predictors turn it off around their forwards, so a
+     * thread of the caller's own gets the inference path too (bit for bit the main thread's vectors).
+     */
+    @Test
+    void predictorsTakeTheInferencePathOnAnyThread() throws Exception {
+        Path dir = TinyModels.miniLmFolder();
+        try (NDManager m = NDManager.newBaseManager(); Tokenizer tok = Tokenizer.load(dir)) {
+            BertModel bert = HfFolder.loadBert(dir, m, BertModel.Heads.encoderOnly());
+            List<String> texts = List.of("a short one", "and a rather longer sentence that pads the short one");
+            float[][] main = dev.kiln.inference.SentenceEncoder.encode(bert, tok, texts, dev.kiln.inference.SentenceEncoder.Pool.MEAN, true);
+            Object[] got = new Object[3];
+            Thread t = new Thread(() -> {
+                got[0] = ai.djl.pytorch.jni.JniUtils.isGradMode();
+                got[1] = dev.kiln.inference.SentenceEncoder.encode(bert, tok, texts, dev.kiln.inference.SentenceEncoder.Pool.MEAN, true);
+                got[2] = ai.djl.pytorch.jni.JniUtils.isGradMode();
+            });
+            t.start();
+            t.join();
+            assertEquals(true, got[0], "a new thread records gradients by default (the premise)");
+            assertEquals(true, got[2], "the thread's grad mode is restored");
+            float[][] other = (float[][]) got[1];
+            for (int i = 0; i < texts.size(); i++) org.junit.jupiter.api.Assertions.assertArrayEquals(main[i], other[i]);
+        }
+    }
+
     @Test
     void miniLmMatchesTrainingModePath(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         Path dir = TinyModels.miniLmFolder();
