@@ -22,8 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * BERT's inference path ({@code forward(training=false)} without gradients: the real tokens' rows only, the bias
- * folded into addmm, one gather per head split, no mask add for a batch without padding) computes the same function
+ * BERT's inference path ({@code forward(training=false)} without gradients: the real tokens' rows only, one gather
+ * per head split, no mask add for a batch without padding) computes the same function
  * as the training-mode path ({@code forward(training=true)}, op by op as before) when dropout is 0: at real tokens
  * they differ by fp32 rounding only.
  */
@@ -132,12 +132,12 @@ class BertInferencePathTest {
             bert.wrap("bert.encoder.layer.*.attention.self.query", target -> {
                 dev.kiln.nn.Projection base = target.current();
                 return x -> {
-                    rows.add(x.getShape().get(0));
+                    rows.add(x.getShape().get(1));
                     return base.forward(x);
                 };
             });
             float[] after = bert.forward(ids, null, att, false).lastHiddenState.toFloatArray();
-            assertEquals(List.of(9L, 9L), rows, "a wrapper sees the real tokens' rows [N, H], once per layer");
+            assertEquals(List.of(9L, 9L), rows, "a wrapper sees the real tokens' rows [1, N, H], once per layer");
             assertEquals(0f, maxDiff(after, before));
         }
     }

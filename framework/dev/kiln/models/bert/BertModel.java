@@ -212,13 +212,13 @@ public final class BertModel extends Module implements Backbone {
         }
 
         /**
-         * The inference path's attention (no dropout) on the real tokens' rows [N, H]: q, k and v are gathered
+         * The inference path's attention (no dropout) on the real tokens' rows [1, N, H]: q, k and v are gathered
          * straight into [B·heads, T, d] (the one copy a head split needs; bmm reads k's transposed view), the scale
          * is multiplied into the fresh query and the mask added to the fresh scores in place, and the context is
-         * gathered back to [N, H] rows.
+         * gathered back to [1, N, H] rows.
          */
         NDArray inferenceAttend(NDArray rows, PackedRows p, NDArray mask) {
-            long h = rows.getShape().get(1), d = h / heads;
+            long h = rows.getShape().get(2), d = h / heads;
             NDArray q = query.forward(rows);
             NDArray qh = p.toHeads(q.muli(Functional.scalar(q, 1.0 / Math.sqrt(d))), heads);
             NDArray scores = qh.batchMatMul(p.toHeads(key.forward(rows), heads).transpose(0, 2, 1));
@@ -295,10 +295,9 @@ public final class BertModel extends Module implements Backbone {
 
         /**
          * The same function without dropout or gradients, cheaper (see {@link BertModel#forward}): on the real
-         * tokens' rows [N, H] only (a padded batch's padding costs nothing outside attention), each dense layer one
-         * addmm with its bias folded in, and attention with one gather per head split
-         * ({@link BertSelfAttention#inferenceAttend}). A wrapped projection gets those rows too: a
-         * {@link dev.kiln.nn.Projection} acts on the last axis only.
+         * tokens' rows [1, N, H] only (a padded batch's padding costs nothing outside attention), attention with one
+         * gather per head split ({@link BertSelfAttention#inferenceAttend}). A wrapped projection gets those rows
+         * too: a {@link dev.kiln.nn.Projection} acts on the last axis only.
          */
         NDArray inference(NDArray rows, PackedRows p, NDArray mask) {
             NDArray a = attention.output.forward(attention.self.inferenceAttend(rows, p, mask), rows, false);
