@@ -814,6 +814,63 @@ public final class Kiln {
         }
     }
 
+    /** Causal-LM log-probabilities of {@code text}, tokenised with the folder's tokenizer (no special tokens added). */
+    public static dev.kiln.inference.LmScorer.Score score(String nameOrPath, String text, String device) throws IOException {
+        try (Scorer s = scorer(nameOrPath, device)) {
+            return s.score(text);
+        }
+    }
+
+    /** A causal-LM scorer over a GPT-2 folder or zoo name, loaded once for many sequences. */
+    public static Scorer scorer(String nameOrPath, String device) throws IOException {
+        return new Scorer(model(nameOrPath), device);
+    }
+
+    /** Causal-LM scorer; holds native memory until closed. */
+    public static final class Scorer implements AutoCloseable {
+        private final NDManager manager;
+        private final dev.kiln.models.gpt2.Gpt2Model gpt;
+        private final Path dir;
+        private Tokenizer tok;
+
+        private Scorer(Path dir, String device) throws IOException {
+            this.dir = dir;
+            manager = NDManager.newBaseManager(Devices.parse(device));
+            try {
+                gpt = HfFolder.loadGpt2(dir, manager);
+            } catch (IOException | RuntimeException e) {
+                manager.close();
+                throw e;
+            }
+        }
+
+        /** The token ids of {@code text} (no special tokens added); the tokenizer files load on first use. */
+        public long[] tokenize(String text) throws IOException {
+            if (tok == null) tok = Tokenizer.load(dir);
+            return tok.encode(text, false).ids();
+        }
+
+        public dev.kiln.inference.LmScorer.Score score(long[] ids) {
+            return dev.kiln.inference.LmScorer.score(gpt, ids);
+        }
+
+        public dev.kiln.inference.LmScorer.Score score(String text) throws IOException {
+            return score(tokenize(text));
+        }
+
+        /** {@link #score} of each sequence, in input order; they run in batches of similar length. */
+        public List<dev.kiln.inference.LmScorer.Score> scoreAll(List<long[]> seqs) {
+            return dev.kiln.inference.LmScorer.scoreBatch(gpt, seqs,
+                    dev.kiln.inference.LengthBatches.size(dev.kiln.inference.LengthBatches.DEFAULT_SIZE));
+        }
+
+        @Override
+        public void close() {
+            if (tok != null) tok.close();
+            manager.close();
+        }
+    }
+
     /** The token ids of {@code text} under a model folder's tokenizer (no special tokens added). */
     public static long[] tokenize(String nameOrPath, String text) throws IOException {
         try (Tokenizer tok = Tokenizer.load(model(nameOrPath))) {

@@ -60,7 +60,7 @@ public final class FillMask {
             java.util.Arrays.fill(att[b], 0, e.length(), 1);
             rows[b] = (long) b * w + batch.get(b).pos();
         }
-        try (NDManager m = bert.params.manager().newSubManager()) {
+        try (dev.kiln.nn.NoGrad g = dev.kiln.nn.NoGrad.scope(); NDManager m = bert.params.manager().newSubManager()) {
             NDArray h = bert.forward(m.create(ids), m.create(types), m.create(att), false).lastHiddenState;
             // each row's hidden state at its own mask position, then the MLM head on those rows only
             NDArray atMask = h.reshape(-1, h.getShape().get(2)).get(m.create(rows));

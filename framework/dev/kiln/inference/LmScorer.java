@@ -50,7 +50,7 @@ public final class LmScorer {
             ids[r] = Arrays.copyOf(s, w);
             System.arraycopy(s, 1, next[r], 0, s.length - 1);
         }
-        try (NDManager m = gpt.params.manager().newSubManager()) {
+        try (dev.kiln.nn.NoGrad g = dev.kiln.nn.NoGrad.scope(); NDManager m = gpt.params.manager().newSubManager()) {
             NDArray logp = gpt.forwardLogits(m.create(ids), null).logSoftmax(-1);
             // log p of each next token: [B, T-1, V] gathered at the next ids
             float[] lp = logp.get(":, 0:" + (w - 1) + ", :").gather(m.create(next).reshape(b, w - 1, 1), 2).toFloatArray();

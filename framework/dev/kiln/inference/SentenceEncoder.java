@@ -49,7 +49,7 @@ public final class SentenceEncoder {
             att[k] = java.util.Arrays.copyOf(b.attentionMask()[rows[k]], w);
             types[k] = java.util.Arrays.copyOf(b.typeIds()[rows[k]], w);
         }
-        try (NDManager m = bert.params.manager().newSubManager()) {
+        try (dev.kiln.nn.NoGrad g = dev.kiln.nn.NoGrad.scope(); NDManager m = bert.params.manager().newSubManager()) {
             NDArray mask = m.create(att);
             NDArray h = bert.forward(m.create(ids), m.create(types), mask, false).lastHiddenState;
             NDArray v = pool == Pool.MEAN ? Pooling.mean(h, mask) : Pooling.cls(h);

@@ -96,6 +96,15 @@ public final class Functional {
         return probs.matMul(v);
     }
 
+    /**
+     * Whether a forward may take an inference-only path: no dropout and no gradients recorded (outside a
+     * GradientCollector). A forward that records gradients keeps the training-mode op order, so gradients and
+     * training runs stay as they were.
+     */
+    public static boolean inference(boolean training) {
+        return !training && !ai.djl.pytorch.jni.JniUtils.isGradMode();
+    }
+
     /** [B, T] 1/0 attention mask → additive [B, 1, 1, T] in {@code type}. */
     public static NDArray paddingMask(NDArray attentionMask, DataType type) {
         Shape s = attentionMask.getShape();

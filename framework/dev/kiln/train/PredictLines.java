@@ -54,7 +54,9 @@ public final class PredictLines {
         return new Predictor() {
             @Override
             public JsonObject predict(Input in) throws IOException {
-                return body.predict(in);
+                try (dev.kiln.nn.NoGrad g = dev.kiln.nn.NoGrad.scope()) {
+                    return body.predict(in);
+                }
             }
 
             @Override
@@ -86,7 +88,9 @@ public final class PredictLines {
 
             @Override
             public List<JsonObject> predictAll(List<Input> ins) throws IOException {
-                return body.predictAll(ins);
+                try (dev.kiln.nn.NoGrad g = dev.kiln.nn.NoGrad.scope()) {
+                    return body.predictAll(ins);
+                }
             }
 
             @Override

