@@ -146,7 +146,7 @@ public final class Bert2BertBench {
         return Files.isRegularFile(run.resolve("metrics.jsonl")) ? run : run.getParent();
     }
 
-    private static JsonObject rouge(Rouge.Aggregate agg, double genLen, double seconds) {
+    static JsonObject rouge(Rouge.Aggregate agg, double genLen, double seconds) {
         JsonObject o = new JsonObject();
         agg.f1(100).forEach(o::addProperty);
         o.addProperty("examples", agg.count());

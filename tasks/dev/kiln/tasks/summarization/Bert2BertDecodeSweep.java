@@ -5,7 +5,6 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.kiln.data.Splits;
 import dev.kiln.generate.GenerationOptions;
-import dev.kiln.metrics.Rouge;
 import dev.kiln.util.AtomicFiles;
 
 import java.io.IOException;
@@ -41,13 +40,10 @@ public final class Bert2BertDecodeSweep {
                 long t0 = System.nanoTime();
                 AbstractiveTask.Generated g = Bert2BertTask.generate(s.model(), s.tokenizer(), dev, s.maxLength(), o,
                         o.numBeams == 1 ? 16 : 1);
-                JsonObject r = new JsonObject();
+                JsonObject r = Bert2BertBench.rouge(SummaryScores.score(g.lines(), refs, stem), g.meanTokens(),
+                        (System.nanoTime() - t0) / 1e9);
                 r.addProperty("setting", args[i]);
                 r.addProperty("dev_examples", dev.size());
-                Rouge.Aggregate agg = SummaryScores.score(g.lines(), refs, stem);
-                agg.f1(100).forEach(r::addProperty);
-                r.addProperty("gen_len", g.meanTokens());
-                r.addProperty("seconds", (System.nanoTime() - t0) / 1e9);
                 System.err.println("decode-sweep: " + r);
                 results.add(r);
             }
