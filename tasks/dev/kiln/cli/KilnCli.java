@@ -36,7 +36,7 @@ public final class KilnCli {
     /** Every command, in the order the help lists them. */
     static final List<Class<?>> COMMANDS = List.of(
             RunCommands.Train.class, RunCommands.Evaluate.class, RunCommands.Predict.class, RunCommands.Runs.class,
-            RunCommands.Export.class, RunCommands.Sweep.class, RunCommands.PrepareQuickstart.class,
+            RunCommands.Export.class, RunCommands.Average.class, RunCommands.Sweep.class, RunCommands.PrepareQuickstart.class,
             ModelCommands.FetchModel.class, ModelCommands.Import.class, ModelCommands.Encode.class,
             ModelCommands.FillMaskCmd.class, ModelCommands.Score.class, ModelCommands.Generate.class,
             ModelCommands.InitGpt2.class);

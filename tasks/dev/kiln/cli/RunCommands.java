@@ -273,6 +273,30 @@ final class RunCommands {
         }
     }
 
+    @Command(name = "average", description = "Average the weights of a run's last N checkpoints (checkpoints/step-*/model) "
+            + "into a new model folder DIR, which evaluate/predict/export take like any run's model.",
+            footerHeading = "%nExample:%n",
+            footer = "  kiln average runs/summarize-bert2bert-minilm --last 2 --to runs/summarize-bert2bert-minilm/averaged")
+    static final class Average extends KilnCli.KilnCommand {
+        @Parameters(paramLabel = "RUN", description = "a run directory with checkpoints/")
+        Path run;
+
+        @Option(names = "--last", defaultValue = "2", paramLabel = "N",
+                description = "how many of the newest checkpoints (checkpointing.keep_last must be at least N)")
+        int last;
+
+        @Option(names = "--to", required = true, paramLabel = "DIR", description = "a new or empty folder")
+        Path to;
+
+        @Override
+        protected int run(PrintStream out) throws IOException {
+            java.util.List<Long> steps = dev.kiln.train.CheckpointAverage.write(run, last, to);
+            System.err.println("kiln average: steps " + steps + " -> " + to);
+            out.println(to);
+            return 0;
+        }
+    }
+
     @Command(name = "prepare-quickstart", description = "Write the quick-start sentiment data under $KILN_HOME/data/quickstart; prints its folder.",
             footerHeading = "%nExample:%n", footer = "  kiln prepare-quickstart")
     static final class PrepareQuickstart extends KilnCli.KilnCommand {
