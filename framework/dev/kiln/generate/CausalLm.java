@@ -19,6 +19,14 @@ public interface CausalLm extends AutoCloseable {
     /** Keeps/duplicates rows: new row i continues old row {@code rows[i]} (beam search). */
     void reorder(int[] rows);
 
+    /**
+     * The tokens row {@code row} reads besides its prompt ({@link GenerationOptions#inputVocabularyOnly}): an
+     * encoder-decoder's source; null for a decoder-only model, whose input is its prompt.
+     */
+    default long[] inputTokens(int row) {
+        return null;
+    }
+
     @Override
     default void close() {}
 }

@@ -41,6 +41,8 @@ public final class Decoder {
         List<long[]> out = new ArrayList<>();
         List<List<Long>> gen = new ArrayList<>();
         for (int i = 0; i < b; i++) gen.add(new ArrayList<>());
+        boolean[][] allowed = new boolean[b][];
+        for (int i = 0; i < b; i++) allowed[i] = inputVocabulary(lm, i, prompts.get(i), o);
         float[][] logits = lm.start(ids, mask);
         for (int step = 0; step < o.maxNewTokens; step++) {
             long[] next = new long[b];
@@ -51,7 +53,7 @@ public final class Decoder {
                     continue;
                 }
                 float[] row = logits[i];
-                process(row, seqs.get(i), gen.get(i).size(), o);
+                process(row, seqs.get(i), gen.get(i).size(), o, allowed[i]);
                 long tok = o.doSample ? sample(row, o, rng) : argMax(row);
                 next[i] = tok;
                 seqs.get(i).add(tok);
@@ -73,6 +75,7 @@ public final class Decoder {
         long[][] ids = {prompt};
         long[][] mask = new long[1][prompt.length];
         Arrays.fill(mask[0], 1);
+        boolean[] allowed = inputVocabulary(lm, 0, prompt, o);
         float[] first = lm.start(ids, mask)[0];
         lm.reorder(new int[nb]); // nb copies of the prompt's cache
         List<List<Long>> beams = new ArrayList<>();
@@ -94,7 +97,7 @@ public final class Decoder {
                 List<Long> ctx = new ArrayList<>();
                 for (long x : prompt) ctx.add(x);
                 ctx.addAll(beams.get(k));
-                process(row, ctx, beams.get(k).size(), o.copyForBeam());
+                process(row, ctx, beams.get(k).size(), o.copyForBeam(), allowed);
                 double[] lp = logSoftmax(row);
                 // the 2·nb best per beam are enough for the 2·nb best overall
                 int[] top = topIndexes(lp, Math.min(v, 2 * nb));
@@ -164,10 +167,27 @@ public final class Decoder {
 
     record Hyp(List<Long> tokens, double score) {}
 
-    /** Applies min-new-tokens (EOS banned), no-repeat n-grams, temperature, top-k and top-p in place. */
-    static void process(float[] logits, List<Long> context, int generated, GenerationOptions o) {
+    /** The tokens a row may write under {@link GenerationOptions#inputVocabularyOnly} (its input's and EOS), else null. */
+    static boolean[] inputVocabulary(CausalLm lm, int row, long[] prompt, GenerationOptions o) {
+        if (!o.inputVocabularyOnly) return null;
+        long[] input = lm.inputTokens(row);
+        boolean[] allowed = new boolean[lm.vocabSize()];
+        for (long t : input == null ? prompt : input) allowed[(int) t] = true;
+        if (o.eosTokenId != null) allowed[o.eosTokenId] = true;
+        return allowed;
+    }
+
+    /**
+     * Applies the input vocabulary ({@code allowed}, null = all tokens), min-new-tokens (EOS banned), no-repeat
+     * n-grams, temperature, top-k and top-p in place.
+     */
+    static void process(float[] logits, List<Long> context, int generated, GenerationOptions o, boolean[] allowed) {
+        if (allowed != null) for (int i = 0; i < logits.length; i++) if (!allowed[i]) logits[i] = Float.NEGATIVE_INFINITY;
         if (o.eosTokenId != null && generated < o.minNewTokens) logits[o.eosTokenId] = Float.NEGATIVE_INFINITY;
         if (o.noRepeatNgramSize > 0) banRepeats(logits, context, o.noRepeatNgramSize);
+        if (allowed != null && o.eosTokenId != null && allBanned(logits)) {
+            logits[o.eosTokenId] = 0f; // a small input vocabulary can run out of unrepeated n-grams: end there
+        }
         if (!o.doSample) return;
         if (o.temperature != 1f) for (int i = 0; i < logits.length; i++) logits[i] /= o.temperature;
         if (o.topK > 0 && o.topK < logits.length) {
@@ -189,6 +209,11 @@ public final class Decoder {
                 if (cum >= o.topP) cut = true; // keep the token that crosses p, drop the rest
             }
         }
+    }
+
+    private static boolean allBanned(float[] logits) {
+        for (float x : logits) if (x != Float.NEGATIVE_INFINITY) return false;
+        return true;
     }
 
     /** Bans every token that would complete an n-gram already present in {@code context}. */

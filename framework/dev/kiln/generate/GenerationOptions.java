@@ -27,6 +27,13 @@ public final class GenerationOptions {
      * shift). Off (HF's behaviour): an error. Needed to sample long texts from a model trained on short blocks.
      */
     public boolean slidingWindow = false;
+    /**
+     * Write only token ids that occur in the input (an encoder-decoder's source as the encoder read it, a causal LM's
+     * prompt) and EOS: the per-input vocabulary restriction of Jean et al. 2015 and Nallapati et al. 2016 (their
+     * "large vocabulary trick", without the list of frequent words). For references that reuse the input's words,
+     * such as BBC News's extracted summaries; it cannot write a word the input lacks.
+     */
+    public boolean inputVocabularyOnly = false;
 
     public GenerationOptions copy() {
         GenerationOptions o = new GenerationOptions();
@@ -43,6 +50,7 @@ public final class GenerationOptions {
         o.seed = seed;
         o.eosTokenId = eosTokenId;
         o.slidingWindow = slidingWindow;
+        o.inputVocabularyOnly = inputVocabularyOnly;
         return o;
     }
 

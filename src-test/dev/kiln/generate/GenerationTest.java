@@ -95,6 +95,26 @@ class GenerationTest {
     }
 
     @Test
+    void inputVocabularyOnlyWritesOnlyThePromptsTokens() {
+        GenerationOptions o = opts(5);
+        o.inputVocabularyOnly = true;
+        // prompt tokens {C, B, start}: A (the likelier first token) is not among them, so B then C, then EOS
+        long[] prompt = {3, 2, 5};
+        assertArrayEquals(new long[] {2, 3, 0}, Decoder.sampleOrGreedy(markov(), List.of(prompt), o).get(0));
+        o.numBeams = 2;
+        assertArrayEquals(new long[] {2, 3, 0}, Decoder.beamSearch(markov(), prompt, o));
+        // without the restriction greedy takes A
+        assertArrayEquals(new long[] {1, 4, 0}, Decoder.sampleOrGreedy(markov(), List.of(prompt), opts(5)).get(0));
+        // nothing of the input is possible next (the start state only leads to A or B): the row ends instead of
+        // writing a banned token
+        GenerationOptions none = opts(5);
+        none.inputVocabularyOnly = true;
+        assertArrayEquals(new long[] {0}, Decoder.sampleOrGreedy(markov(), List.of(new long[] {4, 5}), none).get(0));
+        none.numBeams = 2;
+        assertArrayEquals(new long[] {0}, Decoder.beamSearch(markov(), new long[] {4, 5}, none));
+    }
+
+    @Test
     void oneBeamEqualsGreedy() throws IOException {
         try (NDManager m = NDManager.newBaseManager()) {
             Gpt2Model g = HfFolder.loadGpt2(TestSupport.shared("fixtures/gpt2-tiny-sharp"), m);

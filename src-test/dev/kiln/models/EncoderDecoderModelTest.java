@@ -352,6 +352,34 @@ class EncoderDecoderModelTest {
     }
 
     @Test
+    void inputVocabularyOnlyWritesOnlyTheSourcesTokens(@TempDir Path tmp) throws IOException {
+        try (NDManager m = NDManager.newBaseManager()) {
+            EncoderDecoderModel model = warm(tinyBert(tmp.resolve("bert")), m, false);
+            sharpen(model, 5);
+            GenerationOptions o = new GenerationOptions();
+            o.maxNewTokens = 12;
+            o.minNewTokens = 12;
+            List<long[]> free = EncoderDecoderLm.generate(model, List.of(SRC_A, SRC_B), o, true);
+            o.inputVocabularyOnly = true;
+            List<long[]> held = EncoderDecoderLm.generate(model, List.of(SRC_A, SRC_B), o, true);
+            GenerationOptions beam = o.copy();
+            beam.numBeams = 3;
+            beam.minNewTokens = 0;
+            long[] beamA = EncoderDecoderLm.generate(model, SRC_A, beam, true);
+            boolean freeLeaves = false;
+            for (int i = 0; i < 2; i++) {
+                java.util.Set<Long> source = new java.util.HashSet<>();
+                for (long t : i == 0 ? SRC_A : SRC_B) source.add(t);
+                for (long t : free.get(i)) freeLeaves |= !source.contains(t);
+                assertEquals(12, held.get(i).length, "row " + i);
+                for (long t : held.get(i)) assertTrue(source.contains(t), "row " + i + " wrote " + t + ", not in its source");
+                if (i == 0) for (long t : beamA) assertTrue(source.contains(t), "beam search wrote " + t);
+            }
+            assertTrue(freeLeaves, "without the restriction the model writes tokens outside its source");
+        }
+    }
+
+    @Test
     void crossAttentionIgnoresEncoderPadding(@TempDir Path tmp) throws IOException {
         try (NDManager m = NDManager.newBaseManager()) {
             EncoderDecoderModel model = warm(tinyBert(tmp.resolve("bert")), m, false);

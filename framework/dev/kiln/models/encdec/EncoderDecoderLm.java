@@ -50,6 +50,13 @@ public final class EncoderDecoderLm implements CausalLm {
     }
 
     @Override
+    public long[] inputTokens(int row) {
+        int n = 0;
+        while (n < srcMask[row].length && srcMask[row][n] == 1) n++;
+        return Arrays.copyOf(src[row], n);
+    }
+
+    @Override
     public int vocabSize() {
         return model.config.decoder.vocabSize;
     }

@@ -36,6 +36,8 @@ public class AbstractiveOptions implements Validated {
         public double lengthPenalty = 1.0;
         /** Stop a beam search once num_beams hypotheses are finished. */
         public boolean earlyStopping = true;
+        /** Write only tokens of the article as the model read it (and EOS); see GenerationOptions.inputVocabularyOnly. */
+        public boolean inputVocabularyOnly = false;
 
         GenerationOptions toOptions(Integer eos) {
             GenerationOptions o = new GenerationOptions();
@@ -45,6 +47,7 @@ public class AbstractiveOptions implements Validated {
             o.minNewTokens = minNewTokens;
             o.lengthPenalty = (float) lengthPenalty;
             o.earlyStopping = earlyStopping;
+            o.inputVocabularyOnly = inputVocabularyOnly;
             o.eosTokenId = eos;
             return o;
         }
@@ -58,6 +61,7 @@ public class AbstractiveOptions implements Validated {
             gen.addProperty("min_new_tokens", minNewTokens);
             gen.addProperty("length_penalty", lengthPenalty);
             gen.addProperty("early_stopping", earlyStopping);
+            gen.addProperty("input_vocabulary_only", inputVocabularyOnly);
             return gen;
         }
 
@@ -69,6 +73,8 @@ public class AbstractiveOptions implements Validated {
             x.minNewTokens = g.get("min_new_tokens").getAsInt();
             x.lengthPenalty = g.get("length_penalty").getAsDouble();
             x.earlyStopping = g.get("early_stopping").getAsBoolean();
+            // absent in folders saved before the key existed
+            x.inputVocabularyOnly = g.has("input_vocabulary_only") && g.get("input_vocabulary_only").getAsBoolean();
             return x;
         }
     }

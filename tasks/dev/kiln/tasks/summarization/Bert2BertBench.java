@@ -87,7 +87,8 @@ public final class Bert2BertBench {
             results.add("article_dependence", articleDependence(s, rows));
             results.addProperty("generation", "beam: " + beam.numBeams + " beams, no_repeat_ngram_size " + beam.noRepeatNgramSize
                     + ", length_penalty " + beam.lengthPenalty + ", " + beam.minNewTokens + "-" + beam.maxNewTokens
-                    + " new tokens; greedy: the same with 1 beam");
+                    + " new tokens" + (beam.inputVocabularyOnly ? ", the article's tokens only (input_vocabulary_only)" : "")
+                    + "; greedy: the same with 1 beam");
             JsonArray samples = new JsonArray();
             for (int i = 0; i < Math.min(nb, Integer.parseInt(a.get("samples"))); i++) {
                 JsonObject x = new JsonObject();

@@ -17,7 +17,7 @@ import java.util.List;
 /**
  * Decoding settings chosen on the dev split, never on test (scripts/bench-summarize-abstractive --decode-sweep):
  * each setting decodes the first N dev articles of a trained bert2bert run and is scored with ROUGE. Settings are
- * {@code beams=B,min=M,max=X,lp=P,ngram=K}; missing keys keep the run's saved generation options.
+ * {@code beams=B,min=M,max=X,lp=P,ngram=K,vocab=input|all}; missing keys keep the run's saved generation options.
  */
 public final class Bert2BertDecodeSweep {
     private Bert2BertDecodeSweep() {}
@@ -65,7 +65,13 @@ public final class Bert2BertDecodeSweep {
                 case "max" -> o.maxNewTokens = Integer.parseInt(p[1]);
                 case "lp" -> o.lengthPenalty = Float.parseFloat(p[1]);
                 case "ngram" -> o.noRepeatNgramSize = Integer.parseInt(p[1]);
-                default -> throw new IllegalArgumentException("decode setting key \"" + p[0] + "\": use beams, min, max, lp or ngram");
+                case "vocab" -> {
+                    if (!p[1].equals("input") && !p[1].equals("all")) {
+                        throw new IllegalArgumentException("decode setting vocab=" + p[1] + ": use vocab=input (the article's tokens only) or vocab=all");
+                    }
+                    o.inputVocabularyOnly = p[1].equals("input");
+                }
+                default -> throw new IllegalArgumentException("decode setting key \"" + p[0] + "\": use beams, min, max, lp, ngram or vocab");
             }
         }
         o.validate();
