@@ -51,6 +51,13 @@ class Bert2BertSummarizationTest {
         RunConfig c = RunConfig.load(java.nio.file.Paths.get("configs/summarize-bert2bert-minilm.json"));
         Bert2BertOptions o = c.taskOptions(Bert2BertOptions.class);
         assertEquals(4, o.generation.numBeams);
+        assertTrue(o.generation.inputVocabularyOnly, "the benchmark's dev-chosen decoding ships with the config");
+        assertTrue(o.generation.toOptions(2).inputVocabularyOnly);
+        // saved with the model (kiln_task.json) and read back by the predictor; folders saved before the key read false
+        com.google.gson.JsonObject saved = o.generation.toJson();
+        assertTrue(AbstractiveOptions.Generation.fromJson(saved).inputVocabularyOnly);
+        saved.remove("input_vocabulary_only");
+        assertEquals(false, AbstractiveOptions.Generation.fromJson(saved).inputVocabularyOnly);
         assertEquals(false, o.shareEncoderDecoder);
         assertEquals("rougeL", c.checkpointing.metric);
         // the same file, seed and fractions as the extractive config: the benchmarks score the same test articles
